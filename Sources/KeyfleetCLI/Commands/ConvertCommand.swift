@@ -1,0 +1,106 @@
+import ArgumentParser
+import SSHKeys
+
+/// `keyfleet convert`: any key format in, the named format out.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a key between OpenSSH, RFC 4716, PKCS#8, PEM and PuTTY formats.",
+        discussion: """
+            The input format is detected. With --public (implied for public key input) only the public key is \
+            written: openssh (one line), rfc4716 (SSH2), pkcs8 (PEM SubjectPublicKeyInfo) or pem (PKCS#1, RSA \
+            only). A private key is written encrypted with -N when given, else with its current passphrase.
+            """)
+
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case openssh, rfc4716, pkcs8, pem, ppk, ppk2
+    }
+
+    @Option(help: "Output format: openssh, rfc4716, pkcs8, pem, ppk (PuTTY v3) or ppk2.")
+    var to: Target
+
+    @Flag(help: "Write only the public key.")
+    var `public` = false
+
+    @OptionGroup var passphrases: PassphraseOptions
+
+    @Option(name: .customShort("N"), help: "Passphrase for the written private key; empty for none (default: the current one).")
+    var newPassphrase: String?
+
+    @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from the first line of a file.", valueName: "file"))
+    var newPassphraseFile: String?
+
+    @Option(name: .customLong("ppk-param"), help: "PuTTY v3 KDF: version=3,kdf=argon2id|argon2i|argon2d,memory=KIB,passes=N,parallelism=N.")
+    var ppkParameters: String?
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("Write to this file (mode 0600 for private keys, 0644 for public) instead of standard output.", valueName: "out"))
+    var output: String?
+
+    @Flag(help: "Overwrite OUT when it exists.")
+    var force = false
+
+    @Argument(help: ArgumentHelp("Key file in any format.", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        let input = try KeyInput.load(file)
+        let text: String
+        let isPrivateOutput: Bool
+        switch input {
+        case .publicKey(let key):
+            text = try publicText(key)
+            isPrivateOutput = false
+        case .privateKey(let document):
+            if self.public {
+                let key: PublicKey
+                if let clear = document.info.publicKey, document.info.isEncrypted, try passphrases.given() == nil {
+                    key = clear
+                } else {
+                    key = try passphrases.decrypt(document, path: file).publicKey
+                }
+                text = try publicText(key)
+                isPrivateOutput = false
+            } else {
+                let current = try passphrases.given()
+                let key = try passphrases.decrypt(document, path: file)
+                let passphrase: [UInt8]
+                if newPassphrase != nil || newPassphraseFile != nil || document.info.isEncrypted == false {
+                    passphrase = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: false)
+                } else {
+                    passphrase = current ?? []
+                }
+                let format: FormatName
+                switch to {
+                case .openssh: format = .openssh
+                case .pkcs8: format = .pkcs8
+                case .pem: format = .pem
+                case .ppk: format = .ppk
+                case .ppk2: format = .ppk2
+                case .rfc4716: throw CLIError.usage("rfc4716 holds only public keys; add --public")
+                }
+                let ppk = passphrase.isEmpty ? nil : try PPKParameterOption.parse(ppkParameters, format: format)
+                let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, ppkParameters: ppk)
+                text = try KeyError.located(in: file) { () throws(KeyError) in try key.serialized(as: encoding) }
+                isPrivateOutput = true
+            }
+        }
+        if let output {
+            try FileSystem.writeAtomically(output, Array(text.utf8), mode: isPrivateOutput ? 0o600 : 0o644, replace: force)
+        } else {
+            Terminal.write(Array(text.utf8), to: 1)
+        }
+    }
+
+    private func publicText(_ key: PublicKey) throws(CLIError) -> String {
+        if ppkParameters != nil { throw CLIError.usage("--ppk-param applies only to private keys") }
+        return try KeyError.located(in: file) { () throws(KeyError) in
+            switch to {
+            case .openssh: return key.openSSHLine + "\n"
+            case .rfc4716: return key.rfc4716Text()
+            case .pkcs8: return try key.pkcs8PEM()
+            case .pem: return try key.pkcs1PEM()
+            case .ppk, .ppk2: throw KeyError(.unsupportedOperation, "PuTTY files hold private keys; give a private key or choose openssh or rfc4716")
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `-E sha256|md5`.
+enum HashName: String, ExpressibleByArgument, CaseIterable {
+    case sha256, md5
+
+    var hash: FingerprintHash { self == .sha256 ? .sha256 : .md5 }
+}
+
+/// `keyfleet fingerprint`: the lines `ssh-keygen -l [-v] [-E md5] -f FILE` prints, byte for byte.
+struct FingerprintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fingerprint",
+        abstract: "Show the fingerprint of every key in files, as ssh-keygen -l does.",
+        discussion: """
+            FILE is a public key in any format, a private key (FILE.pub is used when present, as ssh-keygen \
+            does), an authorized_keys or known_hosts file, or - for standard input. A line that holds no key \
+            is reported on stderr with its number and does not stop the others.
+            """)
+
+    @Option(name: .customShort("E"), help: "Fingerprint hash: sha256 or md5.")
+    var hashName: HashName = .sha256
+
+    private var hash: FingerprintHash { hashName.hash }
+
+    @Flag(name: .short, help: "Also draw each key's randomart.")
+    var verbose = false
+
+    @Flag(help: "Print a JSON array instead of ssh-keygen's lines.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Key files, or - for standard input.", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one file") }
+    }
+
+    /// One key found, with where and how to show it.
+    struct Entry {
+        var path: String
+        var line: Int?
+        var key: PublicKey
+        /// Raw bytes as ssh-keygen would print them (before sanitising); nil means "no comment".
+        var comment: [UInt8]?
+    }
+
+    func run() throws {
+        let sanitizer = OpenSSHTextSanitizer.fromEnvironment()
+        var output: [UInt8] = []
+        var jsonEntries: [JSON] = []
+        var failed = false
+        for path in files {
+            var found = false
+            let emit = { (entry: Entry) in
+                found = true
+                if json {
+                    jsonEntries.append(jsonEntry(entry))
+                } else {
+                    appendLine(entry, sanitizer: sanitizer, to: &output)
+                }
+            }
+            do {
+                try fingerprintFile(path, emit: emit) { line, error in
+                    failed = true
+                    Terminal.write(output, to: STDOUT_FILENO)
+                    output.removeAll(keepingCapacity: true)
+                    Terminal.printError("\(Terminal.safe(path)): line \(line): \(error)")
+                }
+                if !found {
+                    failed = true
+                    Terminal.write(output, to: STDOUT_FILENO)
+                    output.removeAll(keepingCapacity: true)
+                    Terminal.printError("\(Terminal.safe(path)): no public key found")
+                }
+            } catch {
+                failed = true
+                Terminal.write(output, to: STDOUT_FILENO)
+                output.removeAll(keepingCapacity: true)
+                Terminal.printError(error.message)
+            }
+            if output.count > 1 << 20 {
+                Terminal.write(output, to: STDOUT_FILENO)
+                output.removeAll(keepingCapacity: true)
+            }
+        }
+        if json { output += Array((JSON.array(jsonEntries).text + "\n").utf8) }
+        Terminal.write(output, to: STDOUT_FILENO)
+        if failed { throw ExitCode(1) }
+    }
+
+    private func fingerprintFile(_ path: String, emit: (Entry) -> Void, badLine: (Int, KeyError) -> Void) throws(CLIError) {
+        let bytes = try FileSystem.read(path)
+        let firstLine = bytes.prefix(while: { $0 != 0x0A })
+        let head = String(decoding: firstLine.prefix(200), as: UTF8.self)
+        if path != "-", head.contains("PRIVATE KEY") || head.hasPrefix("PuTTY-User-Key-File-") {
+            emit(try fingerprintPrivate(path, bytes: bytes))
+            return
+        }
+        let trimmedHead = head.drop { $0 == " " || $0 == "\t" }
+        if trimmedHead.hasPrefix("---- BEGIN SSH2 PUBLIC KEY") || trimmedHead.hasPrefix("-----BEGIN PUBLIC KEY")
+            || trimmedHead.hasPrefix("-----BEGIN RSA PUBLIC KEY")
+        {
+            let input = try KeyError.located(in: path) { () throws(KeyError) in try KeyInput.parse(bytes) }
+            if case .publicKey(let key) = input {
+                emit(Entry(path: path, key: key, comment: key.comment.isEmpty ? nil : Array(key.comment.utf8)))
+            }
+            return
+        }
+        KeyListScanner().scan(bytes) { number, line in
+            switch line {
+            case .key(let key, let comment):
+                emit(Entry(path: path, line: number, key: key, comment: comment.map(Array.init)))
+            case .invalid(let error):
+                badLine(number, error)
+            case .skipped:
+                break
+            }
+        }
+    }
+
+    /// ssh-keygen's `fingerprint_private`: the key and comment of FILE.pub when it loads, else the key's
+    /// clear public part with the comment of the unencrypted key (or none).
+    private func fingerprintPrivate(_ path: String, bytes: [UInt8]) throws(CLIError) -> Entry {
+        let publicPath = path + ".pub"
+        if let publicBytes = try? FileSystem.read(publicPath, limit: 1 << 20), let loaded = Self.firstBareKey(publicBytes) {
+            let comment = loaded.comment.isEmpty ? Array(publicPath.utf8) : loaded.comment
+            return Entry(path: path, key: loaded.key, comment: comment)
+        }
+        let document = try KeyError.located(in: path) { () throws(KeyError) in try PrivateKeyDocument(bytes: bytes) }
+        var comment: [UInt8]? = document.info.comment.map { Array($0.utf8) }
+        var key = document.info.publicKey
+        if !document.info.isEncrypted, let decrypted = try? document.decrypt(passphrase: nil) {
+            if document.info.format == .openSSH { comment = Array(decrypted.comment.utf8) }
+            if key == nil { key = decrypted.publicKey }
+        }
+        guard let key else {
+            throw CLIError("\(Terminal.safe(path)): the key is encrypted and its public key is not stored beside it (\(Terminal.safe(publicPath)) is missing)")
+        }
+        return Entry(path: path, key: key, comment: comment)
+    }
+
+    /// The first line of a .pub file that is a bare key, and the rest of that line (as `sshkey_try_load_public`).
+    static func firstBareKey(_ bytes: [UInt8]) -> (key: PublicKey, comment: [UInt8])? {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            defer { start = end + 1 }
+            let first = bytes[start..<end].first
+            if start == end || first == UInt8(ascii: "#") || first == 0 { continue }
+            if bytes[start..<end].starts(with: Array("-----BEGIN".utf8)) { return nil }
+            if let (key, keyEnd) = try? PublicKey.readKeyText(bytes, from: start, end: end) {
+                var commentEnd = keyEnd
+                while commentEnd < end, bytes[commentEnd] != 0x0D { commentEnd += 1 }
+                return (key, Array(bytes[keyEnd..<commentEnd]))
+            }
+        }
+        return nil
+    }
+
+    private func appendLine(_ entry: Entry, sanitizer: OpenSSHTextSanitizer, to output: inout [UInt8]) {
+        output += Array("\(entry.key.bits) \(entry.key.fingerprint(hash)) ".utf8)
+        sanitizer.append(entry.comment ?? Array("no comment".utf8), to: &output)
+        output += Array(" (\(entry.key.displayTypeName))\n".utf8)
+        if verbose {
+            output += Array(entry.key.randomart(hash).utf8)
+            output.append(0x0A)
+        }
+    }
+
+    private func jsonEntry(_ entry: Entry) -> JSON {
+        var members: [(String, JSON)] = [("file", .string(entry.path))]
+        if let line = entry.line { members.append(("line", .int(line))) }
+        members += [
+            ("bits", .int(entry.key.bits)),
+            ("fingerprint", .string(entry.key.fingerprint(hash))),
+            ("type", .string(entry.key.typeName)),
+            ("comment", entry.comment.map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null),
+        ]
+        if verbose { members.append(("randomart", .string(entry.key.randomart(hash)))) }
+        return .object(members)
+    }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import SSHKeys
+
+/// The private key file formats a user can name on the command line.
+enum FormatName: String, ExpressibleByArgument, CaseIterable {
+    case openssh, pem, pkcs8, ppk, ppk2
+
+    var format: PrivateKeyFormat {
+        switch self {
+        case .openssh: .openSSH
+        case .pem: .pem
+        case .pkcs8: .pkcs8
+        case .ppk: .ppk(version: 3)
+        case .ppk2: .ppk(version: 2)
+        }
+    }
+}
+
+/// `keyfleet keygen`: makes a key pair as `ssh-keygen` does, with its flags.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Generate a new key pair (FILE mode 0600, FILE.pub mode 0644).")
+
+    @Option(name: .customShort("t"), help: "Key type: ed25519 (default), ecdsa or rsa.")
+    var type: String = "ed25519"
+
+    @Option(name: .customShort("b"), help: "Bits: 2048 to 16384 for rsa (default 3072); 256, 384 or 521 for ecdsa (default 256).")
+    var bits: Int?
+
+    @Option(name: .customShort("C"), help: "Comment (default user@host).")
+    var comment: String?
+
+    @Option(name: .customShort("f"), help: "Private key file (default ~/.ssh/id_TYPE).")
+    var file: String?
+
+    @Option(name: .customShort("N"), help: "Passphrase; empty for none. Asked twice on a terminal when not given.")
+    var newPassphrase: String?
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the passphrase from the first line of a file.", valueName: "file"))
+    var passphraseFile: String?
+
+    @Option(name: .customShort("a"), help: "bcrypt KDF rounds for an encrypted OpenSSH key (default 24).")
+    var rounds: Int?
+
+    @Option(name: .customShort("Z"), help: "Cipher for an encrypted OpenSSH key (default aes256-ctr).")
+    var cipher: String?
+
+    @Option(help: "Private key format: openssh (default), pem, pkcs8, ppk (PuTTY v3) or ppk2.")
+    var format: FormatName = .openssh
+
+    @Option(name: .customLong("ppk-param"), help: "PuTTY v3 KDF: version=3,kdf=argon2id|argon2i|argon2d,memory=KIB,passes=N,parallelism=N.")
+    var ppkParameters: String?
+
+    @Flag(help: "Overwrite FILE and FILE.pub when they exist.")
+    var force = false
+
+    func run() throws {
+        let (keyType, size) = try Self.resolveType(type, bits: bits)
+        let path = file ?? "\(FileSystem.homeDirectory())/.ssh/id_\(Self.defaultFileSuffix(keyType))"
+        let publicPath = path + ".pub"
+        if !force {
+            for existing in [path, publicPath] where FileSystem.exists(existing) {
+                throw CLIError("\(Terminal.safe(existing)): already exists (use --force to overwrite)")
+            }
+        }
+        if rounds != nil, format != .openssh { throw CLIError.usage("-a applies only to --format openssh") }
+        if cipher != nil, format == .pkcs8 || format == .ppk || format == .ppk2 {
+            throw CLIError.usage("-Z applies only to --format openssh and pem")
+        }
+        let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
+        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true)
+        let keyComment = comment ?? FileSystem.userAtHost()
+        Terminal.print("Generating public/private \(Self.displayName(keyType)) key pair.")
+        let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
+        let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, cipher: cipher, rounds: rounds, ppkParameters: ppk)
+        let text = try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
+        try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: force)
+        try FileSystem.writeAtomically(publicPath, Array((key.publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force)
+        let publicKey = key.publicKey
+        var sanitized: [UInt8] = []
+        OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
+        Terminal.print("""
+            Your identification has been saved in \(Terminal.safe(path))
+            Your public key has been saved in \(Terminal.safe(publicPath))
+            The key fingerprint is:
+            \(publicKey.fingerprint()) \(String(decoding: sanitized, as: UTF8.self))
+            The key's randomart image is:
+            \(publicKey.randomart())
+            """)
+    }
+
+    /// The key type and size named by `-t` and `-b`, checked.
+    static func resolveType(_ name: String, bits: Int?) throws(CLIError) -> (KeyType, Int?) {
+        switch name.lowercased() {
+        case "ed25519", "ssh-ed25519":
+            if let bits, bits != 256 { throw CLIError.usage("ed25519 keys have 256 bits; -b \(bits) does not apply") }
+            return (.ed25519, nil)
+        case "ecdsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
+            var size = bits ?? 256
+            if name.hasPrefix("ecdsa-sha2-nistp"), let named = Int(name.dropFirst("ecdsa-sha2-nistp".count)) { size = bits ?? named }
+            guard let curve = ECDSACurve(bits: size) else {
+                throw CLIError.usage("ecdsa keys have 256, 384 or 521 bits, not \(size)")
+            }
+            return (.ecdsa(curve), nil)
+        case "rsa", "ssh-rsa":
+            let size = bits ?? 3072
+            guard PrivateKey.rsaBitRange.contains(size), size % 8 == 0 else {
+                throw CLIError.usage("rsa keys must have 2048 to 16384 bits in multiples of 8, not \(size)")
+            }
+            return (.rsa, size)
+        case "dsa", "ssh-dss":
+            throw CLIError.usage("DSA keys are obsolete and not generated; use -t ed25519")
+        default:
+            throw CLIError.usage("unknown key type \"\(Terminal.safe(name))\" (use ed25519, ecdsa or rsa)")
+        }
+    }
+
+    static func defaultFileSuffix(_ type: KeyType) -> String {
+        switch type {
+        case .ed25519: "ed25519"
+        case .ecdsa: "ecdsa"
+        case .rsa: "rsa"
+        default: "key"
+        }
+    }
+
+    static func displayName(_ type: KeyType) -> String {
+        switch type {
+        case .ed25519: "ed25519"
+        case .ecdsa: "ecdsa"
+        case .rsa: "rsa"
+        default: type.name
+        }
+    }
+}
+
+/// `--ppk-param version=3,kdf=argon2id,memory=8192,passes=13,parallelism=1`, as puttygen takes it.
+enum PPKParameterOption {
+    /// PuTTY's defaults: Argon2id, 8 MiB, one lane, and as many passes as take about 100 ms here.
+    static func parse(_ text: String?, format: FormatName) throws(CLIError) -> Argon2Parameters? {
+        guard format == .ppk else {
+            if text != nil { throw CLIError.usage("--ppk-param applies only to --format ppk / --to ppk") }
+            return nil
+        }
+        var parameters = Argon2Parameters(variant: .argon2id, memoryKiB: 8192, passes: 1, parallelism: 1)
+        var passesGiven = false
+        for item in (text ?? "").split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw CLIError.usage("--ppk-param: \"\(Terminal.safe(String(item)))\" is not NAME=VALUE") }
+            switch parts[0] {
+            case "version":
+                guard parts[1] == "3" else { throw CLIError.usage("--ppk-param: only version=3 has KDF parameters (use --format ppk2 for version 2)") }
+            case "kdf":
+                guard let variant = Argon2Parameters.Variant(rawValue: parts[1]) else {
+                    throw CLIError.usage("--ppk-param: kdf must be argon2id, argon2i or argon2d")
+                }
+                parameters.variant = variant
+            case "memory", "passes", "parallelism":
+                guard let value = Int(parts[1]), value > 0 else { throw CLIError.usage("--ppk-param: \(parts[0]) must be a positive number") }
+                if parts[0] == "memory" { parameters.memoryKiB = value }
+                if parts[0] == "passes" {
+                    parameters.passes = value
+                    passesGiven = true
+                }
+                if parts[0] == "parallelism" { parameters.parallelism = value }
+            default:
+                throw CLIError.usage("--ppk-param: unknown parameter \"\(Terminal.safe(parts[0]))\"")
+            }
+        }
+        if !passesGiven { parameters.passes = Argon2Calibration.passes(for: parameters, targetMilliseconds: 100) }
+        return parameters
+    }
+}

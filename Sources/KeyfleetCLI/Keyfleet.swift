@@ -1,0 +1,49 @@
+public import ArgumentParser
+import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The `keyfleet` command: the key toolkit (and, later, the registry client, server and host agent).
+public struct Keyfleet: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "keyfleet",
+        abstract: "Make, read, convert and check SSH keys in every format people meet.",
+        discussion: "Exit status: 0 success, 1 bad input or usage, 2 wrong passphrase.",
+        subcommands: [
+            KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
+            ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Parses `arguments` (the process's by default), runs the command and returns the exit status.
+    /// Every error becomes one line on stderr; nothing traps.
+    public static func run(arguments: [String]? = nil) -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch let error as CLIError {
+            Terminal.printError(error.message)
+            return error.exitCode
+        } catch let error as KeyError {
+            Terminal.printError(error.description)
+            return error.code == .wrongPassphrase ? 2 : 1
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                Terminal.print(fullMessage(for: error))
+                return 0
+            }
+            if let exit = error as? ExitCode { return exit.rawValue }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            Terminal.printError("\(message) (see keyfleet --help)")
+            return 1
+        }
+    }
+}

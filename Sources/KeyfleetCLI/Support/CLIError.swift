@@ -1,0 +1,37 @@
+public import SSHKeys
+
+/// An error shown to the user as one line on stderr, with the exit status it implies.
+///
+/// Exit statuses: 0 success, 1 bad input or usage, 2 wrong passphrase.
+public struct CLIError: Error, CustomStringConvertible {
+    /// What to print after `keyfleet: `.
+    public var message: String
+    public var exitCode: Int32
+
+    public init(_ message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    public var description: String { message }
+
+    /// Locates a library error in `path` (and the line, when the error carries one).
+    public init(_ error: KeyError, path: String?) {
+        let text = error.description
+        message = path.map { "\(Terminal.safe($0)): \(text)" } ?? text
+        exitCode = error.code == .wrongPassphrase ? 2 : 1
+    }
+
+    static func usage(_ message: String) -> CLIError { CLIError(message, exitCode: 1) }
+}
+
+extension KeyError {
+    /// Runs `body`, turning a ``KeyError`` into a ``CLIError`` located in `path`.
+    static func located<T>(in path: String?, _ body: () throws(KeyError) -> T) throws(CLIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw CLIError(error, path: path)
+        }
+    }
+}

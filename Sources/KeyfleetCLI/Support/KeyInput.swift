@@ -1,0 +1,120 @@
+import ArgumentParser
+import SSHKeys
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Where the current passphrase of a key comes from: `-P`, `--passphrase-file`, `KEYFLEET_PASSPHRASE`,
+/// or (when none is given and there is a terminal) a prompt.
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .customShort("P"), help: ArgumentHelp("The key's current passphrase.", valueName: "passphrase"))
+    var passphrase: String?
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the current passphrase from the first line of a file.", valueName: "file"))
+    var passphraseFile: String?
+
+    /// The passphrase given without prompting, if any.
+    func given() throws(CLIError) -> [UInt8]? {
+        if let passphrase { return Array(passphrase.utf8) }
+        if let passphraseFile { return try Passphrase.fromFile(passphraseFile) }
+        if let value = getenv("KEYFLEET_PASSPHRASE") { return Array(String(cString: value).utf8) }
+        return nil
+    }
+
+    /// Decrypts `document`, asking on the terminal when it is encrypted and no passphrase was given.
+    func decrypt(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> PrivateKey {
+        var passphrase = try given()
+        if passphrase == nil, document.info.isEncrypted {
+            guard let typed = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(path)): ") else {
+                throw CLIError("\(Terminal.safe(path)): the key is encrypted; give its passphrase with -P, --passphrase-file or KEYFLEET_PASSPHRASE")
+            }
+            passphrase = typed
+        }
+        return try KeyError.located(in: path) { () throws(KeyError) in try document.decrypt(passphrase: passphrase) }
+    }
+}
+
+enum Passphrase {
+    /// The first line of `path`, without its line break.
+    static func fromFile(_ path: String) throws(CLIError) -> [UInt8] {
+        let bytes = try FileSystem.read(path, limit: 64 * 1024)
+        var line = Array(bytes.prefix { $0 != 0x0A })
+        if line.last == 0x0D { line.removeLast() }
+        return line
+    }
+
+    /// A new passphrase from `-N`, a file, `KEYFLEET_NEW_PASSPHRASE`/`fallbackEnvironment`, or asked twice
+    /// on the terminal. Empty means none.
+    static func new(flag: String?, file: String?, environment: [String], allowPrompt: Bool) throws(CLIError) -> [UInt8] {
+        if let flag { return Array(flag.utf8) }
+        if let file { return try fromFile(file) }
+        for name in environment {
+            if let value = getenv(name) { return Array(String(cString: value).utf8) }
+        }
+        guard allowPrompt, Terminal.standardInputIsTerminal,
+            let first = Terminal.readSecret(prompt: "Enter passphrase (empty for no passphrase): ")
+        else { return [] }
+        guard let second = Terminal.readSecret(prompt: "Enter same passphrase again: "), second == first else {
+            throw CLIError("passphrases do not match")
+        }
+        return first
+    }
+}
+
+/// A key file read from disk: a private key (not yet decrypted) or a public key.
+enum KeyInput {
+    case privateKey(PrivateKeyDocument)
+    case publicKey(PublicKey)
+
+    /// Reads `path` and detects its format: openssh-key-v1, PEM/PKCS#8, PuTTY, RFC 4716, PKCS#8/PKCS#1
+    /// public PEM, or an OpenSSH public key line (the first key in the file).
+    static func load(_ path: String) throws(CLIError) -> KeyInput {
+        let bytes = try FileSystem.read(path, limit: PrivateKeyDocument.maximumLength)
+        return try KeyError.located(in: path) { () throws(KeyError) in try parse(bytes) }
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(KeyError) -> KeyInput {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KeyError(.invalidFormat, "not a text file (is it a DER or binary key?)")
+        }
+        let head = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        if PrivateKeyDocument.looksLikePrivateKey(head) {
+            return .privateKey(try PrivateKeyDocument(text: text))
+        }
+        if head.hasPrefix("---- BEGIN SSH2 PUBLIC KEY ----") {
+            return .publicKey(try PublicKey(rfc4716: text))
+        }
+        if head.hasPrefix("-----BEGIN PUBLIC KEY-----") || head.hasPrefix("-----BEGIN RSA PUBLIC KEY-----") {
+            return .publicKey(try PublicKey(pem: text))
+        }
+        var found: PublicKey?
+        var failure: KeyError?
+        KeyListScanner().scan(bytes) { number, line in
+            guard found == nil, failure == nil else { return }
+            switch line {
+            case .key(let key, let comment):
+                let text = comment.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                found = (try? key.withComment(text)) ?? key
+            case .invalid(let error):
+                failure = error.at("line \(number)")
+            case .skipped:
+                break
+            }
+        }
+        if let found { return .publicKey(found) }
+        throw failure ?? KeyError(.invalidFormat, "no key found")
+    }
+
+    /// The public key: of the private key's clear public part, or of decrypting it with `passphrases`.
+    func publicKey(path: String, passphrases: PassphraseOptions) throws(CLIError) -> PublicKey {
+        switch self {
+        case .publicKey(let key):
+            return key
+        case .privateKey(let document):
+            return try passphrases.decrypt(document, path: path).publicKey
+        }
+    }
+}

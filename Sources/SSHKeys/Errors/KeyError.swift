@@ -1,0 +1,129 @@
+/// An error reading, checking or writing an SSH key.
+///
+/// Every error has a stable ``code`` (compare these, not the text) and a ``reason``: one sentence that says
+/// what was wrong and, through ``location``, where. Errors are made by the static functions below so that
+/// the same fault is always described the same way.
+public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A stable identifier for a kind of failure.
+    public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The input is not in the expected format.
+        public static let invalidFormat = Code(rawValue: "invalid-format")
+        /// The input ends before a field it announces.
+        public static let truncated = Code(rawValue: "truncated")
+        /// Bytes follow the end of a structure that must end there.
+        public static let trailingData = Code(rawValue: "trailing-data")
+        /// Base64 text that does not decode.
+        public static let invalidBase64 = Code(rawValue: "invalid-base64")
+        /// A key type name we do not know.
+        public static let unsupportedKeyType = Code(rawValue: "unsupported-key-type")
+        /// A key whose numbers are not a valid key (point off the curve, even modulus, size out of range).
+        public static let invalidKey = Code(rawValue: "invalid-key")
+        /// The type named outside a blob differs from the one inside it.
+        public static let typeMismatch = Code(rawValue: "type-mismatch")
+        /// A cipher name we do not know.
+        public static let unsupportedCipher = Code(rawValue: "unsupported-cipher")
+        /// A key derivation function we do not know.
+        public static let unsupportedKDF = Code(rawValue: "unsupported-kdf")
+        /// Key derivation parameters out of the range we accept (rounds, memory, salt length).
+        public static let invalidParameter = Code(rawValue: "invalid-parameter")
+        /// The key is encrypted and no passphrase was given.
+        public static let passphraseRequired = Code(rawValue: "passphrase-required")
+        /// The passphrase does not decrypt the key.
+        public static let wrongPassphrase = Code(rawValue: "wrong-passphrase")
+        /// A checksum or MAC does not verify for a reason other than the passphrase: the file was altered.
+        public static let corrupt = Code(rawValue: "corrupt")
+        /// An authorized_keys or known_hosts option that is malformed or unknown.
+        public static let invalidOption = Code(rawValue: "invalid-option")
+        /// A comment or field holding a line break, NUL or other control character.
+        public static let forbiddenCharacter = Code(rawValue: "forbidden-character")
+        /// An input larger than we accept.
+        public static let tooLarge = Code(rawValue: "too-large")
+        /// A request that the format or the key type cannot satisfy (e.g. PEM for an Ed25519 key).
+        public static let unsupportedOperation = Code(rawValue: "unsupported-operation")
+    }
+
+    /// The stable kind of failure.
+    public var code: Code
+    /// What was wrong, in one sentence without a trailing period.
+    public var reason: String
+    /// Where: a line number, a field name or a path inside a structure, if known.
+    public var location: String?
+
+    /// Makes an error; prefer the named constructors.
+    public init(_ code: Code, _ reason: String, location: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.location = location
+    }
+
+    /// Errors are equal when their codes are.
+    public static func == (lhs: KeyError, rhs: KeyError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    /// `reason`, prefixed by `location` when there is one.
+    public var description: String {
+        if let location { return "\(location): \(reason)" }
+        return reason
+    }
+
+    /// The same error, located at `place` (prepended to any location already present).
+    public func at(_ place: String) -> KeyError {
+        var copy = self
+        copy.location = location.map { "\(place), \($0)" } ?? place
+        return copy
+    }
+}
+
+extension KeyError {
+    static func invalidFormat(_ reason: String) -> KeyError { KeyError(.invalidFormat, reason) }
+    static func truncated(_ what: String) -> KeyError { KeyError(.truncated, "\(what) is truncated") }
+    static func trailingData(after what: String) -> KeyError {
+        KeyError(.trailingData, "unexpected bytes after the \(what)")
+    }
+    static func invalidBase64(_ what: String) -> KeyError { KeyError(.invalidBase64, "\(what) is not valid base64") }
+    static func unsupportedKeyType(_ name: String) -> KeyError {
+        KeyError(.unsupportedKeyType, "unknown key type \"\(printable(name))\"")
+    }
+    static func invalidKey(_ reason: String) -> KeyError { KeyError(.invalidKey, reason) }
+    static func typeMismatch(outer: String, inner: String) -> KeyError {
+        KeyError(.typeMismatch, "key type \"\(printable(outer))\" does not match the encoded key's type \"\(printable(inner))\"")
+    }
+    static func unsupportedCipher(_ name: String) -> KeyError {
+        KeyError(.unsupportedCipher, "unknown cipher \"\(printable(name))\"")
+    }
+    static func unsupportedKDF(_ name: String) -> KeyError {
+        KeyError(.unsupportedKDF, "unknown key derivation function \"\(printable(name))\"")
+    }
+    static func invalidParameter(_ reason: String) -> KeyError { KeyError(.invalidParameter, reason) }
+    static let passphraseRequired = KeyError(.passphraseRequired, "the key is encrypted and no passphrase was given")
+    static let wrongPassphrase = KeyError(.wrongPassphrase, "wrong passphrase")
+    static func corrupt(_ reason: String) -> KeyError { KeyError(.corrupt, reason) }
+    static func invalidOption(_ reason: String) -> KeyError { KeyError(.invalidOption, reason) }
+    static func forbiddenCharacter(in what: String) -> KeyError {
+        KeyError(.forbiddenCharacter, "\(what) contains a line break, NUL or other control character")
+    }
+    static func tooLarge(_ what: String, limit: Int) -> KeyError {
+        KeyError(.tooLarge, "\(what) is larger than \(limit) bytes")
+    }
+    static func unsupportedOperation(_ reason: String) -> KeyError { KeyError(.unsupportedOperation, reason) }
+
+    /// Shows untrusted text in an error message safely: at most 64 characters, control characters escaped.
+    static func printable(_ text: some StringProtocol) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(64) {
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar.value == 0x2028 || scalar.value == 0x2029
+            {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        if text.unicodeScalars.count > 64 { out += "…" }
+        return out
+    }
+}

@@ -1,0 +1,140 @@
+import Crypto
+import CryptoExtras
+
+/// An SSH private key: its secret numbers, its public key and its comment.
+///
+/// Read one with ``PrivateKeyDocument`` (every file format, encrypted or not), make one with
+/// ``generate(_:)``, write one with ``PrivateKey/serialized(as:)`` or the per-format methods.
+/// Secret numbers are kept in byte arrays; they are never logged or shown by `description`.
+public struct PrivateKey: Sendable, CustomStringConvertible {
+    /// The secret numbers (and the public ones OpenSSH stores beside them).
+    public enum Material: Sendable, Hashable {
+        /// The 32-byte seed and the 32-byte public key (OpenSSH stores seed || public as a 64-byte secret).
+        case ed25519(seed: [UInt8], publicKey: [UInt8])
+        /// The private scalar (big-endian, `coordinateLength` bytes) and the uncompressed public point.
+        case ecdsa(curve: ECDSACurve, scalar: [UInt8], point: [UInt8])
+        case rsa(RSANumbers)
+        /// DSA keys are read (and flagged weak), never generated.
+        case dsa(p: [UInt8], q: [UInt8], g: [UInt8], y: [UInt8], x: [UInt8])
+        /// A FIDO key: the secret lives in the authenticator; the file holds a key handle.
+        case skEd25519(publicKey: [UInt8], application: String, flags: UInt8, keyHandle: [UInt8], reserved: [UInt8])
+        case skECDSA(point: [UInt8], application: String, flags: UInt8, keyHandle: [UInt8], reserved: [UInt8])
+
+        /// The public half.
+        public var publicMaterial: PublicKey.Material {
+            switch self {
+            case .ed25519(_, let publicKey): .ed25519(publicKey: publicKey)
+            case .ecdsa(let curve, _, let point): .ecdsa(curve: curve, point: point)
+            case .rsa(let numbers): .rsa(exponent: numbers.e, modulus: numbers.n)
+            case .dsa(let p, let q, let g, let y, _): .dsa(p: p, q: q, g: g, y: y)
+            case .skEd25519(let publicKey, let application, _, _, _): .skEd25519(publicKey: publicKey, application: application)
+            case .skECDSA(let point, let application, _, _, _): .skECDSA(point: point, application: application)
+            }
+        }
+    }
+
+    /// RSA private numbers, big-endian magnitudes without leading zeros.
+    public struct RSANumbers: Sendable, Hashable {
+        public var n: [UInt8]
+        public var e: [UInt8]
+        public var d: [UInt8]
+        /// q⁻¹ mod p.
+        public var iqmp: [UInt8]
+        public var p: [UInt8]
+        public var q: [UInt8]
+
+        public init(n: [UInt8], e: [UInt8], d: [UInt8], iqmp: [UInt8], p: [UInt8], q: [UInt8]) {
+            func trim(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.drop { $0 == 0 }) }
+            self.n = trim(n)
+            self.e = trim(e)
+            self.d = trim(d)
+            self.iqmp = trim(iqmp)
+            self.p = trim(p)
+            self.q = trim(q)
+        }
+    }
+
+    public let material: Material
+    /// The comment (empty when the format has none, as PEM and PKCS#8).
+    public var comment: String
+
+    /// Makes a key from its numbers after checking that the secret and public halves belong together.
+    public init(material: Material, comment: String = "") throws(KeyError) {
+        try material.publicMaterial.validate()
+        try material.checkConsistency()
+        self.material = material
+        self.comment = comment
+    }
+
+    /// The public key, carrying this key's comment.
+    public var publicKey: PublicKey {
+        let publicMaterial = material.publicMaterial
+        return PublicKey(material: publicMaterial, certificate: nil, wireBytes: publicMaterial.wireBytes, comment: comment)
+    }
+
+    public var type: KeyType { material.publicMaterial.type }
+    public var bits: Int { material.publicMaterial.bits }
+
+    /// Never shows secret numbers.
+    public var description: String { "PrivateKey(\(type.name), \(bits) bits, \(publicKey.fingerprint()))" }
+
+    /// The same key with another comment; throws when the comment has a forbidden character.
+    public func withComment(_ newComment: String) throws(KeyError) -> PrivateKey {
+        guard CommentPolicy.isAcceptable(newComment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
+        var copy = self
+        copy.comment = newComment
+        return copy
+    }
+}
+
+extension PrivateKey.Material {
+    /// Checks that the secret numbers produce the public ones, so a file whose halves were altered apart
+    /// is refused instead of used.
+    func checkConsistency() throws(KeyError) {
+        switch self {
+        case .ed25519(let seed, let publicKey):
+            guard seed.count == 32,
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed),
+                Array(key.publicKey.rawRepresentation) == publicKey
+            else { throw KeyError.corrupt("the ed25519 secret key does not match its public key") }
+        case .ecdsa(let curve, let scalar, let point):
+            let derived: [UInt8]?
+            let padded = scalar.count < curve.coordinateLength
+                ? [UInt8](repeating: 0, count: curve.coordinateLength - scalar.count) + scalar : scalar
+            switch curve {
+            case .nistp256: derived = (try? P256.Signing.PrivateKey(rawRepresentation: padded)).map { Array($0.publicKey.x963Representation) }
+            case .nistp384: derived = (try? P384.Signing.PrivateKey(rawRepresentation: padded)).map { Array($0.publicKey.x963Representation) }
+            case .nistp521: derived = (try? P521.Signing.PrivateKey(rawRepresentation: padded)).map { Array($0.publicKey.x963Representation) }
+            }
+            guard derived == point else { throw KeyError.corrupt("the ecdsa private scalar does not match its public point") }
+        case .rsa(let numbers):
+            do {
+                _ = try numbers.boringSSLKey()
+            } catch {
+                throw KeyError.corrupt("the RSA private numbers are inconsistent")
+            }
+        case .dsa(_, _, _, _, let x):
+            guard !x.isEmpty else { throw KeyError.corrupt("the DSA private key is empty") }
+        case .skEd25519, .skECDSA:
+            break
+        }
+    }
+
+    /// The ECDSA scalar left-padded to the curve's coordinate length.
+    static func paddedScalar(_ scalar: [UInt8], curve: ECDSACurve) -> [UInt8] {
+        scalar.count >= curve.coordinateLength
+            ? Array(scalar.suffix(curve.coordinateLength))
+            : [UInt8](repeating: 0, count: curve.coordinateLength - scalar.count) + scalar
+    }
+}
+
+extension PrivateKey.RSANumbers {
+    /// The key as swift-crypto holds it (which checks p·q = n and the other relations).
+    func boringSSLKey() throws -> _RSA.Signing.PrivateKey {
+        let bits = PublicKey.Material.bitCount(n)
+        if bits >= 2048 {
+            return try _RSA.Signing.PrivateKey(n: n, e: e, d: d, p: p, q: q)
+        }
+        return try _RSA.Signing.PrivateKey(unsafeDERRepresentation: pkcs1DER())
+    }
+}

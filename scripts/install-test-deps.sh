@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the full test suite drives (real ssh-keygen, sshd, puttygen, argon2 CLI,
+# openssl), only when something is missing. Safe to run again.
+set -euo pipefail
+
+need=()
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v puttygen >/dev/null || need+=(putty-tools)
+command -v argon2 >/dev/null || need+=(argon2)
+command -v openssl >/dev/null || need+=(openssl)
+
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing test dependencies: ${need[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
