@@ -127,7 +127,9 @@ struct KeyCommandsE2ETests {
         let directory = try TemporaryDirectory()
         let line = try makeKey(type, in: directory, name: "k", comment: "cmt")
         let bare = line.split(separator: " ").prefix(2).joined(separator: " ")
-        for (target, mode) in [("rfc4716", "RFC4716"), ("pkcs8", "PKCS8")] + (type[1] == "rsa" ? [("pem", "PEM")] : []) {
+        // OpenSSH 9.2 exports Ed25519 only as RFC 4716; PKCS#1 exists only for RSA.
+        let targets = [("rfc4716", "RFC4716")] + (type[1] == "ed25519" ? [] : [("pkcs8", "PKCS8")]) + (type[1] == "rsa" ? [("pem", "PEM")] : [])
+        for (target, mode) in targets {
             let ours = try KeyfleetBinary.run(["convert", "--to", target, directory.file("k.pub")])
             #expect(ours.status == 0, "\(target): \(ours.stderr)")
             if target != "rfc4716" {
@@ -140,7 +142,7 @@ struct KeyCommandsE2ETests {
             let theirs = try ExternalTool.runChecked("ssh-keygen", ["-e", "-m", mode, "-f", directory.file("k.pub")]).text
             let theirsPath = try directory.write("theirs.\(target)", theirs)
             let back = try KeyfleetBinary.run(["convert", "--to", "openssh", theirsPath])
-            #expect(back.text.split(separator: " ").prefix(2).joined(separator: " ") == bare, "\(target)")
+            #expect(back.text.trimmingCharacters(in: .newlines).split(separator: " ").prefix(2).joined(separator: " ") == bare, "\(target)")
         }
     }
 

@@ -50,6 +50,8 @@ struct FingerprintCommand: ParsableCommand {
         var key: PublicKey
         /// Raw bytes as ssh-keygen would print them (before sanitising); nil means "no comment".
         var comment: [UInt8]?
+        /// The line's own comment (or host/options field), for --json.
+        var ownComment: [UInt8]? = nil
     }
 
     func run() throws {
@@ -114,14 +116,14 @@ struct FingerprintCommand: ParsableCommand {
             }
             return
         }
-        KeyListScanner().scan(bytes) { number, line in
-            switch line {
-            case .key(let key, let comment):
-                emit(Entry(path: path, line: number, key: key, comment: comment.map(Array.init)))
-            case .invalid(let error):
-                badLine(number, error)
-            case .skipped:
-                break
+        var buffer = SSHKeygenLineBuffer()
+        KeyListScanner().scan(bytes) { line in
+            let comment = buffer.comment(for: line, in: bytes)
+            if let key = line.key {
+                let own = (line.comment ?? line.prefix).map { Array(bytes[$0]) }
+                emit(Entry(path: path, line: line.number, key: key, comment: comment, ownComment: own))
+            } else if let error = line.error {
+                badLine(line.number, error)
             }
         }
     }
@@ -183,9 +185,45 @@ struct FingerprintCommand: ParsableCommand {
             ("bits", .int(entry.key.bits)),
             ("fingerprint", .string(entry.key.fingerprint(hash))),
             ("type", .string(entry.key.typeName)),
-            ("comment", entry.comment.map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null),
+            ("comment", (entry.line == nil ? entry.comment : entry.ownComment).map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null),
         ]
         if verbose { members.append(("randomart", .string(entry.key.randomart(hash)))) }
         return .object(members)
+    }
+}
+
+/// The comment `ssh-keygen -l` prints for a line of a key list, including what its `do_fingerprint` shows
+/// for a line without a comment of its own: OpenSSH 9.2 does not reset its comment pointer between lines,
+/// so such a line shows the bytes now at the previous comment's offset in the reused `getline` buffer, up to
+/// the first NUL. This models that buffer (glibc's `getdelim`: 120 bytes at first, reallocated to at least
+/// twice its size when a line does not fit) so the output stays byte-identical. When the buffer has grown
+/// since the comment was set, ssh-keygen reads freed memory and prints garbage; we print "no comment".
+/// `--json` always gives the line's own comment.
+struct SSHKeygenLineBuffer {
+    private var storage = [UInt8](repeating: 0, count: 120)
+    private var commentOffset: Int?
+
+    /// Puts the line in the buffer as getline and ssh-keygen leave it, and returns the comment to show:
+    /// nil for "no comment".
+    mutating func comment(for line: KeyListScanner.Line, in bytes: [UInt8]) -> [UInt8]? {
+        let length = line.range.count
+        let hasNewline = line.range.upperBound < bytes.count
+        let used = length + (hasNewline ? 1 : 0)
+        if used + 1 > storage.count {
+            storage = [UInt8](repeating: 0, count: max(storage.count * 2, used + 1))
+            commentOffset = nil  // the old pointer now dangles
+        }
+        storage.replaceSubrange(0..<length, with: bytes[line.range])
+        storage[length] = 0  // the newline replaced by NUL, or getline's terminator
+        if hasNewline { storage[length + 1] = 0 }
+        let base = line.range.lowerBound
+        if let prefix = line.prefix {
+            commentOffset = prefix.lowerBound - base
+            storage[prefix.upperBound - base] = 0
+        }
+        guard line.key != nil else { return nil }
+        if let comment = line.comment { commentOffset = comment.lowerBound - base }
+        guard let offset = commentOffset, offset < storage.count else { return nil }
+        return Array(storage[offset...].prefix { $0 != 0 })
     }
 }

@@ -64,6 +64,15 @@ enum Passphrase {
     }
 }
 
+enum OpenSSHKeyTextTrim {
+    /// Text without trailing blanks and CR.
+    static func trimmed(_ text: String) -> String {
+        var result = Substring(text)
+        while let last = result.last, last == " " || last == "\t" || last == "\r" { result.removeLast() }
+        return String(result)
+    }
+}
+
 /// A key file read from disk: a private key (not yet decrypted) or a public key.
 enum KeyInput {
     case privateKey(PrivateKeyDocument)
@@ -92,16 +101,13 @@ enum KeyInput {
         }
         var found: PublicKey?
         var failure: KeyError?
-        KeyListScanner().scan(bytes) { number, line in
+        KeyListScanner().scan(bytes) { line in
             guard found == nil, failure == nil else { return }
-            switch line {
-            case .key(let key, let comment):
-                let text = comment.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                found = (try? key.withComment(text)) ?? key
-            case .invalid(let error):
-                failure = error.at("line \(number)")
-            case .skipped:
-                break
+            if let key = line.key {
+                let text = line.comment.map { String(decoding: bytes[$0], as: UTF8.self) } ?? ""
+                found = (try? key.withComment(OpenSSHKeyTextTrim.trimmed(text))) ?? key
+            } else if let error = line.error {
+                failure = error.at("line \(line.number)")
             }
         }
         if let found { return .publicKey(found) }

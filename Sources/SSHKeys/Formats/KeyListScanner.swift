@@ -1,46 +1,54 @@
 /// Reads files that hold many public keys, one per line (plain key files, authorized_keys, known_hosts),
-/// line by line as `ssh-keygen -l` reads them, so that what it finds and the comment it shows agree with
-/// `ssh-keygen` exactly.
+/// line by line as `ssh-keygen -l` reads them, so that what it finds agrees with `ssh-keygen` exactly.
 ///
 /// For each line: blank lines and `#` comments are skipped; a bare key is tried first; otherwise the first
 /// field (host names, or authorized_keys options with their quotes) is skipped and the key is tried again.
-/// The comment shown is the text after the key, or else that first field. Lines marked `@cert-authority`
-/// or `@revoked` are skipped, as ssh-keygen does.
+/// Lines marked `@cert-authority` or `@revoked` hold no key for this purpose, as for ssh-keygen.
 public struct KeyListScanner: Sendable {
-    /// What one line holds.
-    public enum Line: Sendable {
-        /// A key, with the comment `ssh-keygen -l` shows (raw bytes, not yet sanitised), nil for "no comment".
-        case key(PublicKey, comment: ArraySlice<UInt8>?)
+    /// One line and what it holds. Ranges index the scanned byte array.
+    public struct Line: Sendable {
+        /// 1-based line number.
+        public var number: Int
+        /// The line, without its line feed.
+        public var range: Range<Int>
+        /// The key, when the line holds one.
+        public var key: PublicKey?
+        /// Why a line that is neither blank, a comment nor a marker line holds no key.
+        public var error: KeyError?
+        /// The first field skipped before the key: host names or authorized_keys options (or a marker).
+        public var prefix: Range<Int>?
+        /// The text after the key, when there is some and it does not start with `#`.
+        public var comment: Range<Int>?
+
         /// Blank, a `#` comment, or a known_hosts marker line.
-        case skipped
-        /// Not a key; the error says why.
-        case invalid(KeyError)
+        public var isSkipped: Bool { key == nil && error == nil }
     }
 
     public init() {}
 
-    /// Calls `body` with each line's 1-based number and what it holds.
-    public func scan(_ bytes: [UInt8], _ body: (Int, Line) -> Void) {
-        var lineNumber = 0
+    /// Calls `body` with each line.
+    public func scan(_ bytes: [UInt8], _ body: (Line) -> Void) {
+        var number = 0
         var start = 0
         while start < bytes.count {
-            lineNumber += 1
+            number += 1
             var end = start
             while end < bytes.count, bytes[end] != 0x0A { end += 1 }
-            body(lineNumber, scanLine(bytes, start: start, end: end))
+            body(scanLine(bytes, start: start, end: end, number: number))
             start = end + 1
         }
     }
 
     /// One line, `bytes[start..<end]` without its line feed.
-    public func scanLine(_ bytes: [UInt8], start: Int, end: Int) -> Line {
+    public func scanLine(_ bytes: [UInt8], start: Int, end: Int, number: Int = 1) -> Line {
+        var line = Line(number: number, range: start..<end)
         var cursor = start
         while cursor < end, OpenSSHKeyText.isBlank(bytes[cursor]) { cursor += 1 }
-        if cursor == end || bytes[cursor] == UInt8(ascii: "#") { return .skipped }
+        if cursor == end || bytes[cursor] == UInt8(ascii: "#") { return line }
         guard end - start <= PublicKey.maximumLineLength else {
-            return .invalid(KeyError.tooLarge("line", limit: PublicKey.maximumLineLength))
+            line.error = KeyError.tooLarge("line", limit: PublicKey.maximumLineLength)
+            return line
         }
-        var comment: ArraySlice<UInt8>?
         var found: (key: PublicKey, end: Int)?
         var firstError: KeyError?
         let startsWithKeyType = startsWithKnownType(bytes, at: cursor, end: end)
@@ -51,41 +59,42 @@ public struct KeyListScanner: Sendable {
         }
         if found == nil {
             // A line that starts with a number and a blank is an SSH-1 key: not retried (as ssh-keygen).
-            if !startsWithNumberAndBlank(bytes, at: cursor, end: end) {
-                let fieldStart = cursor
-                var quoted = false
-                while cursor < end, quoted || !OpenSSHKeyText.isBlank(bytes[cursor]) {
-                    if bytes[cursor] == UInt8(ascii: "\\"), cursor + 1 < end, bytes[cursor + 1] == UInt8(ascii: "\"") {
-                        cursor += 1
-                    } else if bytes[cursor] == UInt8(ascii: "\"") {
-                        quoted.toggle()
-                    }
+            guard !startsWithNumberAndBlank(bytes, at: cursor, end: end) else {
+                line.error = firstError ?? KeyError.invalidFormat("not a public key")
+                return line
+            }
+            let fieldStart = cursor
+            var quoted = false
+            while cursor < end, quoted || !OpenSSHKeyText.isBlank(bytes[cursor]) {
+                if bytes[cursor] == UInt8(ascii: "\\"), cursor + 1 < end, bytes[cursor + 1] == UInt8(ascii: "\"") {
                     cursor += 1
+                } else if bytes[cursor] == UInt8(ascii: "\"") {
+                    quoted.toggle()
                 }
-                if cursor == end {
-                    return .invalid(startsWithKeyType ? (firstError ?? KeyError.invalidFormat("not a public key")) : KeyError.invalidFormat("not a public key"))
-                }
-                comment = bytes[fieldStart..<cursor]
                 cursor += 1
-                if bytes[fieldStart] == UInt8(ascii: "@") {
-                    let marker = String(decoding: bytes[fieldStart..<(cursor - 1)], as: UTF8.self)
-                    if marker == "@cert-authority" || marker == "@revoked" { return .skipped }
-                }
-                do {
-                    found = try OpenSSHKeyText.readKey(bytes, from: cursor, end: end)
-                } catch {
-                    // Report the error of the attempt that looked like a key.
-                    return .invalid(startsWithKeyType ? (firstError ?? error) : error)
-                }
+            }
+            guard cursor < end else {
+                line.error = startsWithKeyType ? (firstError ?? KeyError.invalidFormat("not a public key")) : KeyError.invalidFormat("not a public key")
+                return line
+            }
+            line.prefix = fieldStart..<cursor
+            cursor += 1
+            do {
+                found = try OpenSSHKeyText.readKey(bytes, from: cursor, end: end)
+            } catch {
+                let marker = String(decoding: bytes[fieldStart..<(cursor - 1)], as: UTF8.self)
+                if marker == "@cert-authority" || marker == "@revoked" { return line }
+                // Report the error of the attempt that looked like a key.
+                line.error = startsWithKeyType ? (firstError ?? error) : error
+                return line
             }
         }
-        guard let (key, keyEnd) = found else {
-            return .invalid(firstError ?? KeyError.invalidFormat("not a public key"))
-        }
+        guard let (key, keyEnd) = found else { return line }
+        line.key = key
         cursor = keyEnd
         while cursor < end, OpenSSHKeyText.isBlank(bytes[cursor]) { cursor += 1 }
-        if cursor < end, bytes[cursor] != UInt8(ascii: "#") { comment = bytes[cursor..<end] }
-        return .key(key, comment: comment)
+        if cursor < end, bytes[cursor] != UInt8(ascii: "#") { line.comment = cursor..<end }
+        return line
     }
 
     private func startsWithKnownType(_ bytes: [UInt8], at start: Int, end: Int) -> Bool {

@@ -80,11 +80,11 @@ struct WireReader {
         if let first = raw.first, first & 0x80 != 0 {
             throw KeyError.invalidKey("\(context) field \"\(field)\" is negative")
         }
-        let magnitude = raw.drop { $0 == 0 }
-        guard magnitude.count * 8 <= maxBits else {
+        let magnitude = Array(raw.drop { $0 == 0 })
+        guard PublicKey.Material.bitCount(magnitude) <= maxBits else {
             throw KeyError.invalidKey("\(context) field \"\(field)\" is larger than \(maxBits) bits")
         }
-        return Array(magnitude)
+        return magnitude
     }
 
     /// Throws unless every byte has been read.
