@@ -109,10 +109,9 @@ struct Argon2Tests {
     /// memory sizes (not always a multiple of 4 lanes), passes, lanes and tag lengths (both sides of 64 bytes,
     /// where H' changes shape). The CLI takes no secret or associated data; the RFC vectors cover those.
     ///
-    /// Skipped when the CLI is missing (`apt-get install -y argon2`), unless KEYFLEET_REQUIRE_TOOLS is set.
+    /// Fails when the CLI is missing: scripts/install-test-deps.sh installs it.
     @Test(
         "agrees with the argon2 CLI on random inputs",
-        .enabled(if: argon2ToolPath() != nil || ProcessInfo.processInfo.environment["KEYFLEET_REQUIRE_TOOLS"] != nil),
         arguments: Argon2Parameters.Variant.allCases)
     func agreesWithReferenceCLI(_ variant: Argon2Parameters.Variant) throws {
         let tool = try #require(argon2ToolPath(), "the argon2 CLI is not installed: apt-get install -y argon2")

@@ -68,19 +68,24 @@ private let publishedVectors: [KDFVector] = [
     KDFVector(
         "basic", passphrase: "password", salt: "salt", rounds: 4,
         key: "5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9"),
-    KDFVector("salt is one NUL", passphrase: "password", salt: "\0", rounds: 4, key: "c12b566235eee04c212598970a579a67"),
-    KDFVector("passphrase is one NUL", passphrase: "\0", salt: "salt", rounds: 4, key: "6051be18c2f4f82cbf0efee5471b4bb9"),
+    KDFVector(
+        "salt is one NUL", passphrase: "password", salt: "\0", rounds: 4, key: "c12b566235eee04c212598970a579a67"),
+    KDFVector(
+        "passphrase is one NUL", passphrase: "\0", salt: "salt", rounds: 4, key: "6051be18c2f4f82cbf0efee5471b4bb9"),
     KDFVector(
         "trailing NULs", passphrase: "password\0", salt: "salt\0", rounds: 4,
         key: "7410e44cf4fa07bfaac8a928b1727fac001375e7bf7384370f48efd121743050"),
-    KDFVector("inner NULs, short", passphrase: "pass\0wor", salt: "sa\0l", rounds: 4, key: "c2bffd9db38f6569efef4372f4de83c0"),
-    KDFVector("inner NULs", passphrase: "pass\0word", salt: "sa\0lt", rounds: 4, key: "4ba4ac3925c0e8d7f0cdb6bb1684a56f"),
+    KDFVector(
+        "inner NULs, short", passphrase: "pass\0wor", salt: "sa\0l", rounds: 4, key: "c2bffd9db38f6569efef4372f4de83c0"),
+    KDFVector(
+        "inner NULs", passphrase: "pass\0word", salt: "sa\0lt", rounds: 4, key: "4ba4ac3925c0e8d7f0cdb6bb1684a56f"),
     KDFVector(
         "bigger key", passphrase: "password", salt: "salt", rounds: 8,
         key: "e1367ec5151a33faac4cc1c144cd23fa15d5548493ecc99b9b5d9c0d3b27bec7"
             + "6227ea66088b849b20ab7aa478010246e74bba51723fefa9f9474d6508845e8d"),
     KDFVector("more rounds", passphrase: "password", salt: "salt", rounds: 42, key: "833cf0dcf56db65608e8f0dc0ce882bd"),
-    KDFVector("longer passphrase", passphrase: lorem, salt: "salis\0", rounds: 8, key: "10978b07253df57f71a162eb0e8ad30a"),
+    KDFVector(
+        "longer passphrase", passphrase: lorem, salt: "salis\0", rounds: 8, key: "10978b07253df57f71a162eb0e8ad30a"),
     KDFVector(
         "binary", passphrase: bytes(hex: "0db3ac94b3ee53284f4a22893b3c24ae"),
         salt: bytes(hex: "3a62f0f0dbcef823cfcc854856ea1028"), rounds: 8, key: "204438175eee7ce136c91b49a67923ff"),
@@ -142,14 +147,16 @@ struct BcryptPBKDFTests {
     @Test("published vectors", arguments: publishedVectors)
     fileprivate func publishedVector(_ vector: KDFVector) throws {
         let key = try BcryptPBKDF.deriveKey(
-            passphrase: vector.passphrase, salt: vector.salt, rounds: vector.rounds, keyLength: vector.key.utf8.count / 2)
+            passphrase: vector.passphrase, salt: vector.salt, rounds: vector.rounds,
+            keyLength: vector.key.utf8.count / 2)
         #expect(hex(key) == vector.key)
     }
 
     @Test("vectors from OpenSSH's C", arguments: openSSHVectors)
     fileprivate func openSSHVector(_ vector: KDFVector) throws {
         let key = try BcryptPBKDF.deriveKey(
-            passphrase: vector.passphrase, salt: vector.salt, rounds: vector.rounds, keyLength: vector.key.utf8.count / 2)
+            passphrase: vector.passphrase, salt: vector.salt, rounds: vector.rounds,
+            keyLength: vector.key.utf8.count / 2)
         #expect(hex(key) == vector.key)
     }
 
@@ -262,7 +269,9 @@ struct BcryptPBKDFTests {
         var left = block[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         var right = block[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         state.encipher(&left, &right)
-        #expect(hex(withUnsafeBytes(of: left.bigEndian) { Array($0) } + withUnsafeBytes(of: right.bigEndian) { Array($0) }) == ciphertext)
+        #expect(
+            hex(withUnsafeBytes(of: left.bigEndian) { Array($0) } + withUnsafeBytes(of: right.bigEndian) { Array($0) })
+                == ciphertext)
     }
 
     /// The pair of states interleaved must compute exactly what two single states compute.
@@ -284,8 +293,12 @@ struct BcryptPBKDFTests {
             states[2].expand0State(key: key0)
             states[3].expand0State(key: key1)
         }
-        #expect(Array(UnsafeBufferPointer(start: states[0].words, count: count)) == Array(UnsafeBufferPointer(start: states[2].words, count: count)))
-        #expect(Array(UnsafeBufferPointer(start: states[1].words, count: count)) == Array(UnsafeBufferPointer(start: states[3].words, count: count)))
+        #expect(
+            Array(UnsafeBufferPointer(start: states[0].words, count: count))
+                == Array(UnsafeBufferPointer(start: states[2].words, count: count)))
+        #expect(
+            Array(UnsafeBufferPointer(start: states[1].words, count: count))
+                == Array(UnsafeBufferPointer(start: states[3].words, count: count)))
     }
 
     // MARK: - Against the real ssh-keygen
@@ -293,7 +306,6 @@ struct BcryptPBKDFTests {
     /// Ciphers whose key and IV need one block (aes128-ctr: 32 bytes) or two (aes192-ctr: 40, aes256-ctr: 48).
     @Test(
         "decrypts keys that ssh-keygen encrypted",
-        .enabled(if: SSHKeygen.path != nil, "ssh-keygen is not installed"),
         arguments: ["aes256-ctr", "aes128-ctr", "aes192-ctr"])
     func matchesSSHKeygen(cipher: String) throws {
         let keyLength = cipher == "aes128-ctr" ? 16 : cipher == "aes192-ctr" ? 24 : 32
@@ -322,7 +334,9 @@ struct BcryptPBKDFTests {
 
     /// Decrypts the first block of the private section with AES-CTR (key, then IV, from `derived`) and returns
     /// its two check integers.
-    private static func checkIntegers(of encrypted: [UInt8], derived: [UInt8], keyLength: Int) throws -> (UInt32, UInt32) {
+    private static func checkIntegers(of encrypted: [UInt8], derived: [UInt8], keyLength: Int) throws -> (
+        UInt32, UInt32
+    ) {
         let key = SymmetricKey(data: Array(derived[0..<keyLength]))
         let nonce = try AES._CTR.Nonce(nonceBytes: Array(derived[keyLength..<keyLength + 16]))
         let plain = Array(try AES._CTR.decrypt(encrypted, using: key, nonce: nonce))
@@ -335,7 +349,8 @@ struct BcryptPBKDFTests {
 /// the cipher, the KDF parameters and the encrypted private section.
 private enum SSHKeygen {
     static let path: String? = {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        let directories =
+            (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
             + ["/usr/bin", "/usr/local/bin", "/bin"]
         return directories.map { $0 + "/ssh-keygen" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
@@ -354,14 +369,16 @@ private enum SSHKeygen {
 
     /// 1 to 40 characters: letters, digits, punctuation, spaces and some non-ASCII letters.
     static func randomPassphrase() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~éß€ж")
+        let alphabet = Array(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~éß€ж")
         return String((0..<Int.random(in: 1...40)).map { _ in alphabet.randomElement() ?? "a" })
     }
 
     /// `ssh-keygen -t ed25519 -N passphrase -a rounds -Z cipher -f <temporary file>`, read back and parsed.
     static func generate(passphrase: String, rounds: Int, cipher: String) throws -> KeyFile {
         guard let path else { throw Failure(description: "ssh-keygen is not installed") }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keyfleet-bcrypt-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "keyfleet-bcrypt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: directory) }
         let keyPath = directory.appendingPathComponent("id_ed25519").path
@@ -380,7 +397,8 @@ private enum SSHKeygen {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Failure(
-                description: "ssh-keygen exited with \(process.terminationStatus): \(String(decoding: message, as: UTF8.self))")
+                description:
+                    "ssh-keygen exited with \(process.terminationStatus): \(String(decoding: message, as: UTF8.self))")
         }
         return try parse(String(contentsOfFile: keyPath, encoding: .utf8))
     }

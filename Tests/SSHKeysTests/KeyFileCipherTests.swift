@@ -166,7 +166,6 @@ struct KeyFileCipherTests {
     /// 64-bit little-endian counter followed by its 64-bit nonce, and carries from word 12 into word 13.
     /// Counters just below 2^32 check that carry.
     @Test(
-        .enabled(if: CipherTestTools.isInstalled("openssl")),
         arguments: [UInt64(0), 1, 7, 0xffff_fffe, 0xffff_ffff, 0x1_0000_0000, 0x1234_5678_ffff_fffd, UInt64.random(in: 0...(1 << 62))]
     )
     func chaCha20MatchesOpenSSL(counter: UInt64) throws {
@@ -222,7 +221,7 @@ struct KeyFileCipherTests {
     /// with bcrypt_pbkdf, decrypt, and find equal check integers, the same public key inside as outside and
     /// OpenSSH's padding. Encrypting the plaintext again gives the file's bytes exactly, and a file we encrypt
     /// under a new passphrase is one `ssh-keygen -y` reads.
-    @Test(.enabled(if: CipherTestTools.isInstalled("ssh-keygen")), arguments: KeyFileCipher.names)
+    @Test(arguments: KeyFileCipher.names)
     func decryptsWhatSSHKeygenWrites(_ name: String) throws {
         let cipher = try KeyFileCipher.named(name)
         let directory = try CipherTestTools.temporaryDirectory()
@@ -279,7 +278,7 @@ struct KeyFileCipherTests {
     }
 
     /// `ssh-keygen -N ""` writes cipher and KDF `none`; the section is plaintext, a whole number of 8-byte blocks.
-    @Test(.enabled(if: CipherTestTools.isInstalled("ssh-keygen")))
+    @Test
     func readsAnUnencryptedSSHKeygenFile() throws {
         let directory = try CipherTestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

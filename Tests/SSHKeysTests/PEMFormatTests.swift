@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SSHKeys
@@ -18,50 +19,15 @@ enum PEMTestSupport {
         let stderr: String
     }
 
-    static func installed(_ tool: String) -> String? {
-        ["/usr/bin", "/bin", "/usr/local/bin"].map { "\($0)/\(tool)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    static let sshKeygen = installed("ssh-keygen")
-    static let openssl = installed("openssl")
-    /// Whether the real-tool cross-checks can run.
-    static let haveTools = sshKeygen != nil && openssl != nil
-
-    /// Runs `tool` in `directory` with no standard input; throws when it exits non-zero.
+    /// Runs `tool` (by name, through TestSupport's ``ExternalTool``, which fails with install advice when it
+    /// is missing) in `directory`; throws when it exits non-zero.
     @discardableResult
-    static func run(_ tool: String?, _ arguments: [String], in directory: URL) throws -> Output {
-        guard let tool else { throw Failure(description: "tool not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        // Files, not pipes: no deadlock whatever the tool prints.
-        let outURL = directory.appendingPathComponent(".stdout-\(UUID().uuidString)")
-        let errURL = directory.appendingPathComponent(".stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
+    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> Output {
+        let result = try ExternalTool.run(tool, arguments, currentDirectory: directory.path)
+        guard result.status == 0 else {
+            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)")
         }
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        let output = Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
-        guard output.status == 0 else {
-            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) exited with \(output.status): \(output.stderr)")
-        }
-        return output
+        return Output(status: result.status, stdout: result.text, stderr: result.stderr)
     }
 
     /// Runs `body` with a fresh temporary directory, removed afterwards.
@@ -98,7 +64,7 @@ enum PEMTestSupport {
 
     /// "type base64" of an OpenSSH public key line, without the comment.
     static func keyFields(_ line: String) -> String {
-        line.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ")
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0.isNewline }).prefix(2).joined(separator: " ")
     }
 
     /// The container behind a PEM or PKCS#8 text, for its parsed parameters.
@@ -333,16 +299,16 @@ struct PEMFormatTests {
 
     /// ssh-keygen writes a fresh key as PEM (with and without a passphrase); we read the public key
     /// `ssh-keygen -y` prints, and writing it again with the file's IV gives the file byte for byte.
-    @Test(.enabled(if: PEMTestSupport.haveTools), arguments: pemKeys)
+    @Test(arguments: pemKeys)
     func readsSSHKeygenPEM(_ sample: SampleKey) throws {
         try PEMTestSupport.withScratch { directory in
             for passphrase in ["", PEMTestSupport.randomPassphrase()] {
                 let path = directory.appendingPathComponent("k-\(passphrase.isEmpty ? "plain" : "enc")")
                 try PEMTestSupport.run(
-                    PEMTestSupport.sshKeygen, ["-q"] + sample.sshKeygenArguments + ["-m", "PEM", "-N", passphrase, "-C", "", "-f", path.path],
+                    "ssh-keygen", ["-q"] + sample.sshKeygenArguments + ["-m", "PEM", "-N", passphrase, "-C", "", "-f", path.path],
                     in: directory)
                 let text = try PEMTestSupport.read(path)
-                let expected = try PEMTestSupport.run(PEMTestSupport.sshKeygen, ["-y", "-P", passphrase, "-f", path.path], in: directory).stdout
+                let expected = try PEMTestSupport.run("ssh-keygen", ["-y", "-P", passphrase, "-f", path.path], in: directory).stdout
                 let bytes = passphrase.isEmpty ? nil : Array(passphrase.utf8)
                 let key = try PrivateKeyDocument(text: text).decrypt(passphrase: bytes)
                 #expect(PEMTestSupport.keyFields(key.publicKey.openSSHLine) == PEMTestSupport.keyFields(expected))
@@ -359,7 +325,7 @@ struct PEMFormatTests {
     }
 
     /// Our PEM files, with every cipher, are read by `ssh-keygen -y` and by `openssl pkey`.
-    @Test(.enabled(if: PEMTestSupport.haveTools), arguments: pemKeys, ciphers)
+    @Test(arguments: pemKeys, ciphers)
     func sshKeygenAndOpenSSLReadOurPEM(_ sample: SampleKey, cipher: String?) throws {
         let key = try sample.make()
         let passphrase = PEMTestSupport.randomPassphrase()
@@ -368,56 +334,56 @@ struct PEMFormatTests {
             let path = directory.appendingPathComponent("ours.pem")
             try PEMTestSupport.write(text, to: path)
             let printed = try PEMTestSupport.run(
-                PEMTestSupport.sshKeygen, ["-y", "-P", cipher == nil ? "" : passphrase, "-f", path.path], in: directory).stdout
+                "ssh-keygen", ["-y", "-P", cipher == nil ? "" : passphrase, "-f", path.path], in: directory).stdout
             #expect(PEMTestSupport.keyFields(printed) == PEMTestSupport.keyFields(key.publicKey.openSSHLine))
             let spki = try PEMTestSupport.run(
-                PEMTestSupport.openssl, ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-pubout"], in: directory).stdout
+                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-pubout"], in: directory).stdout
             #expect(spki == (try key.publicKey.pkcs8PEM()))
             // openssl writes the traditional form of the decrypted key byte for byte as we do.
             let traditional = try PEMTestSupport.run(
-                PEMTestSupport.openssl, ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-traditional"], in: directory).stdout
+                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-traditional"], in: directory).stdout
             #expect(traditional == (try key.pemText(passphrase: nil, cipher: nil)))
         }
     }
 
     /// `ssh-keygen -e -m PKCS8|PEM` prints what we write; `ssh-keygen -i -m PKCS8|PEM` reads what we write.
-    @Test(.enabled(if: PEMTestSupport.haveTools), arguments: pemKeys)
+    @Test(arguments: pemKeys)
     func publicExportAndImportMatchSSHKeygen(_ sample: SampleKey) throws {
         try PEMTestSupport.withScratch { directory in
             // A fresh key from ssh-keygen, so RSA is new on every run too.
             let path = directory.appendingPathComponent("k")
             try PEMTestSupport.run(
-                PEMTestSupport.sshKeygen, ["-q"] + sample.sshKeygenArguments + ["-N", "", "-C", "", "-f", path.path], in: directory)
+                "ssh-keygen", ["-q"] + sample.sshKeygenArguments + ["-N", "", "-C", "", "-f", path.path], in: directory)
             let key = try PublicKey(openSSHLine: try PEMTestSupport.read(directory.appendingPathComponent("k.pub")))
             let pub = path.path + ".pub"
 
-            let pkcs8 = try PEMTestSupport.run(PEMTestSupport.sshKeygen, ["-e", "-m", "PKCS8", "-f", pub], in: directory).stdout
+            let pkcs8 = try PEMTestSupport.run("ssh-keygen", ["-e", "-m", "PKCS8", "-f", pub], in: directory).stdout
             #expect(pkcs8 == (try key.pkcs8PEM()))
             let ours = directory.appendingPathComponent("ours-spki.pem")
             try PEMTestSupport.write(try key.pkcs8PEM(), to: ours)
-            let imported = try PEMTestSupport.run(PEMTestSupport.sshKeygen, ["-i", "-m", "PKCS8", "-f", ours.path], in: directory).stdout
+            let imported = try PEMTestSupport.run("ssh-keygen", ["-i", "-m", "PKCS8", "-f", ours.path], in: directory).stdout
             #expect(PEMTestSupport.keyFields(imported) == PEMTestSupport.keyFields(key.openSSHLine))
             #expect(try PublicKey(pem: pkcs8).wireBytes == key.wireBytes)
 
             guard sample == .rsa2048 else { return }
-            let pkcs1 = try PEMTestSupport.run(PEMTestSupport.sshKeygen, ["-e", "-m", "PEM", "-f", pub], in: directory).stdout
+            let pkcs1 = try PEMTestSupport.run("ssh-keygen", ["-e", "-m", "PEM", "-f", pub], in: directory).stdout
             #expect(pkcs1 == (try key.pkcs1PEM()))
             let oursPKCS1 = directory.appendingPathComponent("ours-pkcs1.pem")
             try PEMTestSupport.write(try key.pkcs1PEM(), to: oursPKCS1)
-            let importedPKCS1 = try PEMTestSupport.run(PEMTestSupport.sshKeygen, ["-i", "-m", "PEM", "-f", oursPKCS1.path], in: directory).stdout
+            let importedPKCS1 = try PEMTestSupport.run("ssh-keygen", ["-i", "-m", "PEM", "-f", oursPKCS1.path], in: directory).stdout
             #expect(PEMTestSupport.keyFields(importedPKCS1) == PEMTestSupport.keyFields(key.openSSHLine))
         }
     }
 
     /// openssl's other spellings of the same keys: compressed EC points in SubjectPublicKeyInfo.
-    @Test(.enabled(if: PEMTestSupport.haveTools))
+    @Test
     func readsCompressedECPublicKey() throws {
         let key = try SampleKey.ecdsa384.make()
         try PEMTestSupport.withScratch { directory in
             let path = directory.appendingPathComponent("k.pem")
             try PEMTestSupport.write(try key.pemText(passphrase: nil, cipher: nil), to: path)
             let compressed = try PEMTestSupport.run(
-                PEMTestSupport.openssl, ["ec", "-in", path.path, "-pubout", "-conv_form", "compressed"], in: directory).stdout
+                "openssl", ["ec", "-in", path.path, "-pubout", "-conv_form", "compressed"], in: directory).stdout
             #expect(try PublicKey(pem: compressed).wireBytes == key.publicKey.wireBytes)
         }
     }

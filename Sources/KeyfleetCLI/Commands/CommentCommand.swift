@@ -10,7 +10,7 @@ struct CommentCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Option(name: .customShort("C"), help: "The new comment.")
+    @Option(name: .customShort("C"), parsing: .unconditional, help: "The new comment.")
     var comment: String
 
     @Argument(help: ArgumentHelp("Private key file.", valueName: "file"))

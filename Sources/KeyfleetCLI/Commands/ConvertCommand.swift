@@ -24,7 +24,7 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Option(name: .customShort("N"), help: "Passphrase for the written private key; empty for none (default: the current one).")
+    @Option(name: .customShort("N"), parsing: .unconditional, help: "Passphrase for the written private key; empty for none (default: the current one).")
     var newPassphrase: String?
 
     @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from the first line of a file.", valueName: "file"))

@@ -28,13 +28,13 @@ struct KeygenCommand: ParsableCommand {
     @Option(name: .customShort("b"), help: "Bits: 2048 to 16384 for rsa (default 3072); 256, 384 or 521 for ecdsa (default 256).")
     var bits: Int?
 
-    @Option(name: .customShort("C"), help: "Comment (default user@host).")
+    @Option(name: .customShort("C"), parsing: .unconditional, help: "Comment (default user@host).")
     var comment: String?
 
     @Option(name: .customShort("f"), help: "Private key file (default ~/.ssh/id_TYPE).")
     var file: String?
 
-    @Option(name: .customShort("N"), help: "Passphrase; empty for none. Asked twice on a terminal when not given.")
+    @Option(name: .customShort("N"), parsing: .unconditional, help: "Passphrase; empty for none. Asked twice on a terminal when not given.")
     var newPassphrase: String?
 
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the passphrase from the first line of a file.", valueName: "file"))

@@ -10,7 +10,7 @@ struct PasswdCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Option(name: .customShort("N"), help: "New passphrase; empty for none. Asked twice on a terminal when not given.")
+    @Option(name: .customShort("N"), parsing: .unconditional, help: "New passphrase; empty for none. Asked twice on a terminal when not given.")
     var newPassphrase: String?
 
     @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from the first line of a file.", valueName: "file"))

@@ -10,7 +10,7 @@ import Musl
 /// Where the current passphrase of a key comes from: `-P`, `--passphrase-file`, `KEYFLEET_PASSPHRASE`,
 /// or (when none is given and there is a terminal) a prompt.
 struct PassphraseOptions: ParsableArguments {
-    @Option(name: .customShort("P"), help: ArgumentHelp("The key's current passphrase.", valueName: "passphrase"))
+    @Option(name: .customShort("P"), parsing: .unconditional, help: ArgumentHelp("The key's current passphrase.", valueName: "passphrase"))
     var passphrase: String?
 
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the current passphrase from the first line of a file.", valueName: "file"))

@@ -391,7 +391,7 @@ struct AuthorizedKeyOptionParser {
             index += 1
         }
         let written = String(decoding: bytes[nameStart..<index], as: UTF8.self)
-        let name = written.lowercased()
+        let name = KnownHost.lowercased(written)  // strncasecmp: ASCII only
         let hasValue = index < bytes.count && bytes[index] == UInt8(ascii: "=")
         if let flag = Self.flags[name], !hasValue { return flag }
         guard Self.valued.contains(name), hasValue else {
@@ -451,7 +451,7 @@ enum AuthorizedKeyOptionGrammar {
             let (host, port) = try permitTarget(text, option: name)
             return name == "permitopen" ? .permitOpen(host: host, port: port) : .permitListen(host: host, port: port)
         case "tunnel":
-            if value.lowercased() == "any" { return .tunnel(.any) }
+            if KnownHost.lowercased(value) == "any" { return .tunnel(.any) }
             guard !value.isEmpty, value.utf8.count <= 10, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                 let number = Int(value)
             else {
@@ -528,7 +528,7 @@ enum AuthorizedKeyOptionGrammar {
         var digits = Array(text.utf8)
         if digits.count > 1, digits.last == UInt8(ascii: "Z") || digits.last == UInt8(ascii: "z") {
             digits.removeLast()
-        } else if digits.count > 3, String(decoding: digits.suffix(3), as: UTF8.self).lowercased() == "utc" {
+        } else if digits.count > 3, KnownHost.lowercased(String(decoding: digits.suffix(3), as: UTF8.self)) == "utc" {
             digits.removeLast(3)
         }
         guard [8, 12, 14].contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }

@@ -173,7 +173,9 @@ public struct KnownHost: Hashable, Sendable {
     /// A hashed line matches when the HMAC-SHA1 of that name under the line's salt is its hash. A pattern
     /// line matches when some pattern matches the name (`*` any run of bytes, `?` any one byte, compared
     /// without regard to ASCII case) and no negated pattern (`!pattern`) does. The marker is not considered:
-    /// a matching `@revoked` line means the key is revoked for this host.
+    /// a matching `@revoked` line means the key is revoked for this host. These are the lines
+    /// `ssh-keygen -F` finds. (When no line at all is for `[host]:port`, ssh then also trusts a line for the
+    /// plain `host` that holds the very key the server shows; that fallback is the caller's policy.)
     public func matches(host: String, port: Int = 22) -> Bool {
         let name = Self.hostKey(host, port: port)
         switch hosts {

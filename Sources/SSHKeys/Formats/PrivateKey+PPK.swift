@@ -50,8 +50,6 @@ struct PPKContainer: PrivateKeyContainer {
     enum Encryption: String, Sendable {
         case none
         case aes256CBC = "aes256-cbc"
-
-        var cipher: KeyFileCipher { self == .none ? .none : .aes256CBC }
     }
 
     /// The file format version, 2 or 3.
@@ -81,7 +79,8 @@ struct PPKContainer: PrivateKeyContainer {
         var lines = PPKLines(Array(text.utf8))
 
         // PuTTY-User-Key-File-N: algorithm
-        let (firstName, firstValue) = try lines.nextHeader()
+        let (paddedName, firstValue) = try lines.nextHeader()
+        let firstName = String(paddedName.drop { $0 == " " || $0 == "\t" })
         guard firstName.hasPrefix(Self.magic) else {
             throw KeyError.invalidFormat("not a PuTTY key file (no \"\(Self.magic)N\" header)").at(lines.location)
         }
@@ -94,7 +93,7 @@ struct PPKContainer: PrivateKeyContainer {
                 "PuTTY key format version 1 is too old (it was never in a PuTTY release); load and save the key with PuTTYgen 0.52 or later"
             ).at(lines.location)
         default:
-            guard !versionText.isEmpty, versionText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            guard let number = PPKLines.decimal(String(versionText)), number > 3 else {
                 throw KeyError.invalidFormat("the PuTTY key format version \"\(KeyError.printable(versionText))\" is not a number")
                     .at(lines.location)
             }
@@ -174,7 +173,7 @@ struct PPKContainer: PrivateKeyContainer {
 
         // Private-Lines: N, then the private blob
         privateBlob = try lines.blob(countHeader: "Private-Lines", what: "private key")
-        guard privateBlob.count % encryption.cipher.blockSize == 0 else {
+        guard encryption == .none || privateBlob.count % KeyFileCipher.aes256CBC.blockSize == 0 else {
             throw KeyError.invalidFormat(
                 "the encrypted private blob is \(privateBlob.count) bytes, not a multiple of the 16-byte AES block"
             ).at(lines.location)
@@ -190,7 +189,7 @@ struct PPKContainer: PrivateKeyContainer {
             }
             throw KeyError.invalidFormat("expected the \"Private-MAC\" header, found \"\(KeyError.printable(macName))\"").at(lines.location)
         }
-        let macLength = version == 2 ? Insecure.SHA1.byteCount : SHA256.byteCount
+        let macLength = version == 2 ? 20 : 32
         guard let mac = Hex.decode(macValue), mac.count == macLength else {
             throw KeyError.invalidFormat("the Private-MAC is not \(macLength * 2) hexadecimal digits").at(lines.location)
         }
@@ -205,9 +204,8 @@ struct PPKContainer: PrivateKeyContainer {
                 "Argon2 memory of \(parameters.memoryKiB) KiB is more than the limit of \(maximumArgon2MemoryKiB) KiB (1 GiB)")
         }
         try Argon2.validate(parameters, tagLength: 80)
-        guard parameters.memoryKiB.multipliedReportingOverflow(by: parameters.passes).partialValue <= maximumArgon2Work,
-            parameters.passes <= maximumArgon2Work
-        else {
+        let (work, overflow) = parameters.memoryKiB.multipliedReportingOverflow(by: parameters.passes)
+        guard !overflow, work <= maximumArgon2Work else {
             throw KeyError.invalidParameter(
                 "Argon2 memory of \(parameters.memoryKiB) KiB times \(parameters.passes) passes is more work than the limit of \(maximumArgon2Work) KiB-passes")
         }
@@ -385,7 +383,7 @@ struct PPKLines {
 
     private mutating func nextLine(_ expecting: String) throws(KeyError) -> ArraySlice<UInt8> {
         guard index < lines.count else {
-            throw KeyError.truncated("the PuTTY key file (it ends before \(expecting))").at("line \(index + 1)")
+            throw KeyError(.truncated, "the PuTTY key file ends before \(expecting)").at("line \(index + 1)")
         }
         defer { index += 1 }
         return lines[index]
@@ -398,8 +396,14 @@ struct PPKLines {
             throw KeyError.invalidFormat("expected \(expecting), found a line without \"Name: value\"").at(location)
         }
         let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
+        // "Name: value", as PuTTY requires; "Name:" alone is an empty value whose space was trimmed away.
         var valueStart = colon + 1
-        if valueStart < line.endIndex, line[valueStart] == 0x20 { valueStart += 1 }
+        if valueStart < line.endIndex {
+            guard line[valueStart] == 0x20 else {
+                throw KeyError.invalidFormat("the \"\(KeyError.printable(name))\" header is not followed by \": \"").at(location)
+            }
+            valueStart += 1
+        }
         let raw = line[valueStart..<line.endIndex]
         return (name, String(decoding: Self.trimmed(raw), as: UTF8.self), String(decoding: raw, as: UTF8.self))
     }
@@ -473,42 +477,17 @@ struct PPKLines {
     }
 }
 
-/// Lower-case hexadecimal, as PuTTY writes salts and MACs.
-enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
-        var out = [UInt8]()
+extension Hex {
+    /// Lower-case hex, as PuTTY writes salts and MACs.
+    static func encodeLower(_ bytes: some Collection<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Decodes an even number of hexadecimal digits of either case; nil otherwise.
-    static func decode(_ text: String) -> [UInt8]? {
-        let characters = Array(text.utf8)
-        guard characters.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(characters.count / 2)
-        var index = 0
-        while index < characters.count {
-            guard let high = value(characters[index]), let low = value(characters[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    private static func value(_ character: UInt8) -> UInt8? {
-        switch character {
-        case 0x30...0x39: character - 0x30
-        case 0x61...0x66: character - 0x61 + 10
-        case 0x41...0x46: character - 0x41 + 10
-        default: nil
-        }
     }
 }
 
@@ -654,12 +633,12 @@ extension PrivateKey {
             text += "Argon2-Memory: \(argon2.memoryKiB)\n"
             text += "Argon2-Passes: \(argon2.passes)\n"
             text += "Argon2-Parallelism: \(argon2.parallelism)\n"
-            text += "Argon2-Salt: \(Hex.encode(salt))\n"
+            text += "Argon2-Salt: \(Hex.encodeLower(salt))\n"
         }
         let privateLines = Self.base64Lines(stored)
         text += "Private-Lines: \(privateLines.count)\n"
         for line in privateLines { text += line + "\n" }
-        text += "Private-MAC: \(Hex.encode(mac))\n"
+        text += "Private-MAC: \(Hex.encodeLower(mac))\n"
         return text
     }
 

@@ -207,13 +207,19 @@ enum RFC4716 {
 
     // MARK: Writing
 
+    /// Text that `ssh-keygen -i` acts on anywhere in a header line: it stops at `" END "` and takes the file
+    /// for a private key when it sees the private key marker.
+    private static let sshKeygenMarkers = [Array(" END ".utf8), Array("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----".utf8)]
+
     /// `Tag: "value"` as one line, or as several joined by trailing backslashes when longer than 72 bytes.
     ///
-    /// `ssh-keygen -i` tells header lines from body lines by `": "` and a leading `----`, and skips one line
-    /// for each line ending in `\` only when the skipped line is not itself a header line. So no continuation
-    /// line may contain `": "` (the line is broken between the colon and the space instead) or start with
-    /// `----` (the first dash is written escaped, `\-`, which readers that unescape quoted values, ours and
-    /// PuTTYgen's, read back as `-`). An escape is never split from the character it escapes.
+    /// `ssh-keygen -i` tells header lines from body lines by `": "` and a leading `----`, stops at a header
+    /// line holding `" END "`, and skips one line for each line ending in `\` only when the skipped line is
+    /// not itself a header line. So no continuation line may contain `": "` (the line is broken between the
+    /// colon and the space instead) or start with `----` (the first dash is written escaped, `\-`, which
+    /// readers that unescape quoted values, ours and PuTTYgen's, read back as `-`); and the first line is
+    /// broken before it would hold `" END "` or the private key marker (continuation lines may hold them:
+    /// ssh-keygen does not look at them). An escape is never split from the character it escapes.
     static func quotedHeaderLines(tag: String, value: String) -> [[UInt8]] {
         // Units that must stay on one line: a character, or a backslash and the character it escapes.
         var units = [[UInt8]]()
@@ -227,8 +233,6 @@ enum RFC4716 {
         units.append([quote])
 
         let prefix = Array(tag.utf8) + [colon, 0x20, quote]
-        let total = units.reduce(prefix.count) { $0 + $1.count }
-        if total <= maximumLineLength { return [prefix + units.flatMap { $0 }] }
 
         var lines = [[UInt8]]()
         var current = prefix
@@ -244,7 +248,8 @@ enum RFC4716 {
             // Room for a trailing backslash unless this is the last unit.
             let limit = index == units.count - 1 ? maximumLineLength : maximumLineLength - 1
             let splitsColonSpace = isContinuation && unit == [0x20] && current.last == colon
-            if !current.isEmpty, current.count + unit.count > limit || splitsColonSpace {
+            let completesMarker = !isContinuation && sshKeygenMarkers.contains { (current + unit).suffix($0.count).elementsEqual($0) }
+            if !current.isEmpty, current.count + unit.count > limit || splitsColonSpace || completesMarker {
                 lines.append(current + [backslash])
                 current = []
                 continue

@@ -72,16 +72,7 @@ public enum BcryptPBKDF {
         while block < blockCount {
             let lanes = min(2, blockCount - block)
             workspace.computeBlocks(first: block, lanes: lanes, saltHasher: saltHasher, rounds: rounds)
-            for lane in 0..<lanes {
-                let out = workspace.out(lane)
-                var i = 0
-                while i < hashSize {
-                    let destination = i * blockCount + block + lane
-                    guard destination < keyLength else { break }
-                    key[destination] = out[i]
-                    i += 1
-                }
-            }
+            workspace.scatter(first: block, lanes: lanes, blockCount: blockCount, into: &key)
             block += lanes
         }
         return key
@@ -104,7 +95,9 @@ public enum BcryptPBKDF {
     /// A SHA-512 hasher that has absorbed the salt, ready for the big-endian block counter.
     private static func saltPrefixHasher(_ salt: some Collection<UInt8>) -> SHA512 {
         var hasher = SHA512()
-        let hashed: Void? = salt.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let hashed: Void? = salt.withContiguousStorageIfAvailable {
+            hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
+        }
         if hashed == nil {
             Array(salt).withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
@@ -206,6 +199,21 @@ extension BcryptPBKDF {
                     }
                 }
                 round += 1
+            }
+        }
+
+        /// Writes byte i of block `first + lane` (zero-based) to `key[i * blockCount + first + lane]`, for
+        /// the positions inside `key`: the output bytes of the blocks are interleaved.
+        func scatter(first: Int, lanes: Int, blockCount: Int, into key: inout [UInt8]) {
+            for lane in 0..<lanes {
+                let out = out(lane)
+                var destination = first + lane
+                var i = 0
+                while i < hashSize, destination < key.count {
+                    key[destination] = out[i]
+                    destination += blockCount
+                    i += 1
+                }
             }
         }
 

@@ -108,11 +108,12 @@ extension PrivateKey.Material {
             }
             guard derived == point else { throw KeyError.corrupt("the ecdsa private scalar does not match its public point") }
         case .rsa(let numbers):
-            do {
-                _ = try numbers.boringSSLKey()
-            } catch {
-                throw KeyError.corrupt("the RSA private numbers are inconsistent")
-            }
+            // BoringSSL checks p·q = n and d against e; it recomputes the CRT values, so compare iqmp too:
+            // a file whose iqmp was altered (an unencrypted .ppk has no secret MAC key) is refused.
+            guard let key = try? numbers.boringSSLKey(),
+                let derived = try? PrivateKey.RSANumbers(pkcs1DER: Array(key.derRepresentation)),
+                derived.n == numbers.n, derived.e == numbers.e, derived.iqmp == numbers.iqmp
+            else { throw KeyError.corrupt("the RSA private numbers are inconsistent") }
         case .dsa(_, _, _, _, let x):
             guard !x.isEmpty else { throw KeyError.corrupt("the DSA private key is empty") }
         case .skEd25519, .skECDSA:
