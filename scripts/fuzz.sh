@@ -165,7 +165,7 @@ for target in "${targets[@]}"; do
     grep -E '^ +#[0-9]+ ' "$log" | grep -vE 'compiler-rt/lib|libc\.so|libc_start|_start \(' | head -n 10 \
       | swift demangle --simplified || true
     if [ -n "$artifact" ] && [ -f "$artifact" ]; then
-      echo "fuzz: input ($(wc -c <"$artifact") bytes) kept at ${artifact#"$root"/}; hex:"
+      echo "fuzz: input ($(wc -c <"$artifact") bytes) kept at ${artifact#"$root"/}; hex (first 1 KiB):"
       od -An -v -tx1 "$artifact" | tr -d ' \n' | head -c 2048; echo
       echo "fuzz: reproduce: FUZZ_TARGET=$target ${fuzzer#"$root"/} ${artifact#"$root"/}"
     fi

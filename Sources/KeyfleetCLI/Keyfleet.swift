@@ -25,7 +25,12 @@ public struct Keyfleet: ParsableCommand {
     /// Every error becomes one line on stderr; nothing traps.
     public static func run(arguments: [String]? = nil) -> Int32 {
         do {
-            var command = try parseAsRoot(arguments)
+            let given = arguments ?? Array(CommandLine.arguments.dropFirst())
+            if given.first == "keygen", let options = KeygenOptions.quickParse(Array(given.dropFirst())) {
+                try options.run()
+                return 0
+            }
+            var command = try parseAsRoot(given)
             try command.run()
             return 0
         } catch let error as CLIError {

@@ -128,7 +128,7 @@ struct KeyCommandsE2ETests {
         let line = try makeKey(type, in: directory, name: "k", comment: "cmt")
         let bare = line.split(separator: " ").prefix(2).joined(separator: " ")
         // OpenSSH 9.2 exports Ed25519 only as RFC 4716; PKCS#1 exists only for RSA.
-        let targets = [("rfc4716", "RFC4716")] + (type[1] == "ed25519" ? [] : [("pkcs8", "PKCS8")]) + (type[1] == "rsa" ? [("pem", "PEM")] : [])
+        let targets = [("rfc4716", "RFC4716")] + (type[1] == "ed25519" ? [] : [("pkcs8", "PKCS8")]) + (type[1] == "ed25519" ? [] : [("pem", "PEM")])
         for (target, mode) in targets {
             let ours = try KeyfleetBinary.run(["convert", "--to", target, directory.file("k.pub")])
             #expect(ours.status == 0, "\(target): \(ours.stderr)")
@@ -137,7 +137,9 @@ struct KeyCommandsE2ETests {
                 #expect(ours.text == theirs, "\(target)")
             }
             let exported = try directory.write("exported.\(target)", ours.text)
-            let imported = try ExternalTool.runChecked("ssh-keygen", ["-i", "-m", mode, "-f", exported]).text
+            // ssh-keygen -i -m PEM reads only RSA; its -e -m PEM of other keys is SubjectPublicKeyInfo.
+            let importMode = mode == "PEM" && type[1] != "rsa" ? "PKCS8" : mode
+            let imported = try ExternalTool.runChecked("ssh-keygen", ["-i", "-m", importMode, "-f", exported]).text
             #expect(imported.trimmingCharacters(in: .newlines) == bare)
             let theirs = try ExternalTool.runChecked("ssh-keygen", ["-e", "-m", mode, "-f", directory.file("k.pub")]).text
             let theirsPath = try directory.write("theirs.\(target)", theirs)

@@ -30,7 +30,8 @@ let selectedTarget: Target? = {
     return target
 }()
 
-/// The passphrase the seed corpus's encrypted keys are made with, so that decryption is reached (PEM needs at least five characters).
+/// The passphrase scripts/fuzz.sh encrypts the seed keys with, so that decryption is reached (ssh-keygen
+/// wants at least five characters for PEM).
 let passphrase = Array("fuzzing".utf8)
 
 /// The program's entry point: hands the command line to libFuzzer's driver with ``fuzz(_:_:)`` as the
@@ -38,6 +39,7 @@ let passphrase = Array("fuzzing".utf8)
 @main
 enum FuzzMain {
     static func main() {
+        _ = selectedTarget  // an unknown FUZZ_TARGET stops here, not inside the first run
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         exit(runFuzzerDriver(&argc, &argv, fuzz))
@@ -84,7 +86,9 @@ func fuzzPublicKey(_ bytes: [UInt8]) {
     if let key = try? PublicKey(rfc4716: text) {
         checkPublicKey(key, from: "rfc4716")
         let again = reparse("rfc4716Text", of: key) { () throws(KeyError) in try PublicKey(rfc4716: key.rfc4716Text()) }
-        expect(again == key, "rfc4716Text of a parsed key parses to another key", key.rfc4716Text())
+        // Comments over RFC 4716's 1024 bytes are cut to fit; nothing else may change.
+        expect(again.isSameKey(as: key) && key.comment.hasPrefix(again.comment),
+               "rfc4716Text of a parsed key parses to another key", key.rfc4716Text())
     }
     if let key = try? PublicKey(pem: text) {
         checkPublicKey(key, from: "pem")
@@ -164,13 +168,22 @@ func isCheapToDecrypt(_ info: PrivateKeyInfo) -> Bool {
 func checkPublicKey(_ key: PublicKey, from parser: String) {
     let line = key.openSSHLine
     let again = reparse("openSSHLine (key from \(parser))", of: key) { () throws(KeyError) in try PublicKey(openSSHLine: line) }
-    expect(again == key, "openSSHLine of a key from \(parser) parses to another key", line)
+    // The line format cannot carry blanks around a comment (readers trim them), so compare trimmed comments.
+    expect(again.isSameKey(as: key) && again.comment == trimmedBlanks(key.comment),
+           "openSSHLine of a key from \(parser) parses to another key", line)
     let blob = reparse("wireBytes (key from \(parser))", of: key) { () throws(KeyError) in try PublicKey(wireBytes: key.wireBytes) }
     expect(blob.wireBytes == key.wireBytes, "wireBytes of a key from \(parser) parses to another key", line)
     expect(!line.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "openSSHLine holds a control character", line)
     _ = key.fingerprint()
     _ = key.fingerprint(.md5)
     _ = key.randomart()
+}
+
+func trimmedBlanks(_ text: String) -> String {
+    var scalars = Substring(text).unicodeScalars
+    while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+    while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+    return String(scalars)
 }
 
 /// A parsed authorized_keys line renders to a line that parses back to equal options, key and comment.

@@ -8,8 +8,9 @@ struct ConvertCommand: ParsableCommand {
         abstract: "Convert a key between OpenSSH, RFC 4716, PKCS#8, PEM and PuTTY formats.",
         discussion: """
             The input format is detected. With --public (implied for public key input) only the public key is \
-            written: openssh (one line), rfc4716 (SSH2), pkcs8 (PEM SubjectPublicKeyInfo) or pem (PKCS#1, RSA \
-            only). A private key is written encrypted with -N when given, else with its current passphrase.
+            written: openssh (one line), rfc4716 (SSH2), pkcs8 (PEM SubjectPublicKeyInfo) or pem (PKCS#1 for \
+            RSA, SubjectPublicKeyInfo for others, as ssh-keygen -e -m PEM). A private key is written encrypted \
+            with -N when given, else with its current passphrase.
             """)
 
     enum Target: String, ExpressibleByArgument, CaseIterable {
@@ -98,7 +99,8 @@ struct ConvertCommand: ParsableCommand {
             case .openssh: return key.openSSHLine + "\n"
             case .rfc4716: return key.rfc4716Text()
             case .pkcs8: return try key.pkcs8PEM()
-            case .pem: return try key.pkcs1PEM()
+            // As ssh-keygen -e -m PEM: PKCS#1 for RSA, SubjectPublicKeyInfo for the others.
+            case .pem: return key.type == .rsa ? try key.pkcs1PEM() : try key.pkcs8PEM()
             case .ppk, .ppk2: throw KeyError(.unsupportedOperation, "PuTTY files hold private keys; give a private key or choose openssh or rfc4716")
             }
         }

@@ -56,38 +56,11 @@ struct KeygenCommand: ParsableCommand {
     var force = false
 
     func run() throws {
-        let (keyType, size) = try Self.resolveType(type, bits: bits)
-        let path = file ?? "\(FileSystem.homeDirectory())/.ssh/id_\(Self.defaultFileSuffix(keyType))"
-        let publicPath = path + ".pub"
-        if !force {
-            for existing in [path, publicPath] where FileSystem.exists(existing) {
-                throw CLIError("\(Terminal.safe(existing)): already exists (use --force to overwrite)")
-            }
-        }
-        if rounds != nil, format != .openssh { throw CLIError.usage("-a applies only to --format openssh") }
-        if cipher != nil, format == .pkcs8 || format == .ppk || format == .ppk2 {
-            throw CLIError.usage("-Z applies only to --format openssh and pem")
-        }
-        let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
-        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true)
-        let keyComment = comment ?? FileSystem.userAtHost()
-        Terminal.print("Generating public/private \(Self.displayName(keyType)) key pair.")
-        let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
-        let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, cipher: cipher, rounds: rounds, ppkParameters: ppk)
-        let text = try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
-        try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: force)
-        try FileSystem.writeAtomically(publicPath, Array((key.publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force)
-        let publicKey = key.publicKey
-        var sanitized: [UInt8] = []
-        OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
-        Terminal.print("""
-            Your identification has been saved in \(Terminal.safe(path))
-            Your public key has been saved in \(Terminal.safe(publicPath))
-            The key fingerprint is:
-            \(publicKey.fingerprint()) \(String(decoding: sanitized, as: UTF8.self))
-            The key's randomart image is:
-            \(publicKey.randomart())
-            """)
+        try KeygenOptions(
+            type: type, bits: bits, comment: comment, file: file, newPassphrase: newPassphrase,
+            passphraseFile: passphraseFile, rounds: rounds, cipher: cipher, format: format,
+            ppkParameters: ppkParameters, force: force
+        ).run()
     }
 
     /// The key type and size named by `-t` and `-b`, checked.
@@ -132,6 +105,91 @@ struct KeygenCommand: ParsableCommand {
         case .rsa: "rsa"
         default: type.name
         }
+    }
+}
+
+/// What `keyfleet keygen` was asked to do, however the arguments were parsed.
+struct KeygenOptions {
+    var type = "ed25519"
+    var bits: Int?
+    var comment: String?
+    var file: String?
+    var newPassphrase: String?
+    var passphraseFile: String?
+    var rounds: Int?
+    var cipher: String?
+    var format: FormatName = .openssh
+    var ppkParameters: String?
+    var force = false
+
+    func run() throws(CLIError) {
+        let (keyType, size) = try KeygenCommand.resolveType(type, bits: bits)
+        let path = file ?? "\(FileSystem.homeDirectory())/.ssh/id_\(KeygenCommand.defaultFileSuffix(keyType))"
+        let publicPath = path + ".pub"
+        if !force {
+            for existing in [path, publicPath] where FileSystem.exists(existing) {
+                throw CLIError("\(Terminal.safe(existing)): already exists (use --force to overwrite)")
+            }
+        }
+        if rounds != nil, format != .openssh { throw CLIError.usage("-a applies only to --format openssh") }
+        if cipher != nil, format == .pkcs8 || format == .ppk || format == .ppk2 {
+            throw CLIError.usage("-Z applies only to --format openssh and pem")
+        }
+        let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
+        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true)
+        let keyComment = comment ?? FileSystem.userAtHost()
+        Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.")
+        let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
+        let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, cipher: cipher, rounds: rounds, ppkParameters: ppk)
+        let text = try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
+        let publicKey = key.publicKey
+        // Both files are in one directory: it is synced once, after the second.
+        try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: force, syncDirectory: false)
+        try FileSystem.writeAtomically(publicPath, Array((publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force)
+        var sanitized: [UInt8] = []
+        OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
+        Terminal.print("""
+            Your identification has been saved in \(Terminal.safe(path))
+            Your public key has been saved in \(Terminal.safe(publicPath))
+            The key fingerprint is:
+            \(publicKey.fingerprint()) \(String(decoding: sanitized, as: UTF8.self))
+            The key's randomart image is:
+            \(publicKey.randomart())
+            """)
+    }
+
+    /// ssh-keygen's own argument forms (`-t ed25519 -C x -f FILE -N ''`), read without ArgumentParser: its
+    /// reflection costs about as much as making an Ed25519 key, and `keygen` is run by scripts in loops.
+    /// Returns nil for anything else (help, long forms, unknown or repeated flags, attached values), which
+    /// then goes through ArgumentParser and gets its full checking and messages.
+    static func quickParse(_ arguments: [String]) -> KeygenOptions? {
+        var options = KeygenOptions()
+        var seen = Set<String>()
+        var index = 0
+        while index < arguments.count {
+            let flag = arguments[index]
+            guard seen.insert(flag).inserted else { return nil }
+            if flag == "--force" {
+                options.force = true
+                index += 1
+                continue
+            }
+            guard index + 1 < arguments.count else { return nil }
+            let value = arguments[index + 1]
+            switch flag {
+            case "-t": options.type = value
+            case "-b": guard let bits = Int(value) else { return nil }; options.bits = bits
+            case "-C": options.comment = value
+            case "-f": options.file = value
+            case "-N": options.newPassphrase = value
+            case "-a": guard let rounds = Int(value) else { return nil }; options.rounds = rounds
+            case "-Z": options.cipher = value
+            case "--format": guard let format = FormatName(rawValue: value) else { return nil }; options.format = format
+            default: return nil
+            }
+            index += 2
+        }
+        return options
     }
 }
 

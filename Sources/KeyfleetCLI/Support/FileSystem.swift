@@ -57,7 +57,9 @@ enum FileSystem {
     /// Writes `bytes` to `path` atomically: a new file made with O_EXCL|O_NOFOLLOW beside it, given `mode`,
     /// synced, then renamed over `path`, and the directory synced. A crash leaves the old file or the new
     /// one, never a partial one. Without `replace`, an existing `path` is an error and stays untouched.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t, replace: Bool, owner: (uid_t, gid_t)? = nil) throws(CLIError) {
+    static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: mode_t, replace: Bool, owner: (uid_t, gid_t)? = nil, syncDirectory: Bool = true
+    ) throws(CLIError) {
         let directory = parentDirectory(of: path)
         if let existing = status(path) {
             guard replace else { throw CLIError("\(Terminal.safe(path)): already exists (use --force to overwrite)") }
@@ -101,6 +103,7 @@ enum FileSystem {
             unlink(temporary)
             throw CLIError("\(Terminal.safe(path)): cannot write: \(errorText(failure))")
         }
+        guard syncDirectory else { return }
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {
             fsync(directoryFD)

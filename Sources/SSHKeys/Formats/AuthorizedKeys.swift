@@ -557,7 +557,7 @@ enum AuthorizedKeyOptionGrammar {
             throw KeyError.invalidOption("the from pattern \"\(KeyError.printable(entry))\" holds a blank")
         }
         if pattern.contains("/") {
-            guard CIDR.isValidBlock(String(pattern)) else {
+            guard AuthorizedKeyCIDR.isValidBlock(String(pattern)) else {
                 throw KeyError.invalidOption("the from pattern \"\(KeyError.printable(entry))\" is not a CIDR block with its host bits zero")
             }
         }
@@ -565,7 +565,7 @@ enum AuthorizedKeyOptionGrammar {
 }
 
 /// Just enough IPv4 and IPv6 parsing to check `addr/len` as sshd's `addr_pton_cidr` does.
-enum CIDR {
+enum AuthorizedKeyCIDR {
     /// Whether `text` is `address/length` with a dotted-quad IPv4 or an RFC 4291 IPv6 address, a length
     /// within the address size, and no bits set after the length.
     static func isValidBlock(_ text: String) -> Bool {

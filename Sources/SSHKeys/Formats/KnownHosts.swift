@@ -183,7 +183,7 @@ public struct KnownHost: Hashable, Sendable {
             guard let computed = try? Self.hash(name, salt: salt) else { return false }
             return computed == hash
         case .patterns(let patterns):
-            return HostPattern.matchList(Array(name.utf8), patterns: patterns) == 1
+            return KnownHostPattern.matchList(Array(name.utf8), patterns: patterns) == 1
         }
     }
 
@@ -295,7 +295,7 @@ public struct KnownHostsFile: Sendable {
 }
 
 /// OpenSSH's host pattern matching (`match_pattern`, `match_pattern_list`), without its recursion.
-enum HostPattern {
+enum KnownHostPattern {
     /// 1 when a pattern matches and no negated one does, -1 when a negated one matches, 0 otherwise.
     /// `name` must already be lower-case; patterns are lower-cased (ASCII) here.
     static func matchList(_ name: [UInt8], patterns: [String]) -> Int {

@@ -26,7 +26,7 @@ public struct PrivateKeyInfo: Sendable, Hashable {
     public var isEncrypted: Bool
     /// The cipher, by the name the format uses (`aes256-ctr`, `AES-128-CBC`, `aes-256-cbc`).
     public var cipher: String?
-    /// The key derivation function (`bcrypt`, `PBKDF2`, `EVP_BytesToKey-MD5`, `Argon2id`).
+    /// The key derivation function (`bcrypt`, `PBKDF2`, `EVP_BytesToKey` (one round of MD5), `Argon2id`, `SHA-1`).
     public var kdf: String?
     /// Rounds or iterations or passes of the KDF.
     public var kdfRounds: Int?
@@ -121,9 +121,11 @@ public struct PrivateKeyEncoding: Sendable, Hashable {
     public var format: PrivateKeyFormat
     /// Encrypts when non-nil and non-empty.
     public var passphrase: [UInt8]?
-    /// openssh-key-v1 cipher (default `aes256-ctr`) or PEM cipher (default `AES-128-CBC`, as OpenSSH).
+    /// openssh-key-v1 cipher (default `aes256-ctr`) or legacy PEM cipher (default `AES-128-CBC`, as OpenSSH);
+    /// PKCS#8 always uses AES-256-CBC.
     public var cipher: String?
-    /// bcrypt rounds for openssh-key-v1 (default 24), PBKDF2 iterations for PKCS#8 (default 2048 as OpenSSL).
+    /// bcrypt rounds for openssh-key-v1 (default 24), PBKDF2 iterations for PKCS#8 (default 100,000: OpenSSL's
+    /// 2048 is too few against guessing).
     public var rounds: Int?
     /// PuTTY version-3 KDF parameters (default Argon2id, 8192 KiB, 1 lane, passes for about 100 ms).
     public var ppkParameters: Argon2Parameters?

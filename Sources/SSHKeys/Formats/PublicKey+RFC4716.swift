@@ -36,12 +36,14 @@ extension PublicKey {
     /// 72 bytes RFC 4716 allows is continued on the next line with a trailing `\`; the breaks are chosen so
     /// that `ssh-keygen -i` still reads the file (no continuation line contains `": "` or starts with
     /// `----`). Characters ``CommentPolicy`` forbids (line breaks, NUL, other controls) are never written:
-    /// each is replaced by U+FFFD.
+    /// each is replaced by U+FFFD. A comment longer than the 1024 bytes RFC 4716 allows a header value is
+    /// cut at a character boundary to fit.
     public func rfc4716Text(comment: String? = nil) -> String {
         var out = [UInt8]()
         out += RFC4716.beginMarker
         out.append(0x0A)
-        let text = comment ?? self.comment
+        var text = comment ?? self.comment
+        while text.utf8.count > RFC4716.maximumValueLength { text.unicodeScalars.removeLast() }
         if !text.isEmpty {
             for line in RFC4716.quotedHeaderLines(tag: "Comment", value: text) {
                 out += line
@@ -73,6 +75,8 @@ enum RFC4716 {
     /// RFC 4716 section 3.3: header tags are at most 64 bytes, header values at most 1024.
     static let maximumTagLength = 64
     static let maximumValueLength = 1024
+    /// A value as written: quotes and a backslash before each quote, backslash and continuation dash.
+    static let maximumRawValueLength = 3 * maximumValueLength
 
     private static let colon = UInt8(ascii: ":")
     private static let quote = UInt8(ascii: "\"")
@@ -105,8 +109,8 @@ enum RFC4716 {
                     throw KeyError.truncated("the header continued with \"\\\"").at("line \(firstLine + 1)")
                 }
                 logical += lines[index]
-                guard logical.count <= maximumTagLength + 2 + maximumValueLength else {
-                    throw KeyError.tooLarge("the header", limit: maximumTagLength + 2 + maximumValueLength)
+                guard logical.count <= maximumTagLength + 2 + maximumRawValueLength else {
+                    throw KeyError.tooLarge("the header", limit: maximumTagLength + 2 + maximumRawValueLength)
                         .at("line \(firstLine + 1)")
                 }
             }
@@ -161,10 +165,14 @@ enum RFC4716 {
             throw KeyError.invalidFormat("the header name \"\(KeyError.printable(String(decoding: tag, as: UTF8.self)))\" is not 1 to 64 printable ASCII characters")
         }
         var value = trimmed(line[(colonIndex + 1)...])
-        guard value.count <= maximumValueLength else { throw KeyError.tooLarge("the header value", limit: maximumValueLength) }
+        // A quoted value may be longer as written (escapes); its unquoted text is limited below.
+        let isQuoted = value.count >= 2 && value.first == quote && value.last == quote
+        guard value.count <= (isQuoted ? maximumRawValueLength : maximumValueLength) else {
+            throw KeyError.tooLarge("the header value", limit: maximumValueLength)
+        }
         guard String(decoding: tag, as: UTF8.self).lowercased() == "comment" else { return nil }
 
-        if value.count >= 2, value.first == quote, value.last == quote {
+        if isQuoted {
             value = value.dropFirst().dropLast()
             var unescaped = [UInt8]()
             unescaped.reserveCapacity(value.count)
@@ -176,6 +184,7 @@ enum RFC4716 {
             }
             value = unescaped[...]
         }
+        guard value.count <= maximumValueLength else { throw KeyError.tooLarge("the Comment header value", limit: maximumValueLength) }
         guard CommentPolicy.isAcceptable(value) else { throw KeyError.forbiddenCharacter(in: "the Comment header") }
         return String(decoding: value, as: UTF8.self)
     }
