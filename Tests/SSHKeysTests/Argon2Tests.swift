@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import SSHKeys
 
@@ -114,7 +115,6 @@ struct Argon2Tests {
         "agrees with the argon2 CLI on random inputs",
         arguments: Argon2Parameters.Variant.allCases)
     func agreesWithReferenceCLI(_ variant: Argon2Parameters.Variant) throws {
-        let tool = try #require(argon2ToolPath(), "the argon2 CLI is not installed: apt-get install -y argon2")
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         // Both sides of 64 bytes, where H' changes shape, and both ends of the range.
@@ -150,7 +150,7 @@ struct Argon2Tests {
                 String(decoding: salt, as: UTF8.self), flag, "-t", String(parameters.passes),
                 "-k", String(parameters.memoryKiB), "-p", String(parameters.parallelism), "-l", String(tagLength), "-r",
             ]
-            let output = try runArgon2Tool(tool, arguments: arguments, input: password)
+            let output = try ExternalTool.runChecked("argon2", arguments, input: password).text
             let expected = output.trimmingCharacters(in: .whitespacesAndNewlines)
             let tag = try Argon2.hash(password: password, salt: salt, parameters: parameters, tagLength: tagLength)
             #expect(
@@ -165,32 +165,4 @@ private func argon2Hex(_ bytes: [UInt8]) -> String {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
     }.joined()
-}
-
-/// The path of the `argon2` CLI on PATH, if any.
-private func argon2ToolPath() -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/argon2"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-}
-
-/// Runs `tool` with `input` on standard input; returns standard output, failing unless it exits with 0.
-private func runArgon2Tool(_ tool: String, arguments: [String], input: [UInt8]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "argon2 \(arguments) exited with \(process.terminationStatus)")
-    return String(decoding: output, as: UTF8.self)
 }

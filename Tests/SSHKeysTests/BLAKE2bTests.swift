@@ -1,5 +1,5 @@
-import Foundation
 import Testing
+import TestSupport
 
 @testable import SSHKeys
 
@@ -99,12 +99,11 @@ struct BLAKE2bTests {
     /// lengths, for every output length that b2sum offers (multiples of 8 bits).
     @Test("agrees with b2sum on random inputs")
     func agreesWithB2sum() throws {
-        let tool = try #require(blake2bToolPath("b2sum"))
         var generator = SystemRandomNumberGenerator()
         for outputLength in [1, 16, 20, 32, 48, 63, 64] {
             let length = Int.random(in: 0...700, using: &generator)
             let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let output = try runBLAKE2bTool(tool, arguments: ["-l", String(outputLength * 8)], input: message)
+            let output = try ExternalTool.runChecked("b2sum", ["-l", String(outputLength * 8)], input: message).text
             let expected = String(output.prefix { $0 != " " })
             #expect(
                 blake2bHex(BLAKE2b.hash(message, outputLength: outputLength)) == expected,
@@ -118,32 +117,4 @@ private func blake2bHex(_ bytes: [UInt8]) -> String {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
     }.joined()
-}
-
-/// The path of an executable named `name` on PATH, if any.
-private func blake2bToolPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-}
-
-/// Runs `tool` with `input` on standard input; returns standard output, failing unless it exits with 0.
-private func runBLAKE2bTool(_ tool: String, arguments: [String], input: [UInt8]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(tool) \(arguments) exited with \(process.terminationStatus)")
-    return String(decoding: output, as: UTF8.self)
 }

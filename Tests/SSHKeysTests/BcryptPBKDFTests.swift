@@ -2,6 +2,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import Testing
+import TestSupport
 
 @testable import SSHKeys
 
@@ -348,13 +349,6 @@ struct BcryptPBKDFTests {
 /// Runs ssh-keygen to make encrypted keys, and reads just enough of openssh-key-v1 (PROTOCOL.key) to find
 /// the cipher, the KDF parameters and the encrypted private section.
 private enum SSHKeygen {
-    static let path: String? = {
-        let directories =
-            (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-            + ["/usr/bin", "/usr/local/bin", "/bin"]
-        return directories.map { $0 + "/ssh-keygen" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
     struct KeyFile {
         var cipher: String
         var kdf: String
@@ -376,30 +370,15 @@ private enum SSHKeygen {
 
     /// `ssh-keygen -t ed25519 -N passphrase -a rounds -Z cipher -f <temporary file>`, read back and parsed.
     static func generate(passphrase: String, rounds: Int, cipher: String) throws -> KeyFile {
-        guard let path else { throw Failure(description: "ssh-keygen is not installed") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "keyfleet-bcrypt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: directory) }
         let keyPath = directory.appendingPathComponent("id_ed25519").path
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = [
+        try ExternalTool.runChecked("ssh-keygen", [
             "-q", "-t", "ed25519", "-N", passphrase, "-a", String(rounds), "-Z", cipher, "-C", "", "-f", keyPath,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                description:
-                    "ssh-keygen exited with \(process.terminationStatus): \(String(decoding: message, as: UTF8.self))")
-        }
+        ])
         return try parse(String(contentsOfFile: keyPath, encoding: .utf8))
     }
 

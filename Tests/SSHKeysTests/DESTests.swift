@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 @testable import SSHKeys
 
@@ -109,10 +110,10 @@ struct DESTests {
         let iv = CipherTestTools.randomBytes(8)
         let data = CipherTestTools.randomBytes(blocks * 8)
         let arguments = ["enc", "-des-ede3-cbc", "-nopad", "-K", CipherTestTools.hex(key), "-iv", CipherTestTools.hex(iv)]
-        let theirs = try CipherTestTools.run("openssl", arguments, input: data)
+        let theirs = try ExternalTool.runChecked("openssl", arguments, input: data).stdout
         #expect(try TripleDES.cbcEncrypt(data, key: key, iv: iv) == theirs)
         let ours = try TripleDES.cbcEncrypt(data, key: key, iv: iv)
-        #expect(try CipherTestTools.run("openssl", arguments + ["-d"], input: ours) == data)
+        #expect(try ExternalTool.runChecked("openssl", arguments + ["-d"], input: ours).stdout == data)
     }
 
     /// PKCS#7-padded data, as legacy PEM and PKCS#8 write it, is what `openssl enc -des-ede3-cbc` (which pads
@@ -123,9 +124,10 @@ struct DESTests {
         let iv = CipherTestTools.randomBytes(8)
         for count in [0, 1, 7, 8, 9, 100] {
             let data = CipherTestTools.randomBytes(count)
-            let theirs = try CipherTestTools.run(
+            let theirs = try ExternalTool.runChecked(
                 "openssl", ["enc", "-des-ede3-cbc", "-K", CipherTestTools.hex(key), "-iv", CipherTestTools.hex(iv)],
-                input: data)
+                input: data
+            ).stdout
             let padded = BlockPadding.pkcs7Padded(data, blockSize: TripleDES.blockSize)
             #expect(try TripleDES.cbcEncrypt(padded, key: key, iv: iv) == theirs)
             let decrypted = try TripleDES.cbcDecrypt(theirs, key: key, iv: iv)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import SSHKeys
 
@@ -175,8 +176,9 @@ struct KeyFileCipherTests {
         var iv: [UInt8] = []
         for shift in stride(from: 0, to: 64, by: 8) { iv.append(UInt8(truncatingIfNeeded: counter >> UInt64(shift))) }
         iv += nonce
-        let expected = try CipherTestTools.run(
-            "openssl", ["enc", "-chacha20", "-K", CipherTestTools.hex(key), "-iv", CipherTestTools.hex(iv)], input: input)
+        let expected = try ExternalTool.runChecked(
+            "openssl", ["enc", "-chacha20", "-K", CipherTestTools.hex(key), "-iv", CipherTestTools.hex(iv)], input: input
+        ).stdout
         #expect(try ChaCha20.xor(input, key: key, nonce: nonce, counter: counter) == expected)
     }
 
@@ -228,7 +230,7 @@ struct KeyFileCipherTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("id").path
         let passphrase = CipherTestTools.randomPassphrase()
-        _ = try CipherTestTools.run(
+        try ExternalTool.runChecked(
             "ssh-keygen", ["-q", "-t", "ed25519", "-Z", name, "-N", passphrase, "-a", "2", "-C", "cipher test", "-f", path])
         let file = try CipherTestKeyFile(pem: String(contentsOfFile: path, encoding: .utf8))
         #expect(file.cipherName == name)
@@ -271,9 +273,9 @@ struct KeyFileCipherTests {
         let rewrittenPath = directory.appendingPathComponent("rewritten").path
         try rewritten.pem.write(toFile: rewrittenPath, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: rewrittenPath)
-        let publicLine = try CipherTestTools.run("ssh-keygen", ["-y", "-P", newPassphrase, "-f", rewrittenPath])
+        let publicLine = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", newPassphrase, "-f", rewrittenPath]).text
         let expectedLine = try String(contentsOfFile: path + ".pub", encoding: .utf8)
-        #expect(String(decoding: publicLine, as: UTF8.self).split(separator: " ").prefix(2)
+        #expect(publicLine.split(separator: " ").prefix(2)
                 == expectedLine.split(separator: " ").prefix(2))
     }
 
@@ -283,7 +285,7 @@ struct KeyFileCipherTests {
         let directory = try CipherTestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("id").path
-        _ = try CipherTestTools.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path])
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path])
         let file = try CipherTestKeyFile(pem: String(contentsOfFile: path, encoding: .utf8))
         #expect(file.cipherName == "none")
         #expect(file.kdfName == "none")
@@ -420,12 +422,9 @@ struct CipherTestKeyFile {
 
 // MARK: - Helpers shared by the cipher tests
 
-/// Random inputs, hex, and running real tools (`openssl`, `ssh-keygen`) for the cipher tests.
+/// Random inputs, hex and temporary directories for the cipher tests; real tools (`openssl`, `ssh-keygen`) run
+/// through TestSupport's ``ExternalTool``.
 enum CipherTestTools {
-    struct ToolFailed: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<max(count, 0)).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -444,46 +443,6 @@ enum CipherTestTools {
     static func bytes(_ hex: String) -> [UInt8] {
         let digits = hex.unicodeScalars.compactMap { UInt8(String($0), radix: 16) }
         return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
-    }
-
-    static let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        .split(separator: ":").map(String.init) + ["/usr/bin", "/bin", "/usr/local/bin"]
-
-    static func path(of tool: String) -> String? {
-        searchPath.map { $0 + "/" + tool }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    static func isInstalled(_ tool: String) -> Bool { path(of: tool) != nil }
-
-    /// Runs `tool` with `arguments`, writing `input` to its standard input; returns its standard output and
-    /// throws unless it exits with status 0.
-    static func run(_ tool: String, _ arguments: [String], input: [UInt8] = []) throws -> [UInt8] {
-        guard let executable = path(of: tool) else { throw ToolFailed(description: "\(tool) is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Feed input on another thread so a tool that writes while reading cannot dead-lock us.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ToolFailed(
-                description: "\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
-                    + String(decoding: errors, as: UTF8.self))
-        }
-        return Array(output)
     }
 
     static func temporaryDirectory() throws -> URL {

@@ -1,0 +1,145 @@
+import Foundation
+
+/// A real sshd on a loopback port with its own configuration, host key and authorized_keys file, for
+/// checking that sshd reads our lines as we do and for suites that drive sshd end to end. Stopped when released.
+///
+/// sshd is started with `posix_spawn` (under `timeout 600`), not Foundation's `Process`: on Linux, `Process` learns that a child
+/// ended when a socket the child inherited closes, and sshd closes every inherited descriptor at start-up,
+/// so `Process` would block its reaper thread in `waitpid` on the still-running sshd and every later
+/// `waitUntilExit` in the test run would hang.
+///
+/// The server's directory holds `host_key`, `sshd_config`, `authorized_keys` (read for every user) and `sshd.log`.
+public final class LoopbackSSHD: Sendable {
+    /// The server's own directory, removed with the server.
+    public let directory: TemporaryDirectory
+    /// The port sshd listens on, on 127.0.0.1.
+    public let port: Int
+    /// The host key line (`ssh-ed25519 ...`).
+    public let hostKeyLine: String
+    private let pid: pid_t
+
+    /// sshd could not be started; the description ends with the tail of its log.
+    public struct StartFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Starts `sshd -D` on 127.0.0.1 and a free port, reading `authorizedKeys` for every user.
+    ///
+    /// Fails with install advice when sshd, ssh-keygen or timeout is missing, and with ``StartFailure`` when
+    /// sshd does not report listening within 5 s on any of 20 random ports.
+    public init(authorizedKeys: String) throws {
+        let directory = try TemporaryDirectory()
+        let sshd = try ExternalTool.path(of: "sshd")
+        // sshd started as root needs its privilege separation directory (Debian's unit creates it at boot).
+        if getuid() == 0, !FileManager.default.fileExists(atPath: "/run/sshd") {
+            try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        let hostKey = directory.file("host_key")
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", hostKey])
+        hostKeyLine = try directory.read("host_key.pub").trimmingCharacters(in: .newlines)
+        let authorizedKeysPath = try directory.write("authorized_keys", authorizedKeys)
+        let config = try directory.write(
+            "sshd_config",
+            """
+            HostKey \(hostKey)
+            AuthorizedKeysFile \(authorizedKeysPath)
+            ListenAddress 127.0.0.1
+            StrictModes no
+            UsePAM no
+            UseDNS no
+            PidFile none
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PermitUserEnvironment yes
+            PermitRootLogin prohibit-password
+            LogLevel DEBUG1
+
+            """)
+        let log = directory.file("sshd.log")
+        for _ in 0..<20 {
+            let port = Int.random(in: 20_000...60_999)
+            try? FileManager.default.removeItem(atPath: log)
+            // Under timeout(1), so that sshd cannot outlive a test run that is killed before it stops it.
+            let pid = try Self.spawn(try ExternalTool.path(of: "timeout"), ["600", sshd, "-D", "-f", config, "-p", String(port), "-E", log])
+            // Up to 5 s for "Server listening on 127.0.0.1 port N".
+            for _ in 0..<100 {
+                if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Server listening on 127.0.0.1 port \(port)") {
+                    self.directory = directory
+                    self.port = port
+                    self.pid = pid
+                    return
+                }
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { break }  // exited: port taken, try another
+                usleep(50_000)
+            }
+            Self.stop(pid)
+        }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw StartFailure(description: "sshd did not start: \(text.suffix(2000))")
+    }
+
+    deinit { Self.stop(pid) }
+
+    /// `posix_spawn` with stdin, stdout and stderr on /dev/null, signals unblocked and at their defaults.
+    private static func spawn(_ path: String, _ arguments: [String]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw StartFailure(description: "posix_spawn \(path) failed: \(result)") }
+        return pid
+    }
+
+    /// SIGTERM (timeout(1) passes it on to sshd), up to 2 s to exit, then SIGKILL; always reaped.
+    private static func stop(_ pid: pid_t) {
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<40 {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(50_000)
+        }
+        kill(-pid, SIGKILL)  // timeout(1) leads its own process group, sshd included
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
+
+    /// The user sshd logs in: whoever runs the tests.
+    public static var userName: String { ProcessInfo.processInfo.userName }
+
+    /// `ssh` to this server with `identity` (a private key file), running `command`; the host key is checked
+    /// against `knownHosts` (a known_hosts file) when given, and not at all otherwise. ssh exits with 255 when
+    /// it could not connect or log in.
+    public func ssh(identity: String, command: String, knownHosts: String? = nil) throws -> ToolResult {
+        var options = [
+            "-F", "/dev/null", "-p", String(port), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
+        ]
+        if let knownHosts {
+            options += ["-o", "UserKnownHostsFile=\(knownHosts)", "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null"]
+        } else {
+            options += ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]
+        }
+        return try ExternalTool.run("ssh", options + ["\(Self.userName)@127.0.0.1", command])
+    }
+
+    /// sshd's log so far, for failure messages.
+    public var log: String { (try? directory.read("sshd.log")) ?? "" }
+}
