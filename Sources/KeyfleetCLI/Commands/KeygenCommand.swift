@@ -143,9 +143,10 @@ struct KeygenOptions {
         let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, cipher: cipher, rounds: rounds, ppkParameters: ppk)
         let text = try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
         let publicKey = key.publicKey
-        // Both files are in one directory: it is synced once, after the second.
+        // Each file is synced before its name appears, so a crash never leaves an empty key. The directory is
+        // synced only when files are replaced: a new pair that a crash forgets is simply not there.
         try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: force, syncDirectory: false)
-        try FileSystem.writeAtomically(publicPath, Array((publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force)
+        try FileSystem.writeAtomically(publicPath, Array((publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force, syncDirectory: force)
         var sanitized: [UInt8] = []
         OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
         Terminal.print("""
@@ -164,11 +165,12 @@ struct KeygenOptions {
     /// then goes through ArgumentParser and gets its full checking and messages.
     static func quickParse(_ arguments: [String]) -> KeygenOptions? {
         var options = KeygenOptions()
-        var seen = Set<String>()
+        var seen: [String] = []
         var index = 0
         while index < arguments.count {
             let flag = arguments[index]
-            guard seen.insert(flag).inserted else { return nil }
+            guard !seen.contains(flag) else { return nil }
+            seen.append(flag)
             if flag == "--force" {
                 options.force = true
                 index += 1

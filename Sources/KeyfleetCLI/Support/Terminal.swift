@@ -74,17 +74,22 @@ enum Terminal {
 struct OpenSSHTextSanitizer {
     let utf8Locale: Bool
 
-    /// The locale OpenSSH's `msetlocale` would choose from the environment.
+    /// The character set OpenSSH's `msetlocale` ends up with: the environment's LC_CTYPE through libc (so a
+    /// locale that is not installed falls back to C, as for ssh-keygen), but C or C.UTF-8 for Turkish ones.
     static func fromEnvironment() -> OpenSSHTextSanitizer {
-        var chosen = ""
         for name in ["LC_ALL", "LC_CTYPE", "LANG"] {
-            if let value = getenv(name), value.pointee != 0 {
-                chosen = String(cString: value)
-                break
+            guard let value = getenv(name) else { continue }
+            if strncasecmp(value, "tr", 2) == 0 {
+                let lowered = String(cString: value).lowercased()
+                let wantsUTF8 = lowered.contains("utf-8") || lowered.contains("utf8")
+                return OpenSSHTextSanitizer(utf8Locale: wantsUTF8 && setlocale(LC_CTYPE, "C.UTF-8") != nil)
             }
+            break
         }
-        let lowered = chosen.lowercased()
-        return OpenSSHTextSanitizer(utf8Locale: lowered.contains("utf-8") || lowered.contains("utf8"))
+        guard setlocale(LC_CTYPE, "") != nil, let codeset = nl_langinfo(nl_item(CODESET)) else {
+            return OpenSSHTextSanitizer(utf8Locale: false)
+        }
+        return OpenSSHTextSanitizer(utf8Locale: strcmp(codeset, "UTF-8") == 0)
     }
 
     func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
