@@ -130,7 +130,8 @@ struct FingerprintE2ETests {
         let key = try makeKey(["-t", "ed25519"], in: directory, name: "k")
         let bare = key.split(separator: " ").prefix(2).joined(separator: " ")
         let text = "\(bare) é ж\u{85} \u{2028} tab\there \u{7F}\n\(bare) \u{1F600}\n"
-        for locale in ["C", "C.UTF-8"] {
+        // xx_XX.UTF-8 is installed nowhere: both fall back to the C locale.
+        for locale in ["C", "C.UTF-8", "xx_XX.UTF-8", "POSIX"] {
             let environment = ["LC_ALL": locale]
             let expected = try ExternalTool.run("ssh-keygen", ["-l", "-f", "-"], input: Array(text.utf8), environment: environment)
             let ours = try KeyfleetBinary.run(["fingerprint", "-"], input: Array(text.utf8), environment: environment)

@@ -10,13 +10,21 @@ import Musl
 /// on this machine (at least 1).
 enum Argon2Calibration {
     static func passes(for parameters: Argon2Parameters, targetMilliseconds: Double) -> Int {
-        var probe = parameters
-        probe.passes = 1
-        let salt = [UInt8](repeating: 0, count: 16)
-        let start = now()
-        guard (try? Argon2.hash(password: [], salt: salt, parameters: probe, tagLength: 80)) != nil else { return 1 }
-        let onePass = max(now() - start, 0.001)
-        return max(1, min(Int(targetMilliseconds / onePass), 1000))
+        // Time one pass and three passes: their difference is the cost of a pass without the fixed cost
+        // of allocating and first touching the memory, which one pass alone would overstate.
+        func run(_ passes: Int) -> Double? {
+            var probe = parameters
+            probe.passes = passes
+            let start = now()
+            guard (try? Argon2.hash(password: [], salt: [UInt8](repeating: 0, count: 16), parameters: probe, tagLength: 80)) != nil else {
+                return nil
+            }
+            return now() - start
+        }
+        guard let one = run(1), let three = run(3) else { return 1 }
+        let perPass = max((three - one) / 2, 0.01)
+        let fixed = max(one - perPass, 0)
+        return max(1, min(Int((targetMilliseconds - fixed) / perPass), 1000))
     }
 
     /// Milliseconds on the monotonic clock.
