@@ -36,6 +36,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "KeyfleetCore", dependencies: ["SSHKeys"], swiftSettings: strict),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
         .executableTarget(name: "keyfleet-bench", dependencies: ["SSHKeys"], path: "Benchmarks/KeyfleetBench", swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
@@ -45,6 +46,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
+        .testTarget(name: "KeyfleetCoreTests", dependencies: ["KeyfleetCore", "SSHKeys", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KeyfleetE2ETests",
             dependencies: ["keyfleet", "SSHKeys", "TestSupport"],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the full test suite drives (real ssh-keygen, sshd, puttygen, argon2 CLI,
-# openssl), only when something is missing. Safe to run again.
+# openssl, cloud-init's schema checker), only when something is missing. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,7 @@ command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v puttygen >/dev/null || need+=(putty-tools)
 command -v argon2 >/dev/null || need+=(argon2)
 command -v openssl >/dev/null || need+=(openssl)
+command -v cloud-init >/dev/null || need+=(cloud-init)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"
