@@ -88,7 +88,9 @@ enum FileSystem {
         }
         if failure == 0, let owner, owner.0 != geteuid() || owner.1 != getegid(), fchown(fd, owner.0, owner.1) != 0 { failure = errno }
         if failure == 0, fchmod(fd, mode) != 0 { failure = errno }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
+        // fdatasync flushes the data and what is needed to read it back (size, blocks): enough that the name
+        // never points at an empty file after a crash, without also writing timestamps.
+        if failure == 0, fdatasync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure == 0 {
             if replace {
