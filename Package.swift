@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
     ],
     targets: [
         .target(
@@ -37,6 +39,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "KeyfleetCore", dependencies: ["SSHKeys"], swiftSettings: strict),
+        .target(
+            name: "KeyfleetStore",
+            dependencies: [
+                "KeyfleetCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
         .executableTarget(name: "keyfleet-bench", dependencies: ["SSHKeys"], path: "Benchmarks/KeyfleetBench", swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
@@ -47,6 +58,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KeyfleetCoreTests", dependencies: ["KeyfleetCore", "SSHKeys", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KeyfleetStoreTests",
+            dependencies: ["KeyfleetStore", "KeyfleetCore", "SSHKeys", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KeyfleetE2ETests",
             dependencies: ["keyfleet", "SSHKeys", "TestSupport"],

@@ -1,0 +1,208 @@
+public import KeyfleetCore
+import SQLKit
+
+extension SQLStore {
+    // MARK: Hosts
+
+    public func createHost(by principal: Principal, _ make: @Sendable (HostID) throws -> Host) async throws -> Host {
+        try await write(by: principal) { tx in
+            let host = try make(try tx.newID())
+            guard try await Self.loadProject(tx.database, host.project) != nil else {
+                throw StoreError.invalidReference("project: no project has the identifier \(host.project)")
+            }
+            try await Self.checkHost(tx, host)
+            try await tx.run(
+                """
+                INSERT INTO hosts (id, project_id, name, cluster_id, created_at) VALUES (\(bind: host.id.rawValue), \
+                \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: tx.nowValue))
+                """)
+            try await Self.writeHostDetails(tx, host)
+            try await tx.audit("host.create", "host", host.id.rawValue, before: nil, after: AuditJSON.host(host))
+            try await tx.bumpVersion()
+            return host
+        }
+    }
+
+    public func host(_ id: HostID) async throws -> Host? {
+        try await read { db in try await Self.loadHost(db, id) }
+    }
+
+    static func loadHost(_ db: any SQLDatabase, _ id: HostID) async throws -> Host? {
+        try await Loaders.hosts(db, try await db.raw("SELECT * FROM hosts WHERE id = \(bind: id.rawValue)").all()).first
+    }
+
+    public func hosts(_ filter: HostFilter, page: PageRequest) async throws -> Page<Host> {
+        let after = try Coding.position(page.cursor) ?? ""
+        return try await read { db in
+            var query: SQLQueryString = "SELECT * FROM hosts WHERE id > \(bind: after)"
+            if let project = filter.project {
+                query.appendLiteral(" AND project_id = ")
+                query.appendInterpolation(bind: project.rawValue)
+            }
+            if let cluster = filter.cluster {
+                query.appendLiteral(" AND cluster_id = ")
+                query.appendInterpolation(bind: cluster.rawValue)
+            }
+            if let label = filter.label { Self.appendLabelFilter(&query, type: "host", table: "hosts", label) }
+            query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")
+            let hosts = try await Loaders.hosts(db, try await db.raw(query).all())
+            return Coding.page(hosts, limit: page.limit) { $0.id.rawValue }
+        }
+    }
+
+    public func updateHost(_ id: HostID, by principal: Principal, _ change: @Sendable (inout Host) throws -> Void) async throws -> Host {
+        try await write(by: principal) { tx in
+            guard let before = try await Self.loadHost(tx.database, id) else { throw StoreError.notFound("host", id.rawValue) }
+            var after = before
+            try change(&after)
+            try await Self.checkHost(tx, after)
+            try await tx.run(
+                "UPDATE hosts SET name = \(bind: after.name), cluster_id = \(bind: after.cluster?.rawValue) WHERE id = \(bind: id.rawValue)")
+            try await tx.run("DELETE FROM host_logins WHERE host_id = \(bind: id.rawValue)")
+            try await tx.run("DELETE FROM host_rescue_keys WHERE host_id = \(bind: id.rawValue)")
+            try await Self.writeHostDetails(tx, after)
+            try await tx.audit("host.update", "host", id.rawValue, before: AuditJSON.host(before), after: AuditJSON.host(after))
+            try await tx.bumpVersion()
+            return after
+        }
+    }
+
+    public func deleteHost(_ id: HostID, by principal: Principal) async throws {
+        try await write(by: principal) { tx in
+            guard let before = try await Self.loadHost(tx.database, id) else { throw StoreError.notFound("host", id.rawValue) }
+            try await tx.setLabels("host", id.rawValue, [:])
+            try await tx.run("DELETE FROM hosts WHERE id = \(bind: id.rawValue)")
+            try await tx.audit("host.delete", "host", id.rawValue, before: AuditJSON.host(before), after: nil)
+            try await tx.bumpVersion()
+        }
+    }
+
+    /// Name unique in the project, cluster of the same project, every referenced key present.
+    static func checkHost(_ tx: Transaction, _ host: Host) async throws {
+        if let row = try await tx.first(
+            "SELECT id, name FROM hosts WHERE project_id = \(bind: host.project.rawValue) AND name = \(bind: host.name) AND id <> \(bind: host.id.rawValue)")
+        {
+            throw StoreError.conflict("a host with this name in this project", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
+        }
+        if let cluster = host.cluster {
+            guard let row = try await tx.first("SELECT project_id FROM clusters WHERE id = \(bind: cluster.rawValue)") else {
+                throw StoreError.invalidReference("cluster: no cluster has the identifier \(cluster)")
+            }
+            guard try Coding.string(row, "project_id") == host.project.rawValue else {
+                throw StoreError.invalidReference("cluster: the cluster \(cluster) belongs to another project than the host")
+            }
+        }
+        var keys = host.rescueKeys
+        for login in host.logins { if case .explicit(let list) = host.access(for: login) { keys += list } }
+        try await tx.requireKeys(keys, field: "keys")
+    }
+
+    static func writeHostDetails(_ tx: Transaction, _ host: Host) async throws {
+        let id = host.id.rawValue
+        for (position, login) in host.logins.enumerated() {
+            let access = host.access(for: login)
+            let mode = access == .inherited ? "inherited" : "explicit"
+            try await tx.run(
+                "INSERT INTO host_logins (host_id, login, position, mode) VALUES (\(bind: id), \(bind: login.rawValue), \(bind: position), \(bind: mode))")
+            if case .explicit(let keys) = access {
+                for (keyPosition, key) in keys.uniqued.enumerated() {
+                    try await tx.run(
+                        """
+                        INSERT INTO host_login_keys (host_id, login, key_id, position) VALUES \
+                        (\(bind: id), \(bind: login.rawValue), \(bind: key.rawValue), \(bind: keyPosition))
+                        """)
+                }
+            }
+        }
+        for (position, key) in host.rescueKeys.uniqued.enumerated() {
+            try await tx.run("INSERT INTO host_rescue_keys (host_id, key_id, position) VALUES (\(bind: id), \(bind: key.rawValue), \(bind: position))")
+        }
+        try await tx.setLabels("host", id, host.labels)
+    }
+
+    // MARK: Clusters
+
+    public func createCluster(by principal: Principal, _ make: @Sendable (ClusterID) throws -> Cluster) async throws -> Cluster {
+        try await write(by: principal) { tx in
+            let cluster = try make(try tx.newID())
+            guard try await Self.loadProject(tx.database, cluster.project) != nil else {
+                throw StoreError.invalidReference("project: no project has the identifier \(cluster.project)")
+            }
+            try await Self.checkCluster(tx, cluster)
+            try await tx.run(
+                """
+                INSERT INTO clusters (id, project_id, name, created_at) VALUES (\(bind: cluster.id.rawValue), \
+                \(bind: cluster.project.rawValue), \(bind: cluster.name), \(bind: tx.nowValue))
+                """)
+            try await Self.writeClusterKeys(tx, cluster)
+            try await tx.audit("cluster.create", "cluster", cluster.id.rawValue, before: nil, after: AuditJSON.cluster(cluster))
+            try await tx.bumpVersion()
+            return cluster
+        }
+    }
+
+    public func cluster(_ id: ClusterID) async throws -> Cluster? {
+        try await read { db in try await Self.loadCluster(db, id) }
+    }
+
+    static func loadCluster(_ db: any SQLDatabase, _ id: ClusterID) async throws -> Cluster? {
+        try await Loaders.clusters(db, try await db.raw("SELECT * FROM clusters WHERE id = \(bind: id.rawValue)").all()).first
+    }
+
+    public func clusters(project: ProjectID?, page: PageRequest) async throws -> Page<Cluster> {
+        let after = try Coding.position(page.cursor) ?? ""
+        return try await read { db in
+            var query: SQLQueryString = "SELECT * FROM clusters WHERE id > \(bind: after)"
+            if let project {
+                query.appendLiteral(" AND project_id = ")
+                query.appendInterpolation(bind: project.rawValue)
+            }
+            query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")
+            let clusters = try await Loaders.clusters(db, try await db.raw(query).all())
+            return Coding.page(clusters, limit: page.limit) { $0.id.rawValue }
+        }
+    }
+
+    public func updateCluster(_ id: ClusterID, by principal: Principal, _ change: @Sendable (inout Cluster) throws -> Void) async throws -> Cluster {
+        try await write(by: principal) { tx in
+            guard let before = try await Self.loadCluster(tx.database, id) else { throw StoreError.notFound("cluster", id.rawValue) }
+            var after = before
+            try change(&after)
+            try await Self.checkCluster(tx, after)
+            try await tx.run("UPDATE clusters SET name = \(bind: after.name) WHERE id = \(bind: id.rawValue)")
+            try await tx.run("DELETE FROM cluster_keys WHERE cluster_id = \(bind: id.rawValue)")
+            try await Self.writeClusterKeys(tx, after)
+            try await tx.audit("cluster.update", "cluster", id.rawValue, before: AuditJSON.cluster(before), after: AuditJSON.cluster(after))
+            try await tx.bumpVersion()
+            return after
+        }
+    }
+
+    public func deleteCluster(_ id: ClusterID, by principal: Principal) async throws {
+        try await write(by: principal) { tx in
+            guard let before = try await Self.loadCluster(tx.database, id) else { throw StoreError.notFound("cluster", id.rawValue) }
+            try await tx.run("DELETE FROM clusters WHERE id = \(bind: id.rawValue)")
+            try await tx.audit("cluster.delete", "cluster", id.rawValue, before: AuditJSON.cluster(before), after: nil)
+            try await tx.bumpVersion()
+        }
+    }
+
+    static func checkCluster(_ tx: Transaction, _ cluster: Cluster) async throws {
+        if let row = try await tx.first(
+            """
+            SELECT id, name FROM clusters WHERE project_id = \(bind: cluster.project.rawValue) AND name = \(bind: cluster.name) \
+            AND id <> \(bind: cluster.id.rawValue)
+            """)
+        {
+            throw StoreError.conflict("a cluster with this name in this project", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
+        }
+        try await tx.requireKeys(cluster.keys, field: "keys")
+    }
+
+    static func writeClusterKeys(_ tx: Transaction, _ cluster: Cluster) async throws {
+        for (position, key) in cluster.keys.uniqued.enumerated() {
+            try await tx.run(
+                "INSERT INTO cluster_keys (cluster_id, key_id, position) VALUES (\(bind: cluster.id.rawValue), \(bind: key.rawValue), \(bind: position))")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+public import KeyfleetCore
+import SQLKit
+
+extension SQLStore {
+    // MARK: Enrollment
+
+    public func createEnrollmentToken(host: HostID, tokenHash: [UInt8], expiresAt: UInt64, by principal: Principal) async throws {
+        let hash = try Coding.digest(tokenHash, field: "the enrollment token hash")
+        try await write(by: principal) { tx in
+            guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
+                throw StoreError.notFound("host", host.rawValue)
+            }
+            if let row = try await tx.first("SELECT id FROM enrollment_tokens WHERE token_hash = \(bind: hash)") {
+                let id = try Coding.string(row, "id")
+                throw StoreError.conflict("an enrollment token with this hash", id: id, name: id)
+            }
+            let id = tx.makeID()
+            try await tx.run(
+                """
+                INSERT INTO enrollment_tokens (id, host_id, token_hash, expires_at, used_at, created_at) VALUES \
+                (\(bind: id), \(bind: host.rawValue), \(bind: hash), \(bind: Int64(clamping: expiresAt)), NULL, \(bind: tx.nowValue))
+                """)
+            try await tx.audit(
+                "host.enrollment-token.create", "host", host.rawValue, before: nil,
+                after: AuditJSON.render(["enrollmentToken": id, "expiresAt": expiresAt]))
+        }
+    }
+
+    public func enroll(tokenHash: [UInt8], credentialHash: [UInt8]) async throws -> HostID? {
+        let hash = try Coding.digest(tokenHash, field: "the enrollment token hash")
+        let credential = try Coding.digest(credentialHash, field: "the credential hash")
+        return try await write(by: .system) { tx in
+            guard
+                let row = try await tx.first(
+                    """
+                    SELECT id, host_id FROM enrollment_tokens WHERE token_hash = \(bind: hash) AND used_at IS NULL \
+                    AND expires_at > \(bind: tx.nowValue)
+                    """)
+            else { return nil }
+            let tokenID = try Coding.string(row, "id")
+            let host: HostID = try Coding.id(row, "host_id")
+            // The guard `used_at IS NULL` again makes the consumption atomic even on an engine that runs
+            // transactions concurrently: only one UPDATE can match.
+            try await tx.run("UPDATE enrollment_tokens SET used_at = \(bind: tx.nowValue) WHERE id = \(bind: tokenID) AND used_at IS NULL")
+            guard try await tx.first("SELECT used_at FROM enrollment_tokens WHERE id = \(bind: tokenID) AND used_at = \(bind: tx.nowValue)") != nil else {
+                return nil
+            }
+            let credentialID = tx.makeID()
+            try await tx.run(
+                """
+                INSERT INTO host_credentials (id, host_id, credential_hash, created_at, revoked_at) VALUES \
+                (\(bind: credentialID), \(bind: host.rawValue), \(bind: credential), \(bind: tx.nowValue), NULL)
+                """)
+            try await tx.audit(
+                "host.enroll", "host", host.rawValue, before: nil,
+                after: AuditJSON.render(["enrollmentToken": tokenID, "credential": credentialID]))
+            return host
+        }
+    }
+
+    public func host(credentialHash: [UInt8]) async throws -> HostID? {
+        let hash = try Coding.digest(credentialHash, field: "the credential hash")
+        return try await read { db in
+            try await db.raw("SELECT host_id FROM host_credentials WHERE credential_hash = \(bind: hash) AND revoked_at IS NULL").first()
+                .map { try Coding.id($0, "host_id") }
+        }
+    }
+
+    // MARK: Audit
+
+    public func audit(_ filter: AuditFilter, page: PageRequest) async throws -> Page<AuditEntry> {
+        let after: Int64
+        if let position = try Coding.position(page.cursor) {
+            guard let value = Int64(position) else { throw StoreError(.invalidInput, "the page cursor is malformed") }
+            after = value
+        } else {
+            after = 0
+        }
+        return try await read { db in
+            var query: SQLQueryString = "SELECT * FROM audit_log WHERE sequence > \(bind: after)"
+            if let since = filter.since {
+                query.appendLiteral(" AND at >= ")
+                query.appendInterpolation(bind: Int64(clamping: since))
+            }
+            if let actor = filter.actor {
+                query.appendLiteral(" AND user_id = ")
+                query.appendInterpolation(bind: actor.rawValue)
+            }
+            if let objectType = filter.objectType {
+                query.appendLiteral(" AND object_type = ")
+                query.appendInterpolation(bind: objectType)
+            }
+            if let objectID = filter.objectID {
+                query.appendLiteral(" AND object_id = ")
+                query.appendInterpolation(bind: objectID)
+            }
+            query.appendLiteral(" ORDER BY sequence LIMIT \(page.limit + 1)")
+            let entries = try await db.raw(query).all().map { row in
+                AuditEntry(
+                    sequence: UInt64(clamping: try row.decode(column: "sequence", as: Int64.self)), at: try Coding.time(row, "at") ?? 0,
+                    user: try Coding.optionalID(row, "user_id"), token: try Coding.optionalID(row, "token_id"), action: try Coding.string(row, "action"),
+                    objectType: try Coding.string(row, "object_type"), objectID: try Coding.string(row, "object_id"),
+                    before: try row.decode(column: "before_json", as: String?.self), after: try row.decode(column: "after_json", as: String?.self))
+            }
+            return Coding.page(entries, limit: page.limit) { String($0.sequence) }
+        }
+    }
+
+    // MARK: Version and snapshot
+
+    public func version() async throws -> UInt64 {
+        try await read { db in try await Self.loadVersion(db) }
+    }
+
+    static func loadVersion(_ db: any SQLDatabase) async throws -> UInt64 {
+        guard let row = try await db.raw("SELECT version FROM registry_state WHERE id = 1").first() else {
+            throw StoreError(.database, "the registry_state row is missing")
+        }
+        return UInt64(clamping: try row.decode(column: "version", as: Int64.self))
+    }
+
+    public func snapshot() async throws -> (version: UInt64, registry: RegistrySnapshot) {
+        try await read { db in
+            let version = try await Self.loadVersion(db)
+            let users = try Loaders.users(db, try await db.raw("SELECT * FROM users ORDER BY id").all())
+            let projects = try await Loaders.projects(db, try await db.raw("SELECT * FROM projects ORDER BY id").all(), all: true)
+            let keys = try await Loaders.keys(db, try await db.raw("SELECT * FROM ssh_keys ORDER BY id").all(), all: true)
+            let hosts = try await Loaders.hosts(db, try await db.raw("SELECT * FROM hosts ORDER BY id").all(), all: true)
+            let clusters = try await Loaders.clusters(db, try await db.raw("SELECT * FROM clusters ORDER BY id").all(), all: true)
+            return (version, RegistrySnapshot(users: users, projects: projects, keys: keys, hosts: hosts, clusters: clusters))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SQLKit
+public import SQLiteKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension SQLStore {
+    /// The database file's name inside the data directory.
+    public static let sqliteFileName = "keyfleet.sqlite"
+
+    /// Opens (creating on first use) the SQLite registry in `dataDirectory` and migrates it.
+    ///
+    /// The directory is made mode 0700 and the database file 0600 before SQLite opens it (SQLite gives its
+    /// `-wal` and `-shm` files the same mode). The connection runs with `journal_mode=WAL`,
+    /// `synchronous=FULL` (an acknowledged write survives a crash or power loss), `foreign_keys=ON` and a
+    /// busy timeout. Queries are not logged: their binds include token hashes.
+    ///
+    /// - Parameters:
+    ///   - clock: the time now, in seconds since 1970 UTC.
+    ///   - makeID: a new unique identifier each call; `UUID().uuidString.lowercased()` in production.
+    public static func open(
+        dataDirectory: String, clock: @escaping @Sendable () -> UInt64, makeID: @escaping @Sendable () -> String,
+        logger: Logger = Logger(label: "keyfleet.store")
+    ) async throws -> SQLStore {
+        let path = try prepareFiles(dataDirectory: dataDirectory)
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let database = connection.sql(queryLogLevel: nil)
+        do {
+            _ = try await database.raw("PRAGMA journal_mode = WAL").all()
+            try await database.raw("PRAGMA synchronous = FULL").run()
+            try await database.raw("PRAGMA foreign_keys = ON").run()
+            _ = try await database.raw("PRAGMA busy_timeout = 5000").all()
+            return try await SQLStore(database: database, flavor: .sqlite, clock: clock, makeID: makeID) {
+                try await connection.close()
+            } closeWhenReleased: {
+                _ = connection.close() as EventLoopFuture<Void>
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Makes the directory (0700) and the empty file (0600) if missing; returns the file's path.
+    static func prepareFiles(dataDirectory: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw StoreError(.database, "the data directory \(dataDirectory) is not a directory") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError(.database, "the data directory \(dataDirectory) cannot be created: \(error)")
+            }
+        }
+        guard chmod(dataDirectory, 0o700) == 0 else {
+            throw StoreError(.database, "the data directory \(dataDirectory) cannot be made private (mode 0700): errno \(errno)")
+        }
+        let path = dataDirectory + "/" + sqliteFileName
+        let descriptor = Foundation.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError(.database, "the database \(path) cannot be opened: errno \(errno)") }
+        defer { _ = Foundation.close(descriptor) }
+        guard fchmod(descriptor, 0o600) == 0 else { throw StoreError(.database, "the database \(path) cannot be made private (mode 0600): errno \(errno)") }
+        return path
+    }
+}
