@@ -22,6 +22,8 @@ struct KeyCommandsE2ETests {
         #expect(try mode(of: path) == 0o600)
         #expect(try mode(of: path + ".pub") == 0o644)
         let derived = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", passphrase, "-f", path]).text
+        // ssh-keygen -y -P succeeds on an unencrypted key too: the key must refuse the empty passphrase.
+        #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", path]).status != 0)
         let publicLine = try directory.read("id.pub")
         #expect(derived.split(separator: " ").prefix(2) == publicLine.split(separator: " ").prefix(2))
         #expect(publicLine.hasSuffix(" \(comment)\n"))
@@ -96,12 +98,19 @@ struct KeyCommandsE2ETests {
         #expect(try KeyfleetBinary.run(["passwd", "-N", first, "-a", "3", path].filter { format == "openssh" || ($0 != "-a" && $0 != "3") }).status == 0)
         #expect(try mode(of: path) == 0o400)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", first, "-f", path]).status == 0)
+        #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", path]).status != 0)
         #expect(try KeyfleetBinary.run(["passwd", "-P", first, "-N", second, path]).status == 0)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", second, "-f", path]).status == 0)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", first, "-f", path]).status != 0)
         let before = try directory.read("k")
         #expect(try KeyfleetBinary.run(["passwd", "-P", "wrong", "-N", "x", path]).status == 2)
         #expect(try directory.read("k") == before)
+        // Without -N and without a terminal, nothing is decided silently: an error, and the file unchanged.
+        let silent = try directory.read("k")
+        let noNew = try KeyfleetBinary.run(["passwd", "-P", second, path])
+        #expect(noNew.status == 1)
+        #expect(noNew.stderr.contains("-N ''"))
+        #expect(try directory.read("k") == silent)
         #expect(try KeyfleetBinary.run(["passwd", "-P", second, "-N", "", path]).status == 0)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", path]).status == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
@@ -161,6 +170,8 @@ struct KeyCommandsE2ETests {
             #expect(try mode(of: out) == 0o600)
             let derived = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", passphrase, "-f", out]).text
             #expect(derived.hasPrefix(bare))
+            // Still under the key's passphrase, never written in the clear by default.
+            #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", out]).status != 0, "\(target)")
         }
         let publicOnly = try KeyfleetBinary.run(["convert", "--to", "openssh", "--public", directory.file("k")])
         #expect(publicOnly.text.hasPrefix(bare))

@@ -107,7 +107,36 @@ struct OpenSSHPrivateKeyTests {
     func mismatchedHalves() throws {
         let one = try PrivateKey.generate(.ed25519)
         let other = try PrivateKey.generate(.ed25519)
-        guard case .ed25519(let seed, _) = one.material, case .ed25519(_, let publicKey) = other.material else { return }
+        guard case .ed25519(let seed, _) = one.material, case .ed25519(_, let publicKey) = other.material else {
+            Issue.record("generate(.ed25519) made another type")
+            return
+        }
         #expect(throws: KeyError.self) { try PrivateKey(material: .ed25519(seed: seed, publicKey: publicKey)) }
+    }
+
+    @Test("RSA numbers larger than the modulus are refused before any arithmetic")
+    func hugeRSANumbers() throws {
+        let key = try PrivateKey.generate(.rsa, bits: 2048)
+        guard case .rsa(let numbers) = key.material else {
+            Issue.record("generate(.rsa) made another type")
+            return
+        }
+        // A 1024-bit modulus with a 200 KB d and p: computing d mod (p-1) would take minutes.
+        let huge = [UInt8](repeating: 0xA5, count: 200_000)
+        var modulus = Array(numbers.n.prefix(128))
+        modulus[modulus.count - 1] |= 1  // odd, so the public half is valid and the private check is reached
+        let hostile = PrivateKey.RSANumbers(n: modulus, e: numbers.e, d: huge, iqmp: numbers.iqmp, p: huge, q: numbers.q)
+        #expect(throws: KeyError(.corrupt, "")) { try PrivateKey(material: .rsa(hostile)) }
+    }
+
+    @Test("comments that could break a line are refused by every initialiser")
+    func hostileComments() throws {
+        let key = try PrivateKey.generate(.ed25519)
+        for comment in ["a\nssh-ed25519 AAAA b", "a\rb", "a\u{0}b", "a\u{2028}b", "a\u{85}b"] {
+            #expect(throws: KeyError(.forbiddenCharacter, "")) { try PrivateKey(material: key.material, comment: comment) }
+            #expect(throws: KeyError(.forbiddenCharacter, "")) { try PublicKey(wireBytes: key.publicKey.wireBytes, comment: comment) }
+            #expect(throws: KeyError(.forbiddenCharacter, "")) { try PublicKey(material: key.publicKey.material, comment: comment) }
+            #expect(throws: KeyError(.forbiddenCharacter, "")) { try key.withComment(comment) }
+        }
     }
 }

@@ -27,13 +27,8 @@ struct CommentCommand: ParsableCommand {
         case .openSSH, .ppk:
             break
         }
-        var passphrase = try passphrases.given()
-        if passphrase == nil, info.isEncrypted {
-            passphrase = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(file)): ")
-        }
-        let key = try KeyError.located(in: file) { () throws(KeyError) in
-            try document.decrypt(passphrase: passphrase).withComment(comment)
-        }
+        let (decrypted, passphrase) = try passphrases.decryptKeepingPassphrase(document, path: file)
+        let key = try KeyError.located(in: file) { () throws(KeyError) in try decrypted.withComment(comment) }
         let encoding = PrivateKeyEncoding(
             format: info.format, passphrase: info.isEncrypted ? passphrase : nil, cipher: info.format == .openSSH ? info.cipher : nil,
             rounds: info.format == .openSSH ? info.kdfRounds : nil, ppkParameters: CommentCommand.ppkParameters(info))

@@ -62,11 +62,11 @@ struct ConvertCommand: ParsableCommand {
                 text = try publicText(key)
                 isPrivateOutput = false
             } else {
-                let current = try passphrases.given()
-                let key = try passphrases.decrypt(document, path: file)
+                // Written under the passphrase that decrypted it (typed or given) unless -N says otherwise.
+                let (key, current) = try passphrases.decryptKeepingPassphrase(document, path: file)
                 let passphrase: [UInt8]
-                if newPassphrase != nil || newPassphraseFile != nil || document.info.isEncrypted == false {
-                    passphrase = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: false)
+                if newPassphrase != nil || newPassphraseFile != nil {
+                    passphrase = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: [], allowPrompt: false, for: file)
                 } else {
                     passphrase = current ?? []
                 }

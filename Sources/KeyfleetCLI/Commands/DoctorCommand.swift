@@ -28,7 +28,11 @@ struct DoctorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let homeDirectory = home ?? FileSystem.homeDirectory()
+        let given = home ?? FileSystem.homeDirectory()
+        // sshd resolves the path first; so do we, so a symlinked home is judged by what it points to.
+        guard let homeDirectory = FileSystem.resolved(given) else {
+            throw CLIError("\(Terminal.safe(given)): \(FileSystem.errorText(errno))")
+        }
         guard let homeStatus = FileSystem.status(homeDirectory), homeStatus.st_mode & S_IFMT == S_IFDIR else {
             throw CLIError("\(Terminal.safe(homeDirectory)): not a directory")
         }
@@ -64,7 +68,7 @@ struct DoctorCommand: ParsableCommand {
             guard status.st_mode & S_IFMT == S_IFREG else { continue }
             if name == "authorized_keys" || name == "authorized_keys2" {
                 findings += checkMode(path, status: status, wanted: 0o600, forbidden: 0o077, owner: owner,
-                                      why: "must be 0600 and yours: sshd's StrictModes ignores it when others can write it")
+                                      why: "should be 0600 and yours: sshd's StrictModes ignores it when group or others can write it")
                 findings += checkAuthorizedKeys(path)
             } else if name.hasSuffix(".pub") {
                 findings += checkMode(path, status: status, wanted: 0o644, forbidden: 0o022, owner: owner,
@@ -112,7 +116,7 @@ struct DoctorCommand: ParsableCommand {
             if status.st_mode & 0o022 != 0 && status.st_mode & S_ISVTX == 0 {
                 var finding = Finding(path: path, problem: "is writable by group or others; sshd's StrictModes refuses authorized_keys below it")
                 if fix, path == directory {
-                    finding.fixed = chmod(path, status.st_mode & 0o7755) == 0
+                    finding.fixed = FileSystem.changeMode(path, seen: status, to: status.st_mode & 0o7755)
                 }
                 findings.append(finding)
             }
@@ -128,7 +132,7 @@ struct DoctorCommand: ParsableCommand {
         let mode = status.st_mode & 0o777
         if mode & forbidden != 0 {
             var finding = Finding(path: path, problem: "has mode \(octal(mode)); \(why)")
-            if fix { finding.fixed = chmod(path, wanted) == 0 }
+            if fix { finding.fixed = FileSystem.changeMode(path, seen: status, to: wanted) }
             findings.append(finding)
         }
         return findings
@@ -149,6 +153,11 @@ struct DoctorCommand: ParsableCommand {
     private func writeMissingPublicKey(privatePath: String, bytes: [UInt8], owner: stat) -> Finding {
         var finding = Finding(path: privatePath, problem: "has no .pub file beside it; tools that look for FILE.pub will not find the public key")
         guard fix else { return finding }
+        guard geteuid() == owner.st_uid else {
+            // Root never writes into a directory a user owns: the user runs the repair.
+            finding.problem += "; run keyfleet doctor --fix as its owner (uid \(owner.st_uid)) to write it"
+            return finding
+        }
         guard let document = try? PrivateKeyDocument(bytes: bytes) else { return finding }
         var key = document.info.publicKey
         if let decrypted = try? document.decrypt(passphrase: nil) { key = decrypted.publicKey }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import SSHKeys
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The private key file formats a user can name on the command line.
 enum FormatName: String, ExpressibleByArgument, CaseIterable {
     case openssh, pem, pkcs8, ppk, ppk2
@@ -126,9 +132,12 @@ struct KeygenOptions {
         let (keyType, size) = try KeygenCommand.resolveType(type, bits: bits)
         let path = file ?? "\(FileSystem.homeDirectory())/.ssh/id_\(KeygenCommand.defaultFileSuffix(keyType))"
         let publicPath = path + ".pub"
-        if !force {
-            for existing in [path, publicPath] where FileSystem.exists(existing) {
-                throw CLIError("\(Terminal.safe(existing)): already exists (use --force to overwrite)")
+        for existing in [path, publicPath] {
+            guard let status = FileSystem.status(existing) else { continue }
+            guard force else { throw CLIError("\(Terminal.safe(existing)): already exists (use --force to overwrite)") }
+            // Checked for both before either is written, so --force never leaves a mismatched pair.
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw CLIError("\(Terminal.safe(existing)): not a regular file; refusing to replace it")
             }
         }
         if rounds != nil, format != .openssh { throw CLIError.usage("-a applies only to --format openssh") }
@@ -136,7 +145,7 @@ struct KeygenOptions {
             throw CLIError.usage("-Z applies only to --format openssh and pem")
         }
         let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
-        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true)
+        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true, for: path)
         let keyComment = comment ?? FileSystem.userAtHost()
         Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.")
         let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
@@ -218,6 +227,11 @@ enum PPKParameterOption {
                 parameters.variant = variant
             case "memory", "passes", "parallelism":
                 guard let value = Int(parts[1]), value > 0 else { throw CLIError.usage("--ppk-param: \(parts[0]) must be a positive number") }
+                // PuTTY files over these are refused when read; checked before any Argon2 run (calibration).
+                let limits = ["memory": 1 << 20, "passes": 1000, "parallelism": 255]
+                if let limit = limits[parts[0]], value > limit {
+                    throw CLIError.usage("--ppk-param: \(parts[0]) \(value) is over the limit of \(limit)")
+                }
                 if parts[0] == "memory" { parameters.memoryKiB = value }
                 if parts[0] == "passes" {
                     parameters.passes = value

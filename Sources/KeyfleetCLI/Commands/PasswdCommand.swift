@@ -29,10 +29,11 @@ struct PasswdCommand: ParsableCommand {
         guard case .privateKey(let document) = try KeyInput.load(file) else {
             throw CLIError("\(Terminal.safe(file)): is a public key, not a private key")
         }
-        let key = try passphrases.decrypt(document, path: file)
-        let new = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: true)
         let format = document.info.format
         if rounds != nil, format != .openSSH { throw CLIError.usage("-a applies only to OpenSSH keys") }
+        if cipher != nil, format != .openSSH, format != .pem { throw CLIError.usage("-Z applies only to OpenSSH and PEM keys") }
+        let key = try passphrases.decrypt(document, path: file)
+        let new = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: true, for: file)
         var ppk: Argon2Parameters?
         if case .ppk(3) = format, !new.isEmpty {
             ppk = try PPKParameterOption.parse(nil, format: .ppk)

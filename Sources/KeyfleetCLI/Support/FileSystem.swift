@@ -121,6 +121,26 @@ enum FileSystem {
         try writeAtomically(path, bytes, mode: existing.st_mode & 0o7777, replace: true, owner: (existing.st_uid, existing.st_gid))
     }
 
+    /// Changes the mode of the file or directory that `lstat` showed as `seen`, without following a
+    /// symbolic link and only if the path still names that same file (device and inode): a link or another
+    /// file swapped in after the check is left alone.
+    static func changeMode(_ path: String, seen: stat, to mode: mode_t) -> Bool {
+        let directory = seen.st_mode & S_IFMT == S_IFDIR
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (directory ? O_DIRECTORY : 0))
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var now = stat()
+        guard fstat(fd, &now) == 0, now.st_dev == seen.st_dev, now.st_ino == seen.st_ino else { return false }
+        return fchmod(fd, mode) == 0
+    }
+
+    /// The canonical absolute path (symbolic links resolved), as sshd checks it.
+    static func resolved(_ path: String) -> String? {
+        guard let result = realpath(path, nil) else { return nil }
+        defer { free(result) }
+        return String(cString: result)
+    }
+
     static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let parent = path[..<slash]

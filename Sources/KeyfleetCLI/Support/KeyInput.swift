@@ -26,6 +26,12 @@ struct PassphraseOptions: ParsableArguments {
 
     /// Decrypts `document`, asking on the terminal when it is encrypted and no passphrase was given.
     func decrypt(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> PrivateKey {
+        try decryptKeepingPassphrase(document, path: path).key
+    }
+
+    /// Decrypts as ``decrypt(_:path:)`` and also returns the passphrase that worked (nil for a key that
+    /// was not encrypted), so a command can write the key again under the same one.
+    func decryptKeepingPassphrase(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> (key: PrivateKey, passphrase: [UInt8]?) {
         var passphrase = try given()
         if passphrase == nil, document.info.isEncrypted {
             guard let typed = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(path)): ") else {
@@ -33,7 +39,8 @@ struct PassphraseOptions: ParsableArguments {
             }
             passphrase = typed
         }
-        return try KeyError.located(in: path) { () throws(KeyError) in try document.decrypt(passphrase: passphrase) }
+        let key = try KeyError.located(in: path) { () throws(KeyError) in try document.decrypt(passphrase: passphrase) }
+        return (key, document.info.isEncrypted ? passphrase : nil)
     }
 }
 
@@ -46,19 +53,20 @@ enum Passphrase {
         return line
     }
 
-    /// A new passphrase from `-N`, a file, `KEYFLEET_NEW_PASSPHRASE`/`fallbackEnvironment`, or asked twice
-    /// on the terminal. Empty means none.
-    static func new(flag: String?, file: String?, environment: [String], allowPrompt: Bool) throws(CLIError) -> [UInt8] {
+    /// A new passphrase from `-N`, a file, the environment, or asked twice on the terminal (/dev/tty, even
+    /// when standard input is redirected, as ssh-keygen). Empty means none. With no terminal and nothing
+    /// given this is an error, never a silent "no passphrase": `-N ''` says that explicitly.
+    static func new(flag: String?, file: String?, environment: [String], allowPrompt: Bool, for path: String) throws(CLIError) -> [UInt8] {
         if let flag { return Array(flag.utf8) }
         if let file { return try fromFile(file) }
         for name in environment {
             if let value = getenv(name) { return Array(String(cString: value).utf8) }
         }
-        guard allowPrompt, Terminal.standardInputIsTerminal,
-            let first = Terminal.readSecret(prompt: "Enter passphrase (empty for no passphrase): ")
-        else { return [] }
+        guard allowPrompt, let first = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(path)) (empty for no passphrase): ") else {
+            throw CLIError("\(Terminal.safe(path)): no new passphrase given and no terminal to ask on: use -N PASSPHRASE (or -N '' for none), --new-passphrase-file or \(environment.first ?? "KEYFLEET_NEW_PASSPHRASE")")
+        }
         guard let second = Terminal.readSecret(prompt: "Enter same passphrase again: "), second == first else {
-            throw CLIError("passphrases do not match")
+            throw CLIError("\(Terminal.safe(path)): the two passphrases typed do not match; nothing was written")
         }
         return first
     }

@@ -6,6 +6,17 @@ import Musl
 import Darwin
 #endif
 
+/// The terminal and its state to put back if a signal arrives while a passphrase is typed without echo.
+/// Written only around `readSecret`'s read, on the main thread; read by the signal handler.
+nonisolated(unsafe) private var echoRestoreFD: Int32 = -1
+nonisolated(unsafe) private var echoRestoreState = termios()
+
+private func restoreEchoAndReraise(_ number: Int32) {
+    if echoRestoreFD >= 0 { tcsetattr(echoRestoreFD, TCSAFLUSH, &echoRestoreState) }
+    signal(number, SIG_DFL)
+    raise(number)
+}
+
 /// Output to stdout/stderr and input from the terminal.
 enum Terminal {
     /// Writes bytes to a file descriptor completely.
@@ -28,7 +39,8 @@ enum Terminal {
 
     static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
-    /// Asks on /dev/tty with echo off. Nil when there is no terminal.
+    /// Asks on /dev/tty with echo off. Nil when there is no terminal. A signal while asking (Ctrl-C)
+    /// puts echo back before the default action, as readpassphrase(3) does.
     static func readSecret(prompt: String) -> [UInt8]? {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -39,14 +51,23 @@ enum Terminal {
         silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
         silent.c_lflag |= tcflag_t(ICANON)
         write(Array(prompt.utf8), to: fd)
+        echoRestoreFD = fd
+        echoRestoreState = original
+        let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP]
+        let previous = signals.map { signal($0, restoreEchoAndReraise) }
         tcsetattr(fd, TCSAFLUSH, &silent)
         defer {
             tcsetattr(fd, TCSAFLUSH, &original)
+            for (number, handler) in zip(signals, previous) { signal(number, handler) }
+            echoRestoreFD = -1
             write([UInt8(ascii: "\n")], to: fd)
         }
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while Glibc.read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") {
+        while true {
+            let count = Glibc.read(fd, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            guard count == 1, byte != UInt8(ascii: "\n") else { break }
             line.append(byte)
             if line.count > 4096 { break }
         }

@@ -94,9 +94,8 @@ public struct SSHKeyRecord: Hashable, Sendable, Identifiable {
 
     /// The stored form: `type base64 [comment]`, rendered from the value.
     public var openSSHLine: String {
-        var key = publicKey
-        key.comment = comment
-        return key.openSSHLine
+        // The comment passed CommentPolicy when the record was made.
+        ((try? publicKey.withComment(comment)) ?? publicKey).openSSHLine
     }
 
     /// Whether the key still works at `now`: it has no expiry, or its expiry is after `now`.

@@ -55,9 +55,8 @@ public struct ImportedKey: Hashable, Sendable {
 
     /// The canonical OpenSSH line, rendered from the value: what the registry stores.
     public var openSSHLine: String {
-        var key = publicKey
-        key.comment = comment
-        return key.openSSHLine
+        // The comment passed CommentPolicy when the key was imported.
+        ((try? publicKey.withComment(comment)) ?? publicKey).openSSHLine
     }
     /// The key type.
     public var type: KeyType { publicKey.type }
@@ -218,7 +217,7 @@ public enum KeyImport {
             return (privateKey.publicKey, info.format)
         }
         guard var key = info.publicKey else { throw PolicyError.encryptedPrivateKey }
-        if let comment = info.comment { key.comment = comment }
+        if let comment = info.comment { key = try mapping { () throws(KeyError) in try key.withComment(comment) } }
         return (key, info.format)
     }
 

@@ -55,11 +55,13 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
     }
 
     public let material: Material
-    /// The comment (empty when the format has none, as PEM and PKCS#8).
-    public var comment: String
+    /// The comment (empty when the format has none, as PEM and PKCS#8). Never holds a character
+    /// ``CommentPolicy`` forbids: change it with ``withComment(_:)``, which checks.
+    public internal(set) var comment: String
 
     /// Makes a key from its numbers after checking that the secret and public halves belong together.
     public init(material: Material, comment: String = "") throws(KeyError) {
+        guard CommentPolicy.isAcceptable(comment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         try material.publicMaterial.validate()
         try material.checkConsistency()
         self.material = material
@@ -132,6 +134,11 @@ extension PrivateKey.Material {
 extension PrivateKey.RSANumbers {
     /// The key as swift-crypto holds it (which checks p·q = n and the other relations).
     func boringSSLKey() throws -> _RSA.Signing.PrivateKey {
+        // Bound every number by the modulus before any arithmetic, so a hostile file cannot make the CRT
+        // computation below (or BoringSSL's) run for minutes on a huge d or p.
+        guard d.count <= n.count, e.count <= n.count, iqmp.count <= n.count, p.count + q.count <= n.count + 2 else {
+            throw KeyError.corrupt("RSA private numbers larger than the modulus")
+        }
         let bits = PublicKey.Material.bitCount(n)
         if bits >= 2048 {
             return try _RSA.Signing.PrivateKey(n: n, e: e, d: d, p: p, q: q)

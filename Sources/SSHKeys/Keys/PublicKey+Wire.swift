@@ -7,6 +7,7 @@ extension PublicKey {
     /// Parses the SSH wire encoding of a public key or certificate (RFC 4253 section 6.6, PROTOCOL.certkeys),
     /// checking every field as OpenSSH does, and certificate signatures too.
     public init(wireBytes: some Collection<UInt8>, comment: String = "") throws(KeyError) {
+        guard CommentPolicy.isAcceptable(comment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         guard wireBytes.count <= Self.maximumWireLength else {
             throw KeyError.tooLarge("public key blob", limit: Self.maximumWireLength)
         }

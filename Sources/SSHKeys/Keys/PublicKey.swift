@@ -55,8 +55,9 @@ public struct PublicKey: Hashable, Sendable {
     public let certificate: Certificate?
     /// The canonical SSH wire encoding of the key (of the whole certificate, for a certificate).
     public let wireBytes: [UInt8]
-    /// The comment that followed the key; empty when there was none.
-    public var comment: String
+    /// The comment that followed the key; empty when there was none. Never holds a character
+    /// ``CommentPolicy`` forbids: change it with ``withComment(_:)``, which checks.
+    public internal(set) var comment: String
 
     init(material: Material, certificate: Certificate?, wireBytes: [UInt8], comment: String) {
         self.material = material
@@ -67,6 +68,7 @@ public struct PublicKey: Hashable, Sendable {
 
     /// Makes a plain key from its numbers, checking them as a parsed key is checked.
     public init(material: Material, comment: String = "") throws(KeyError) {
+        guard CommentPolicy.isAcceptable(comment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         try material.validate()
         self.init(material: material, certificate: nil, wireBytes: material.wireBytes, comment: comment)
     }
