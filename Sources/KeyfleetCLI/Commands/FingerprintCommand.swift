@@ -61,6 +61,7 @@ struct FingerprintCommand: ParsableCommand {
         var failed = false
         for path in files {
             var found = false
+            var reportedLines = false
             let emit = { (entry: Entry) in
                 found = true
                 if json {
@@ -72,11 +73,12 @@ struct FingerprintCommand: ParsableCommand {
             do {
                 try fingerprintFile(path, emit: emit) { line, error in
                     failed = true
+                    reportedLines = true
                     Terminal.write(output, to: STDOUT_FILENO)
                     output.removeAll(keepingCapacity: true)
                     Terminal.printError("\(Terminal.safe(path)): line \(line): \(error)")
                 }
-                if !found {
+                if !found, !reportedLines {
                     failed = true
                     Terminal.write(output, to: STDOUT_FILENO)
                     output.removeAll(keepingCapacity: true)

@@ -72,16 +72,17 @@ struct OpenSSHPrivateKeyContainer: PrivateKeyContainer {
 
     func decrypt(passphrase: [UInt8]?) throws(KeyError) -> PrivateKey {
         let encrypted = cipher != .none
-        let plain: [UInt8]
+        var plain: [UInt8]
         if encrypted {
             guard let passphrase else { throw KeyError.passphraseRequired }
             var derived = try BcryptPBKDF.deriveKey(
                 passphrase: passphrase, salt: salt, rounds: rounds, keyLength: cipher.keyLength + cipher.ivLength)
-            defer { derived.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+            defer { SecretBytes.wipe(&derived) }
             plain = try cipher.decrypt(sealed, key: Array(derived[0..<cipher.keyLength]), iv: Array(derived[cipher.keyLength...]))
         } else {
             plain = sealed
         }
+        defer { SecretBytes.wipe(&plain) }
         var reader = WireReader(plain, context: "private section")
         let check1 = try reader.readUInt32("check integer")
         let check2 = try reader.readUInt32("check integer")
@@ -222,7 +223,7 @@ extension PrivateKey {
             plain.append(pad)
             pad += 1
         }
-        defer { plain.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+        defer { SecretBytes.wipe(&plain) }
 
         var blob = WireWriter(capacity: plain.count + 256)
         blob.writeRaw(OpenSSHPrivateKeyContainer.magic)
@@ -235,7 +236,7 @@ extension PrivateKey {
                 options.writeUInt32(UInt32(clamping: rounds))
             }
             var derived = try BcryptPBKDF.deriveKey(passphrase: passphrase, salt: salt, rounds: rounds, keyLength: cipher.keyLength + cipher.ivLength)
-            defer { derived.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+            defer { SecretBytes.wipe(&derived) }
             sealed = try cipher.encrypt(plain, key: Array(derived[0..<cipher.keyLength]), iv: Array(derived[cipher.keyLength...]))
         } else {
             blob.writeString("none")
