@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh
 
+# The registry's API contract (Sources/KeyfleetAPI/openapi.yaml) is a valid OpenAPI 3.1 document.
+python3 -m openapi_spec_validator Sources/KeyfleetAPI/openapi.yaml
+
 swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
 
