@@ -9,6 +9,7 @@ import Musl
 
 /// The `keyfleet` command: the key toolkit (and, later, the registry client, server and host agent).
 public struct Keyfleet: ParsableCommand {
+    /// The command's name, summary, exit statuses and subcommands, for ArgumentParser.
     public static let configuration = CommandConfiguration(
         commandName: "keyfleet",
         abstract: "Make, read, convert and check SSH keys in every format people meet.",
@@ -19,6 +20,7 @@ public struct Keyfleet: ParsableCommand {
         ]
     )
 
+    /// Makes the command; ArgumentParser calls it when parsing (use ``run(arguments:)`` to run).
     public init() {}
 
     /// Parses `arguments` (the process's by default), runs the command and returns the exit status.

@@ -6,13 +6,16 @@ public import SSHKeys
 public struct CLIError: Error, CustomStringConvertible {
     /// What to print after `keyfleet: `.
     public var message: String
+    /// The process exit status: 1 for bad input or usage, 2 for a wrong passphrase.
     public var exitCode: Int32
 
+    /// Makes an error from `message`; the exit status defaults to 1 (bad input or usage).
     public init(_ message: String, exitCode: Int32 = 1) {
         self.message = message
         self.exitCode = exitCode
     }
 
+    /// The ``message``.
     public var description: String { message }
 
     /// Locates a library error in `path` (and the line, when the error carries one).

@@ -6,8 +6,11 @@
 public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable identifier for a kind of failure.
     public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+        /// The code as kebab-case text, e.g. `wrong-passphrase`.
         public var rawValue: String
+        /// Makes a code from its text; prefer the named constants below.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The ``rawValue``.
         public var description: String { rawValue }
 
         /// The input is not in the expected format.
@@ -62,6 +65,7 @@ public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Errors are equal when their codes are.
     public static func == (lhs: KeyError, rhs: KeyError) -> Bool { lhs.code == rhs.code }
+    /// Hashes only the code, to agree with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// `reason`, prefixed by `location` when there is one.

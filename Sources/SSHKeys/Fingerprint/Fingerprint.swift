@@ -2,6 +2,7 @@ import Crypto
 
 /// The digest a fingerprint is made with, as `ssh-keygen -E` names it.
 public enum FingerprintHash: String, Sendable, CaseIterable {
+    /// SHA-256 (`ssh-keygen`'s default) or MD5 (the older colon-separated hex form).
     case sha256, md5
 
     /// The name in a fingerprint prefix and a randomart footer: `SHA256` or `MD5`.

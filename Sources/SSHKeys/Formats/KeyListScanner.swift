@@ -24,6 +24,7 @@ public struct KeyListScanner: Sendable {
         public var isSkipped: Bool { key == nil && error == nil }
     }
 
+    /// Makes a scanner; it holds no state, so one scanner can scan any number of inputs.
     public init() {}
 
     /// Calls `body` with each line.

@@ -10,6 +10,7 @@ public enum PrivateKeyFormat: Hashable, Sendable, CustomStringConvertible {
     /// PuTTY `.ppk`, version 2 or 3.
     case ppk(version: Int)
 
+    /// The lower-case name: `openssh`, `pem`, `pkcs8`, `ppk2` or `ppk3`.
     public var description: String {
         switch self {
         case .openSSH: "openssh"
@@ -22,7 +23,9 @@ public enum PrivateKeyFormat: Hashable, Sendable, CustomStringConvertible {
 
 /// What a private key file says about itself before it is decrypted.
 public struct PrivateKeyInfo: Sendable, Hashable {
+    /// The format the file is in (for PuTTY, with its version).
     public var format: PrivateKeyFormat
+    /// Whether a passphrase is needed to decrypt the key.
     public var isEncrypted: Bool
     /// The cipher, by the name the format uses (`aes256-ctr`, `AES-128-CBC`, `aes-256-cbc`).
     public var cipher: String?
@@ -37,6 +40,7 @@ public struct PrivateKeyInfo: Sendable, Hashable {
     /// The comment when the file carries it in the clear (PuTTY).
     public var comment: String?
 
+    /// Makes the description of a file; each format reader fills in what its format carries in the clear.
     public init(format: PrivateKeyFormat, isEncrypted: Bool, cipher: String? = nil, kdf: String? = nil, kdfRounds: Int? = nil,
                 kdfParameters: [String: String] = [:], publicKey: PublicKey? = nil, comment: String? = nil) {
         self.format = format
@@ -118,6 +122,7 @@ public struct PrivateKeyDocument: Sendable {
 
 /// How to write a private key file.
 public struct PrivateKeyEncoding: Sendable, Hashable {
+    /// The format to write (for PuTTY, version 2 or 3).
     public var format: PrivateKeyFormat
     /// Encrypts when non-nil and non-empty.
     public var passphrase: [UInt8]?
@@ -130,6 +135,7 @@ public struct PrivateKeyEncoding: Sendable, Hashable {
     /// PuTTY version-3 KDF parameters (default Argon2id, 8192 KiB, 1 lane, passes for about 100 ms).
     public var ppkParameters: Argon2Parameters?
 
+    /// Describes how to write a key; a nil parameter takes the format's default (see each property).
     public init(format: PrivateKeyFormat, passphrase: [UInt8]? = nil, cipher: String? = nil, rounds: Int? = nil,
                 ppkParameters: Argon2Parameters? = nil) {
         self.format = format

@@ -4,7 +4,9 @@
 public struct Certificate: Hashable, Sendable {
     /// Whether the certificate identifies a user or a host.
     public enum Kind: UInt32, Hashable, Sendable {
+        /// A user certificate (`SSH2_CERT_TYPE_USER`, 1).
         case user = 1
+        /// A host certificate (`SSH2_CERT_TYPE_HOST`, 2).
         case host = 2
 
         /// `user` or `host`, as `ssh-keygen -L` prints it.
@@ -14,6 +16,7 @@ public struct Certificate: Hashable, Sendable {
     /// A critical option or extension: a name and its data. For the options OpenSSH defines, the data
     /// is itself a string (`force-command`, `source-address`) or empty (the `permit-*` extensions).
     public struct Option: Hashable, Sendable {
+        /// The option's name, e.g. `force-command` or `permit-pty`.
         public var name: String
         /// The raw data field.
         public var data: [UInt8]
@@ -29,7 +32,9 @@ public struct Certificate: Hashable, Sendable {
 
     /// The CA-chosen random nonce.
     public var nonce: [UInt8]
+    /// The serial number the CA assigned; 0 when it assigned none.
     public var serial: UInt64
+    /// Whether this is a user or a host certificate.
     public var kind: Kind
     /// The key identifier, free text chosen by the CA.
     public var keyID: String
@@ -39,7 +44,11 @@ public struct Certificate: Hashable, Sendable {
     public var validAfter: UInt64
     /// End of validity, seconds since the epoch; `UInt64.max` means forever.
     public var validBefore: UInt64
+    /// Critical options (`force-command`, `source-address`), in certificate order; a server refuses
+    /// a certificate with one it does not know.
     public var criticalOptions: [Option]
+    /// Extensions (`permit-pty`, `permit-port-forwarding`, ...), in certificate order; a server ignores
+    /// those it does not know.
     public var extensions: [Option]
     /// The CA's signature algorithm (`ssh-ed25519`, `rsa-sha2-512`, ...).
     public var signatureAlgorithm: String

@@ -1,5 +1,6 @@
 /// The elliptic curves OpenSSH uses for ECDSA keys.
 public enum ECDSACurve: String, Hashable, Sendable, CaseIterable {
+    /// NIST P-256, P-384 and P-521, named as in the key type (`ecdsa-sha2-nistp256`).
     case nistp256, nistp384, nistp521
 
     /// The curve's size in bits, as `ssh-keygen -l` prints it.
@@ -29,9 +30,13 @@ public enum ECDSACurve: String, Hashable, Sendable, CaseIterable {
 
 /// The kind of a key, without its numbers: what `ssh-keygen` calls its type.
 public enum KeyType: Hashable, Sendable {
+    /// Ed25519 (`ssh-ed25519`).
     case ed25519
+    /// ECDSA on a NIST curve (`ecdsa-sha2-nistp256`, `-nistp384`, `-nistp521`).
     case ecdsa(ECDSACurve)
+    /// RSA (`ssh-rsa`; signatures may use `rsa-sha2-256` or `rsa-sha2-512`).
     case rsa
+    /// DSA (`ssh-dss`): read and flagged weak, never generated.
     case dsa
     /// A FIDO security-key Ed25519 key (`sk-ssh-ed25519@openssh.com`).
     case skEd25519

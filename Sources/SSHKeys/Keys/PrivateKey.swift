@@ -13,11 +13,13 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         case ed25519(seed: [UInt8], publicKey: [UInt8])
         /// The private scalar (big-endian, `coordinateLength` bytes) and the uncompressed public point.
         case ecdsa(curve: ECDSACurve, scalar: [UInt8], point: [UInt8])
+        /// The RSA private numbers; see ``RSANumbers``.
         case rsa(RSANumbers)
         /// DSA keys are read (and flagged weak), never generated.
         case dsa(p: [UInt8], q: [UInt8], g: [UInt8], y: [UInt8], x: [UInt8])
         /// A FIDO key: the secret lives in the authenticator; the file holds a key handle.
         case skEd25519(publicKey: [UInt8], application: String, flags: UInt8, keyHandle: [UInt8], reserved: [UInt8])
+        /// A FIDO ECDSA P-256 key: the secret lives in the authenticator; the file holds a key handle.
         case skECDSA(point: [UInt8], application: String, flags: UInt8, keyHandle: [UInt8], reserved: [UInt8])
 
         /// The public half.
@@ -35,14 +37,21 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
 
     /// RSA private numbers, big-endian magnitudes without leading zeros.
     public struct RSANumbers: Sendable, Hashable {
+        /// The modulus.
         public var n: [UInt8]
+        /// The public exponent (usually 65537).
         public var e: [UInt8]
+        /// The private exponent.
         public var d: [UInt8]
         /// q⁻¹ mod p.
         public var iqmp: [UInt8]
+        /// The first prime factor.
         public var p: [UInt8]
+        /// The second prime factor.
         public var q: [UInt8]
 
+        /// Takes the numbers, dropping leading zero bytes; it does not check that they form a key
+        /// (``PrivateKey/init(material:comment:)`` does).
         public init(n: [UInt8], e: [UInt8], d: [UInt8], iqmp: [UInt8], p: [UInt8], q: [UInt8]) {
             func trim(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.drop { $0 == 0 }) }
             self.n = trim(n)
@@ -54,6 +63,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The key's secret and public numbers.
     public let material: Material
     /// The comment (empty when the format has none, as PEM and PKCS#8). Never holds a character
     /// ``CommentPolicy`` forbids: change it with ``withComment(_:)``, which checks.
@@ -74,7 +84,9 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         return PublicKey(material: publicMaterial, certificate: nil, wireBytes: publicMaterial.wireBytes, comment: comment)
     }
 
+    /// The key type.
     public var type: KeyType { material.publicMaterial.type }
+    /// The size `ssh-keygen -l` prints: modulus bits for RSA and DSA, curve bits for ECDSA, 256 for Ed25519.
     public var bits: Int { material.publicMaterial.bits }
 
     /// Never shows secret numbers.
