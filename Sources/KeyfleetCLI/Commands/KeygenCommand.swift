@@ -46,10 +46,10 @@ struct KeygenCommand: ParsableCommand {
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the passphrase from the first line of a file.", valueName: "file"))
     var passphraseFile: String?
 
-    @Option(name: .customShort("a"), help: "bcrypt KDF rounds for an encrypted OpenSSH key (default 24).")
+    @Option(name: .customShort("a"), help: "bcrypt KDF rounds for an encrypted OpenSSH key (default \(PrivateKeyEncoding.defaultOpenSSHRounds)).")
     var rounds: Int?
 
-    @Option(name: .customShort("Z"), help: "Cipher for an encrypted OpenSSH key (default aes256-ctr).")
+    @Option(name: .customShort("Z"), help: "Cipher for an encrypted OpenSSH key (default \(PrivateKeyEncoding.defaultOpenSSHCipher)).")
     var cipher: String?
 
     @Option(help: "Private key format: openssh (default), pem, pkcs8, ppk (PuTTY v3) or ppk2.")

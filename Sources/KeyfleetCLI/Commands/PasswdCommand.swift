@@ -16,10 +16,10 @@ struct PasswdCommand: ParsableCommand {
     @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from the first line of a file.", valueName: "file"))
     var newPassphraseFile: String?
 
-    @Option(name: .customShort("a"), help: "bcrypt KDF rounds for OpenSSH keys (default 24).")
+    @Option(name: .customShort("a"), help: "bcrypt KDF rounds for OpenSSH keys (default \(PrivateKeyEncoding.defaultOpenSSHRounds)).")
     var rounds: Int?
 
-    @Option(name: .customShort("Z"), help: "Cipher for OpenSSH keys (default aes256-ctr).")
+    @Option(name: .customShort("Z"), help: "Cipher for OpenSSH keys (default \(PrivateKeyEncoding.defaultOpenSSHCipher)).")
     var cipher: String?
 
     @Argument(help: ArgumentHelp("Private key file.", valueName: "file"))

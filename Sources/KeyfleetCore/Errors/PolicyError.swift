@@ -119,17 +119,9 @@ extension PolicyError {
         .encryptedPrivateKey, "the private key is encrypted and does not carry its public key in the clear; submit the public key instead",
         field: "key")
 
-    /// Shows untrusted text in an error message safely: at most 64 characters, control characters escaped.
+    /// Shows untrusted text in an error message safely: at most 64 characters, and every scalar
+    /// ``TextPolicy`` refuses (controls, bidirectional overrides) escaped.
     static func printable(_ text: some StringProtocol) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if TextPolicy.isAcceptable(scalar) {
-                out.unicodeScalars.append(scalar)
-            } else {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            }
-        }
-        if text.unicodeScalars.count > 64 { out += "…" }
-        return out
+        KeyError.printable(text, showing: TextPolicy.isAcceptable)
     }
 }

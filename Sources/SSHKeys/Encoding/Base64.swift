@@ -40,6 +40,21 @@ enum Base64 {
         return out
     }
 
+    /// Base64 of `bytes` cut into lines of `width` characters (the last may be shorter), without line breaks;
+    /// no lines for no bytes.
+    static func lines(_ bytes: some Collection<UInt8>, width: Int) -> [String] {
+        let encoded = encodeToBytes(bytes)
+        var lines: [String] = []
+        lines.reserveCapacity((encoded.count + width - 1) / width)
+        var start = 0
+        while start < encoded.count {
+            let end = min(start + width, encoded.count)
+            lines.append(String(decoding: encoded[start..<end], as: UTF8.self))
+            start = end
+        }
+        return lines
+    }
+
     /// Base64 without padding, as OpenSSH prints SHA256 fingerprints.
     static func encodeUnpadded(_ bytes: some Collection<UInt8>) -> String {
         var encoded = encodeToBytes(bytes)

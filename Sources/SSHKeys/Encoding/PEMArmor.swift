@@ -17,9 +17,9 @@ enum PEMArmor {
     /// white space.
     static func parse(_ text: String) throws(KeyError) -> Block {
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
-            .map { $0.trimmingTrailingWhitespace() }
+            .map { $0.trimmingBlanks(leading: false, trailingCR: true) }
         guard let beginIndex = lines.firstIndex(where: { !$0.isEmpty }) else { throw KeyError.invalidFormat("the file is empty") }
-        let begin = lines[beginIndex].trimmingLeadingWhitespace()
+        let begin = lines[beginIndex].trimmingBlanks(trailing: false)
         guard begin.hasPrefix("-----BEGIN "), begin.hasSuffix("-----"), begin.count > 16 else {
             throw KeyError.invalidFormat("the first line is not a \"-----BEGIN ...-----\" line").at("line \(beginIndex + 1)")
         }
@@ -42,7 +42,7 @@ enum PEMArmor {
             }
             if inHeaders, let colon = line.firstIndex(of: ":") {
                 let name = String(line[..<colon])
-                let value = String(line[line.index(after: colon)...].trimmingLeadingWhitespace())
+                let value = String(line[line.index(after: colon)...].trimmingBlanks(trailing: false))
                 headers.append((name, value))
                 continue
             }
@@ -77,33 +77,8 @@ enum PEMArmor {
         var out = "-----BEGIN \(label)-----\n"
         for (name, value) in headers { out += "\(name): \(value)\n" }
         if !headers.isEmpty { out += "\n" }
-        let encoded = Base64.encodeToBytes(body)
-        var start = 0
-        while start < encoded.count {
-            let end = min(start + lineLength, encoded.count)
-            out += String(decoding: encoded[start..<end], as: UTF8.self)
-            out += "\n"
-            start = end
-        }
+        for line in Base64.lines(body, width: lineLength) { out += line + "\n" }
         out += "-----END \(label)-----\n"
         return out
-    }
-}
-
-extension StringProtocol {
-    func trimmingTrailingWhitespace() -> SubSequence {
-        var end = endIndex
-        while end > startIndex {
-            let previous = index(before: end)
-            guard self[previous] == " " || self[previous] == "\t" || self[previous] == "\r" else { break }
-            end = previous
-        }
-        return self[startIndex..<end]
-    }
-
-    func trimmingLeadingWhitespace() -> SubSequence {
-        var start = startIndex
-        while start < endIndex, self[start] == " " || self[start] == "\t" { start = index(after: start) }
-        return self[start..<endIndex]
     }
 }

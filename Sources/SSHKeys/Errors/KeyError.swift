@@ -115,19 +115,32 @@ extension KeyError {
     }
     static func unsupportedOperation(_ reason: String) -> KeyError { KeyError(.unsupportedOperation, reason) }
 
-    /// Shows untrusted text in an error message safely: at most 64 characters, control characters escaped.
-    static func printable(_ text: some StringProtocol) -> String {
+    /// Shows untrusted text in an error message safely: at most 64 Unicode scalars (then `…`), and every
+    /// scalar `isShown` refuses written as `\u{hex}`.
+    ///
+    /// - Parameters:
+    ///   - text: the untrusted text.
+    ///   - isShown: which scalars appear as they are; by default all but C0 and C1 controls, DEL, U+2028
+    ///     and U+2029.
+    public static func printable(
+        _ text: some StringProtocol, showing isShown: (Unicode.Scalar) -> Bool = KeyError.isShownAsIs
+    ) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
-                || scalar.value == 0x2028 || scalar.value == 0x2029
-            {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
+            if isShown(scalar) {
                 out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
             }
         }
         if text.unicodeScalars.count > 64 { out += "…" }
         return out
+    }
+
+    /// Whether ``printable(_:showing:)`` shows `scalar` as it is by default: not a C0 or C1 control, DEL,
+    /// U+2028 or U+2029.
+    public static func isShownAsIs(_ scalar: Unicode.Scalar) -> Bool {
+        !(scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+            || scalar.value == 0x2028 || scalar.value == 0x2029)
     }
 }

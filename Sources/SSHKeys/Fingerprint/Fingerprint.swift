@@ -26,14 +26,7 @@ extension PublicKey {
         case .sha256:
             return "SHA256:" + Base64.encodeUnpadded(digest)
         case .md5:
-            let digits = Array("0123456789abcdef".utf8)
-            var text = Array("MD5:".utf8)
-            for (index, byte) in digest.enumerated() {
-                if index > 0 { text.append(UInt8(ascii: ":")) }
-                text.append(digits[Int(byte >> 4)])
-                text.append(digits[Int(byte & 15)])
-            }
-            return String(decoding: text, as: UTF8.self)
+            return "MD5:" + Hex.encodeLower(digest, separator: UInt8(ascii: ":"))
         }
     }
 

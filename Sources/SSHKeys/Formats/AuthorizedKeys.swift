@@ -255,12 +255,12 @@ public struct AuthorizedKey: Hashable, Sendable {
             throw KeyError.forbiddenCharacter(in: "the authorized_keys line")
         }
         var index = 0
-        while index < bytes.count, OpenSSHKeyText.isBlank(bytes[index]) { index += 1 }
+        while index < bytes.count, Trimming.isBlank(bytes[index]) { index += 1 }
         guard index < bytes.count, bytes[index] != UInt8(ascii: "#") else {
             throw KeyError.invalidFormat("the line holds no key")
         }
         var tokenEnd = index
-        while tokenEnd < bytes.count, !OpenSSHKeyText.isBlank(bytes[tokenEnd]) { tokenEnd += 1 }
+        while tokenEnd < bytes.count, !Trimming.isBlank(bytes[tokenEnd]) { tokenEnd += 1 }
         var options = [AuthorizedKeyOption]()
         if KeyType.named(String(decoding: bytes[index..<tokenEnd], as: UTF8.self)) == nil {
             var parser = AuthorizedKeyOptionParser(bytes: bytes, index: index)
@@ -269,7 +269,7 @@ public struct AuthorizedKey: Hashable, Sendable {
             guard index < bytes.count else { throw KeyError.invalidFormat("the options are not followed by a key") }
         }
         let (key, keyEnd) = try OpenSSHKeyText.readKey(bytes, from: index)
-        let comment = OpenSSHKeyText.trimmed(bytes[keyEnd...])
+        let comment = bytes[keyEnd...].trimmingBlanks(trailingCR: true)
         guard CommentPolicy.isAcceptable(comment) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         try self.init(options: options, key: key, comment: String(decoding: comment, as: UTF8.self))
     }
@@ -337,7 +337,7 @@ public struct AuthorizedKeysFile: Sendable {
             var line = bytes[start..<end]
             if line.last == 0x0D { line = line.dropLast() }
             start = end + 1
-            guard let first = line.firstIndex(where: { !OpenSSHKeyText.isBlank($0) }), line[first] != UInt8(ascii: "#") else {
+            guard let first = line.firstIndex(where: { !Trimming.isBlank($0) }), line[first] != UInt8(ascii: "#") else {
                 continue
             }
             body(number, line)
@@ -363,7 +363,7 @@ struct AuthorizedKeyOptionParser {
         "command", "principals", "from", "expiry-time", "environment", "permitopen", "permitlisten", "tunnel",
     ]
 
-    private func isEnd(_ position: Int) -> Bool { position >= bytes.count || OpenSSHKeyText.isBlank(bytes[position]) }
+    private func isEnd(_ position: Int) -> Bool { position >= bytes.count || Trimming.isBlank(bytes[position]) }
 
     /// Reads options up to the first blank outside quotes; leaves `index` at that blank.
     mutating func parseOptions() throws(KeyError) -> [AuthorizedKeyOption] {
@@ -385,7 +385,7 @@ struct AuthorizedKeyOptionParser {
 
     private mutating func parseOption() throws(KeyError) -> AuthorizedKeyOption {
         let nameStart = index
-        while index < bytes.count, !OpenSSHKeyText.isBlank(bytes[index]), bytes[index] != UInt8(ascii: ","),
+        while index < bytes.count, !Trimming.isBlank(bytes[index]), bytes[index] != UInt8(ascii: ","),
             bytes[index] != UInt8(ascii: "=")
         {
             index += 1

@@ -44,7 +44,7 @@ public struct KeyListScanner: Sendable {
     public func scanLine(_ bytes: [UInt8], start: Int, end: Int, number: Int = 1) -> Line {
         var line = Line(number: number, range: start..<end)
         var cursor = start
-        while cursor < end, OpenSSHKeyText.isBlank(bytes[cursor]) { cursor += 1 }
+        while cursor < end, Trimming.isBlank(bytes[cursor]) { cursor += 1 }
         if cursor == end || bytes[cursor] == UInt8(ascii: "#") { return line }
         guard end - start <= PublicKey.maximumLineLength else {
             line.error = KeyError.tooLarge("line", limit: PublicKey.maximumLineLength)
@@ -66,7 +66,7 @@ public struct KeyListScanner: Sendable {
             }
             let fieldStart = cursor
             var quoted = false
-            while cursor < end, quoted || !OpenSSHKeyText.isBlank(bytes[cursor]) {
+            while cursor < end, quoted || !Trimming.isBlank(bytes[cursor]) {
                 if bytes[cursor] == UInt8(ascii: "\\"), cursor + 1 < end, bytes[cursor + 1] == UInt8(ascii: "\"") {
                     cursor += 1
                 } else if bytes[cursor] == UInt8(ascii: "\"") {
@@ -93,14 +93,14 @@ public struct KeyListScanner: Sendable {
         guard let (key, keyEnd) = found else { return line }
         line.key = key
         cursor = keyEnd
-        while cursor < end, OpenSSHKeyText.isBlank(bytes[cursor]) { cursor += 1 }
+        while cursor < end, Trimming.isBlank(bytes[cursor]) { cursor += 1 }
         if cursor < end, bytes[cursor] != UInt8(ascii: "#") { line.comment = cursor..<end }
         return line
     }
 
     private func startsWithKnownType(_ bytes: [UInt8], at start: Int, end: Int) -> Bool {
         var index = start
-        while index < end, !OpenSSHKeyText.isBlank(bytes[index]) { index += 1 }
+        while index < end, !Trimming.isBlank(bytes[index]) { index += 1 }
         return KeyType.named(String(decoding: bytes[start..<index], as: UTF8.self)) != nil
     }
 
@@ -114,6 +114,6 @@ public struct KeyListScanner: Sendable {
             if bytes[index] != UInt8(ascii: "0") { nonZero = true }
             index += 1
         }
-        return index > digitsStart && nonZero && index < end && OpenSSHKeyText.isBlank(bytes[index])
+        return index > digitsStart && nonZero && index < end && Trimming.isBlank(bytes[index])
     }
 }

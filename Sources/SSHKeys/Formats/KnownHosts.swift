@@ -112,10 +112,10 @@ public struct KnownHost: Hashable, Sendable {
             throw KeyError.forbiddenCharacter(in: "the known_hosts line")
         }
         var index = 0
-        func skipBlanks() { while index < bytes.count, OpenSSHKeyText.isBlank(bytes[index]) { index += 1 } }
+        func skipBlanks() { while index < bytes.count, Trimming.isBlank(bytes[index]) { index += 1 } }
         func field() -> ArraySlice<UInt8> {
             let start = index
-            while index < bytes.count, !OpenSSHKeyText.isBlank(bytes[index]) { index += 1 }
+            while index < bytes.count, !Trimming.isBlank(bytes[index]) { index += 1 }
             return bytes[start..<index]
         }
         skipBlanks()
@@ -142,7 +142,7 @@ public struct KnownHost: Hashable, Sendable {
         }
         let hosts = try Self.parseHosts(hostField)
         let (key, keyEnd) = try OpenSSHKeyText.readKey(bytes, from: index)
-        let comment = OpenSSHKeyText.trimmed(bytes[keyEnd...])
+        let comment = bytes[keyEnd...].trimmingBlanks(trailingCR: true)
         guard CommentPolicy.isAcceptable(comment) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         try self.init(marker: marker, hosts: hosts, key: key, comment: String(decoding: comment, as: UTF8.self))
     }

@@ -1,11 +1,13 @@
 /// An openssh-key-v1 file (PROTOCOL.key), parsed but not decrypted.
+@usableFromInline
 struct OpenSSHPrivateKeyContainer: PrivateKeyContainer {
     static let header = "-----BEGIN OPENSSH PRIVATE KEY-----"
     static let footer = "-----END OPENSSH PRIVATE KEY-----"
     static let magic: [UInt8] = Array("openssh-key-v1".utf8) + [0]
-    /// What current OpenSSH writes.
-    static let defaultCipher = "aes256-ctr"
-    static let defaultRounds = 24
+    /// The cipher current OpenSSH writes (``KeyFileCipher/openSSHDefault``).
+    @usableFromInline static let defaultCipher = KeyFileCipher.openSSHDefault.name
+    /// The bcrypt_pbkdf rounds current OpenSSH writes.
+    @usableFromInline static let defaultRounds = 24
     static let saltLength = 16
 
     let cipher: KeyFileCipher
@@ -96,10 +98,8 @@ struct OpenSSHPrivateKeyContainer: PrivateKeyContainer {
         }
         let material = try PrivateKey.Material.readOpenSSH(type: type, from: &reader)
         let comment = try reader.readText("comment")
-        var expected: UInt8 = 1
-        while !reader.isAtEnd {
-            guard try reader.readByte("padding") == expected else { throw KeyError.corrupt("the private section's padding is wrong") }
-            expected &+= 1
+        guard BlockPadding.isOpenSSHPadding(try reader.readBytes(count: reader.remaining, "padding")) else {
+            throw KeyError.corrupt("the private section's padding is wrong")
         }
         guard material.publicMaterial.wireBytes == publicKey.wireBytes else {
             throw KeyError.corrupt("the private key does not match the public key stored beside it")
@@ -197,12 +197,12 @@ extension PrivateKey {
     /// The openssh-key-v1 file text, as `ssh-keygen` writes it: unencrypted with cipher and KDF `none`, or
     /// with bcrypt_pbkdf and `cipher`. `generator` supplies the check integer and the salt.
     public func openSSHText(
-        passphrase: [UInt8]?, cipher cipherName: String = "aes256-ctr", rounds: Int = 24,
+        passphrase: [UInt8]?, cipher cipherName: String = OpenSSHPrivateKeyContainer.defaultCipher,
+        rounds: Int = OpenSSHPrivateKeyContainer.defaultRounds,
         using generator: inout some RandomNumberGenerator
     ) throws(KeyError) -> String {
         let checkInteger = UInt32.random(in: .min ... .max, using: &generator)
-        var salt = [UInt8](repeating: 0, count: OpenSSHPrivateKeyContainer.saltLength)
-        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        let salt = RandomBytes.make(OpenSSHPrivateKeyContainer.saltLength, using: &generator)
         return try openSSHText(passphrase: passphrase, cipher: cipherName, rounds: rounds, checkInteger: checkInteger, salt: salt)
     }
 
@@ -217,12 +217,7 @@ extension PrivateKey {
         section.writeString(type.name)
         material.writeOpenSSH(to: &section)
         section.writeString(comment)
-        var plain = section.bytes
-        var pad: UInt8 = 1
-        while plain.count % cipher.blockSize != 0 {
-            plain.append(pad)
-            pad += 1
-        }
+        var plain = BlockPadding.openSSHPadded(section.bytes, blockSize: cipher.blockSize)
         defer { SecretBytes.wipe(&plain) }
 
         var blob = WireWriter(capacity: plain.count + 256)

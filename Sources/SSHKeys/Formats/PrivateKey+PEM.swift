@@ -71,9 +71,9 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         guard let comma = dekInfo.firstIndex(of: ",") else {
             throw KeyError.invalidFormat("DEK-Info \"\(KeyError.printable(dekInfo))\" is not \"CIPHER,IV\"")
         }
-        let cipherName = String(dekInfo[..<comma]).trimmingCharacters(in: " \t")
+        let cipherName = String(dekInfo[..<comma].trimmingBlanks())
         let cipher = try LegacyPEMCipher.named(cipherName)
-        guard let iv = Hex.decode(String(dekInfo[dekInfo.index(after: comma)...]).trimmingCharacters(in: " \t")),
+        guard let iv = Hex.decode(String(dekInfo[dekInfo.index(after: comma)...].trimmingBlanks())),
             iv.count == cipher.fileCipher.ivLength
         else {
             throw KeyError.invalidFormat("the DEK-Info IV is not \(cipher.fileCipher.ivLength) bytes of hex")
@@ -223,54 +223,5 @@ extension PrivateKey {
             }
         }
         return PEMArmor.encode(wrapped, label: PrivateKeyDER.encryptedPKCS8Label)
-    }
-}
-
-/// Hexadecimal as PEM's DEK-Info writes it.
-enum Hex {
-    private static let digits = Array("0123456789ABCDEF".utf8)
-
-    /// Upper-case hex, as OpenSSL writes IVs.
-    static func encodeUpper(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Decodes hex of either case; nil for an odd length or any other character.
-    static func decode(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func value(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-}
-
-extension String {
-    /// The string without leading and trailing characters from `set` (no Foundation in this module).
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        let start = firstIndex { !characters.contains($0) } ?? endIndex
-        let end = lastIndex { !characters.contains($0) }.map { index(after: $0) } ?? start
-        return String(self[start..<max(start, end)])
     }
 }

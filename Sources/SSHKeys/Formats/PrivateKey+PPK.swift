@@ -351,7 +351,7 @@ struct PPKKeys {
 
 /// The lines of a .ppk file, read in order, with the location of the last one read for error messages.
 struct PPKLines {
-    /// Each line's bytes without its line end; `trimmed` without trailing blanks (space, tab) either.
+    /// Each line's bytes without its line end; readers trim trailing blanks (space, tab) with `trimmingBlanks(leading: false)`.
     private var lines: [ArraySlice<UInt8>] = []
     private var index = 0
 
@@ -369,17 +369,11 @@ struct PPKLines {
         }
         if start < bytes.count { lines.append(bytes[start..<bytes.count]) }
         // Blank lines before the first header are skipped.
-        while index < lines.count, Self.trimmed(lines[index]).isEmpty { index += 1 }
+        while index < lines.count, lines[index].trimmingBlanks(leading: false).isEmpty { index += 1 }
     }
 
     /// "line N" of the line read last (1-based).
     var location: String { "line \(max(index, 1))" }
-
-    static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var end = line.endIndex
-        while end > line.startIndex, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        return line[line.startIndex..<end]
-    }
 
     private mutating func nextLine(_ expecting: String) throws(KeyError) -> ArraySlice<UInt8> {
         guard index < lines.count else {
@@ -405,7 +399,7 @@ struct PPKLines {
             valueStart += 1
         }
         let raw = line[valueStart..<line.endIndex]
-        return (name, String(decoding: Self.trimmed(raw), as: UTF8.self), String(decoding: raw, as: UTF8.self))
+        return (name, String(decoding: raw.trimmingBlanks(leading: false), as: UTF8.self), String(decoding: raw, as: UTF8.self))
     }
 
     mutating func nextHeader() throws(KeyError) -> (name: String, value: String) {
@@ -455,7 +449,7 @@ struct PPKLines {
         }
         var text = [UInt8]()
         for read in 0..<count {
-            let line = Self.trimmed(try nextLine("the \(count) lines \(countHeader) announces"))
+            let line = try nextLine("the \(count) lines \(countHeader) announces").trimmingBlanks(leading: false)
             if line.contains(UInt8(ascii: ":")) {
                 throw KeyError.invalidFormat("\(countHeader) says \(count) lines of base64, but only \(read) follow").at(location)
             }
@@ -472,22 +466,8 @@ struct PPKLines {
         while index < lines.count {
             let line = lines[index]
             index += 1
-            guard Self.trimmed(line).isEmpty else { throw KeyError.trailingData(after: "Private-MAC line").at(location) }
+            guard line.trimmingBlanks(leading: false).isEmpty else { throw KeyError.trailingData(after: "Private-MAC line").at(location) }
         }
-    }
-}
-
-extension Hex {
-    /// Lower-case hex, as PuTTY writes salts and MACs.
-    static func encodeLower(_ bytes: some Collection<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -571,8 +551,7 @@ extension PrivateKey {
         version: Int = 3, passphrase: [UInt8]?, parameters: Argon2Parameters? = nil,
         using generator: inout some RandomNumberGenerator
     ) throws(KeyError) -> String {
-        var salt = [UInt8](repeating: 0, count: PPKContainer.saltLength)
-        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        let salt = RandomBytes.make(PPKContainer.saltLength, using: &generator)
         return try ppkText(version: version, passphrase: passphrase, parameters: parameters, salt: salt)
     }
 
@@ -644,14 +623,6 @@ extension PrivateKey {
 
     /// Base64 in lines of 64 characters (48 bytes), as PuTTY writes blobs.
     static func base64Lines(_ bytes: [UInt8]) -> [String] {
-        let encoded = Base64.encodeToBytes(bytes)
-        var lines: [String] = []
-        var start = 0
-        while start < encoded.count {
-            let end = min(start + PPKContainer.lineLength, encoded.count)
-            lines.append(String(decoding: encoded[start..<end], as: UTF8.self))
-            start = end
-        }
-        return lines
+        Base64.lines(bytes, width: PPKContainer.lineLength)
     }
 }

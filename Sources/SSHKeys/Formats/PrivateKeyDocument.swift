@@ -145,6 +145,11 @@ public struct PrivateKeyEncoding: Sendable, Hashable {
         self.ppkParameters = ppkParameters
     }
 
+    /// The openssh-key-v1 cipher used when ``cipher`` is nil: `aes256-ctr`, as `ssh-keygen`.
+    public static let defaultOpenSSHCipher = OpenSSHPrivateKeyContainer.defaultCipher
+    /// The bcrypt rounds used for openssh-key-v1 when ``rounds`` is nil: 24, as `ssh-keygen`.
+    public static let defaultOpenSSHRounds = OpenSSHPrivateKeyContainer.defaultRounds
+
     var effectivePassphrase: [UInt8]? {
         guard let passphrase, !passphrase.isEmpty else { return nil }
         return passphrase

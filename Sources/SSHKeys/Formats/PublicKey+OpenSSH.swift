@@ -15,7 +15,7 @@ extension PublicKey {
             throw KeyError.tooLarge("public key line", limit: Self.maximumLineLength)
         }
         let (key, end) = try OpenSSHKeyText.readKey(bytes, from: 0)
-        let comment = OpenSSHKeyText.trimmed(bytes[end...])
+        let comment = bytes[end...].trimmingBlanks(trailingCR: true)
         guard CommentPolicy.isAcceptable(comment) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         self = key
         self.comment = String(decoding: comment, as: UTF8.self)
@@ -67,17 +67,15 @@ public enum CommentPolicy {
 
 /// The byte-level reader of `type base64` key text shared by key lines, authorized_keys and known_hosts.
 enum OpenSSHKeyText {
-    @inline(__always) static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
-
     /// Reads `type base64` at `start` (leading blanks skipped) up to `end`, as OpenSSH's `sshkey_read`: the
     /// type name must be known and must match the type inside the blob. Returns the key (without comment)
     /// and the index just after the base64 text.
     static func readKey(_ bytes: [UInt8], from start: Int, end: Int? = nil) throws(KeyError) -> (key: PublicKey, end: Int) {
         let limit = end ?? bytes.count
         var index = start
-        while index < limit, isBlank(bytes[index]) { index += 1 }
+        while index < limit, Trimming.isBlank(bytes[index]) { index += 1 }
         let typeStart = index
-        while index < limit, !isBlank(bytes[index]) { index += 1 }
+        while index < limit, !Trimming.isBlank(bytes[index]) { index += 1 }
         let typeName = String(decoding: bytes[typeStart..<index], as: UTF8.self)
         guard index < limit else {
             if typeName.isEmpty { throw KeyError.invalidFormat("the line holds no key") }
@@ -87,9 +85,9 @@ enum OpenSSHKeyText {
             throw KeyError.invalidFormat("the key has no base64 data after \"\(KeyError.printable(typeName))\"")
         }
         guard KeyType.named(typeName) != nil else { throw KeyError.unsupportedKeyType(typeName) }
-        while index < limit, isBlank(bytes[index]) { index += 1 }
+        while index < limit, Trimming.isBlank(bytes[index]) { index += 1 }
         let dataStart = index
-        while index < limit, !isBlank(bytes[index]) { index += 1 }
+        while index < limit, !Trimming.isBlank(bytes[index]) { index += 1 }
         guard index > dataStart else { throw KeyError.invalidFormat("the key has no base64 data after \"\(typeName)\"") }
         var data = bytes[dataStart..<index]
         // OpenSSH's b64_pton skips CR, VT and FF inside the text (a CRLF file leaves a CR here).
@@ -101,14 +99,6 @@ enum OpenSSHKeyText {
         guard key.typeName == typeName else { throw KeyError.typeMismatch(outer: typeName, inner: key.typeName) }
         return (key, index)
     }
-
-    /// `bytes` without leading and trailing blanks (and a trailing CR).
-    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var slice = bytes
-        while let first = slice.first, isBlank(first) { slice.removeFirst() }
-        while let last = slice.last, isBlank(last) || last == 0x0D { slice.removeLast() }
-        return slice
-    }
 }
 
 extension PublicKey {
@@ -117,7 +107,7 @@ extension PublicKey {
     /// comment starts (blanks after the key skipped).
     public static func readKeyText(_ bytes: [UInt8], from start: Int, end: Int) throws(KeyError) -> (key: PublicKey, commentStart: Int) {
         var (key, index) = try OpenSSHKeyText.readKey(bytes, from: start, end: end)
-        while index < end, OpenSSHKeyText.isBlank(bytes[index]) { index += 1 }
+        while index < end, Trimming.isBlank(bytes[index]) { index += 1 }
         return (key, index)
     }
 }

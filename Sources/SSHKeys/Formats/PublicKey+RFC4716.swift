@@ -50,13 +50,9 @@ extension PublicKey {
                 out.append(0x0A)
             }
         }
-        let body = Base64.encodeToBytes(wireBytes)
-        var index = 0
-        while index < body.count {
-            let end = min(index + RFC4716.bodyColumns, body.count)
-            out += body[index..<end]
+        for line in Base64.lines(wireBytes, width: RFC4716.bodyColumns) {
+            out += line.utf8
             out.append(0x0A)
-            index = end
         }
         out += RFC4716.endMarker
         out.append(0x0A)
@@ -87,11 +83,11 @@ enum RFC4716 {
     static func read(_ bytes: [UInt8]) throws(KeyError) -> PublicKey {
         let lines = splitLines(bytes)
         var index = 0
-        func isBlankLine(_ line: ArraySlice<UInt8>) -> Bool { line.allSatisfy(OpenSSHKeyText.isBlank) }
+        func isBlankLine(_ line: ArraySlice<UInt8>) -> Bool { line.allSatisfy(Trimming.isBlank) }
 
         while index < lines.count, isBlankLine(lines[index]) { index += 1 }
         guard index < lines.count else { throw KeyError.invalidFormat("the text holds no RFC 4716 public key") }
-        guard Array(trimmed(lines[index])) == beginMarker else {
+        guard Array(lines[index].trimmingBlanks()) == beginMarker else {
             throw KeyError.invalidFormat("the text does not start with \"---- BEGIN SSH2 PUBLIC KEY ----\"")
                 .at("line \(index + 1)")
         }
@@ -130,7 +126,7 @@ enum RFC4716 {
         var sawEnd = false
         let bodyStart = index
         while index < lines.count {
-            let line = trimmed(lines[index])
+            let line = lines[index].trimmingBlanks()
             index += 1
             if line.isEmpty { continue }
             if Array(line) == endMarker {
@@ -164,7 +160,7 @@ enum RFC4716 {
         guard !tag.isEmpty, tag.count <= maximumTagLength, tag.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw KeyError.invalidFormat("the header name \"\(KeyError.printable(String(decoding: tag, as: UTF8.self)))\" is not 1 to 64 printable ASCII characters")
         }
-        var value = trimmed(line[(colonIndex + 1)...])
+        var value = line[(colonIndex + 1)...].trimmingBlanks()
         // A quoted value may be longer as written (escapes); its unquoted text is limited below.
         let isQuoted = value.count >= 2 && value.first == quote && value.last == quote
         guard value.count <= (isQuoted ? maximumRawValueLength : maximumValueLength) else {
@@ -205,13 +201,6 @@ enum RFC4716 {
         }
         if start < bytes.count { lines.append(bytes[start...]) }
         return lines
-    }
-
-    private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var slice = line
-        while let first = slice.first, OpenSSHKeyText.isBlank(first) { slice.removeFirst() }
-        while let last = slice.last, OpenSSHKeyText.isBlank(last) { slice.removeLast() }
-        return slice
     }
 
     // MARK: Writing

@@ -113,8 +113,8 @@ extension PrivateKey.Material {
             else { throw KeyError.corrupt("the ed25519 secret key does not match its public key") }
         case .ecdsa(let curve, let scalar, let point):
             let derived: [UInt8]?
-            let padded = scalar.count < curve.coordinateLength
-                ? [UInt8](repeating: 0, count: curve.coordinateLength - scalar.count) + scalar : scalar
+            // A scalar longer than the curve's coordinates is passed on whole, so swift-crypto refuses it, not cut.
+            let padded = scalar.count > curve.coordinateLength ? scalar : Self.paddedScalar(scalar, curve: curve)
             switch curve {
             case .nistp256: derived = (try? P256.Signing.PrivateKey(rawRepresentation: padded)).map { Array($0.publicKey.x963Representation) }
             case .nistp384: derived = (try? P384.Signing.PrivateKey(rawRepresentation: padded)).map { Array($0.publicKey.x963Representation) }

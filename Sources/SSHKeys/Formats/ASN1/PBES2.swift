@@ -286,10 +286,3 @@ enum LegacyPEMCipher: String, Hashable, Sendable, CaseIterable {
         return plain
     }
 }
-
-/// Random bytes from a generator (the system's secure one unless a test passes its own).
-enum RandomBytes {
-    static func make(_ count: Int, using generator: inout some RandomNumberGenerator) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
-}

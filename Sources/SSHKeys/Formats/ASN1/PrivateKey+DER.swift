@@ -112,7 +112,7 @@ enum PrivateKeyDER {
         guard significant.count <= curve.coordinateLength else {
             throw KeyError.invalidKey("the \(curve.rawValue) private key is \(scalar.count) bytes, longer than the curve's \(curve.coordinateLength)")
         }
-        let padded = [UInt8](repeating: 0, count: curve.coordinateLength - significant.count) + significant
+        let padded = PrivateKey.Material.paddedScalar(significant, curve: curve)
         let point: [UInt8]
         do {
             switch curve {
