@@ -109,9 +109,7 @@ struct FingerprintCommand: ParsableCommand {
             return
         }
         let trimmedHead = head.drop { $0 == " " || $0 == "\t" }
-        if trimmedHead.hasPrefix("---- BEGIN SSH2 PUBLIC KEY") || trimmedHead.hasPrefix("-----BEGIN PUBLIC KEY")
-            || trimmedHead.hasPrefix("-----BEGIN RSA PUBLIC KEY")
-        {
+        if KeyInput.isArmoredPublicKey(trimmedHead) {
             let input = try KeyError.located(in: path) { () throws(KeyError) in try KeyInput.parse(bytes) }
             if case .publicKey(let key) = input {
                 emit(Entry(path: path, key: key, comment: key.comment.isEmpty ? nil : Array(key.comment.utf8)))

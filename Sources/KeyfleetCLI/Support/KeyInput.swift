@@ -93,6 +93,15 @@ enum KeyInput {
         return try KeyError.located(in: path) { () throws(KeyError) in try parse(bytes) }
     }
 
+    private static let rfc4716Marker = "---- BEGIN SSH2 PUBLIC KEY ----"
+    private static let pemPublicMarkers = ["-----BEGIN PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----"]
+
+    /// Whether `head` (leading blanks removed) starts an armoured public key: RFC 4716 or PEM. Such files
+    /// hold one key, read by ``parse(_:)``, not a list of key lines.
+    static func isArmoredPublicKey(_ head: some StringProtocol) -> Bool {
+        head.hasPrefix(rfc4716Marker) || pemPublicMarkers.contains { head.hasPrefix($0) }
+    }
+
     static func parse(_ bytes: [UInt8]) throws(KeyError) -> KeyInput {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KeyError(.invalidFormat, "not a text file (is it a DER or binary key?)")
@@ -101,10 +110,10 @@ enum KeyInput {
         if PrivateKeyDocument.looksLikePrivateKey(head) {
             return .privateKey(try PrivateKeyDocument(text: text))
         }
-        if head.hasPrefix("---- BEGIN SSH2 PUBLIC KEY ----") {
+        if head.hasPrefix(rfc4716Marker) {
             return .publicKey(try PublicKey(rfc4716: text))
         }
-        if head.hasPrefix("-----BEGIN PUBLIC KEY-----") || head.hasPrefix("-----BEGIN RSA PUBLIC KEY-----") {
+        if pemPublicMarkers.contains(where: { head.hasPrefix($0) }) {
             return .publicKey(try PublicKey(pem: text))
         }
         var found: PublicKey?

@@ -80,7 +80,7 @@ enum Terminal {
         var out = ""
         for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                out += "\\x" + String(scalar.value, radix: 16)
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"  // as KeyError.printable writes it
             } else {
                 out.unicodeScalars.append(scalar)
             }
