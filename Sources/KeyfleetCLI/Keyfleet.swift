@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// The `keyfleet` command: the key toolkit (and, later, the registry client, server and host agent).
+/// The `keyfleet` command: the key toolkit, the registry server and its client.
 public struct Keyfleet: ParsableCommand {
     /// The command's name, summary, exit statuses and subcommands, for ArgumentParser.
     public static let configuration = CommandConfiguration(
@@ -16,7 +16,7 @@ public struct Keyfleet: ParsableCommand {
         discussion: "Exit status: 0 success, 1 bad input or usage, 2 wrong passphrase.",
         subcommands: [
             KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
-            ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
+            ConvertCommand.self, InspectCommand.self, DoctorCommand.self, ServerCommand.self,
         ]
     )
 
@@ -25,7 +25,7 @@ public struct Keyfleet: ParsableCommand {
 
     /// Parses `arguments` (the process's by default), runs the command and returns the exit status.
     /// Every error becomes one line on stderr; nothing traps.
-    public static func run(arguments: [String]? = nil) -> Int32 {
+    public static func run(arguments: [String]? = nil) async -> Int32 {
         do {
             let given = arguments ?? Array(CommandLine.arguments.dropFirst())
             if given.first == "keygen", let options = KeygenOptions.quickParse(Array(given.dropFirst())) {
@@ -33,7 +33,11 @@ public struct Keyfleet: ParsableCommand {
                 return 0
             }
             var command = try parseAsRoot(given)
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
             return 0
         } catch let error as CLIError {
             Terminal.printError(error.message)

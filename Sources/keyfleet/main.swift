@@ -6,4 +6,4 @@ import Glibc
 import Musl
 #endif
 
-exit(Keyfleet.run())
+exit(await Keyfleet.run())

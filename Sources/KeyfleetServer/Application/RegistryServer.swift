@@ -1,0 +1,158 @@
+internal import Crypto
+internal import Foundation
+public import Hummingbird
+internal import HummingbirdCore
+internal import HummingbirdTLS
+internal import KeyfleetAPI
+internal import KeyfleetStore
+public import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import OpenAPIHummingbird
+internal import OpenAPIRuntime
+internal import ServiceLifecycle
+
+/// `keyfleet server`: the registry's HTTP server over the embedded store, until SIGTERM or SIGINT.
+public enum RegistryServer {
+    /// The server's version, reported by `/health`.
+    public static let version = "0.4.0"
+
+    /// Opens the store (making it on first start), makes sure an administrator exists, listens, and
+    /// serves until SIGTERM or SIGINT, then finishes the requests under way and closes the store.
+    ///
+    /// - Parameter announce: Receives the lines a person must see: the one-time administrator token on
+    ///   first start and the listening URL once the socket is bound.
+    public static func run(
+        _ configuration: ServerConfiguration, logger: Logger, announce: @escaping @Sendable (String) -> Void
+    ) async throws {
+        var storeLogger = logger
+        storeLogger[metadataKey: "component"] = "store"
+        let store = try await SQLStore.open(
+            dataDirectory: configuration.dataDirectory, clock: now, makeID: makeIdentifier, logger: storeLogger)
+        do {
+            if let secret = try await AdminBootstrap.ensureAdministrator(store: store, token: configuration.adminToken) {
+                announce("Administrator API token (shown once; keep it safe): \(secret)")
+            }
+            try await serve(configuration, store: store, logger: logger, announce: announce)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    private static func serve(
+        _ configuration: ServerConfiguration, store: SQLStore, logger: Logger, announce: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let scheme = configuration.tls == nil ? "http" : "https"
+        var server: HTTPServerBuilder = .http1()
+        var caCertHash: String?
+        if let files = configuration.tls {
+            let (tls, pin) = try tlsConfiguration(certificateFile: files.certificateFile, keyFile: files.keyFile)
+            server = try .tls(tlsConfiguration: tls)
+            caCertHash = pin
+        }
+        let endpoint = EndpointBox(ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash))
+        let changes = ChangeSignal()
+        let api = RegistryAPI(
+            store: store, clock: now, endpoint: endpoint, changes: changes, serverVersion: version, logger: logger)
+
+        let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger)
+
+        let publicURL = configuration.publicURL
+        let app = Application(
+            router: router,
+            server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keyfleet"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                let url = "\(scheme)://\(host):\(port)"
+                if publicURL == nil { endpoint.value.url = url }
+                announce("keyfleet server \(version) listening on \(url)")
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The router serving `api`, with the middlewares every request passes: problem documents and the
+    /// body limit, authentication, and the change signal for agent syncs.
+    public static func makeRouter(api: RegistryAPI, maximumBodySize: Int, logger: Logger) throws -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(NotFoundMiddleware())
+        try api.registerHandlers(
+            on: router,
+            middlewares: [
+                ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
+                Authenticator(store: api.store),
+                ChangeMiddleware(changes: api.changes),
+            ])
+        return router
+    }
+
+    /// The TLS configuration and the pin agents use: the SHA-256 of the last certificate in the chain
+    /// file (the CA for a chain, the certificate itself when it is self-signed).
+    static func tlsConfiguration(certificateFile: String, keyFile: String) throws -> (TLSConfiguration, String) {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+        } catch {
+            throw ServerStartError("cannot read the TLS certificate chain \(certificateFile): \(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        } catch {
+            throw ServerStartError("cannot read the TLS private key \(keyFile): \(error)")
+        }
+        guard let anchor = chain.last else { throw ServerStartError("\(certificateFile) holds no PEM certificate") }
+        let der = try anchor.toDERBytes()
+        let pin = "sha256:" + SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        return (tls, pin)
+    }
+
+    /// Seconds since 1970 now.
+    @Sendable public static func now() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970))
+    }
+
+    /// 20 lower-case base-32 characters (100 random bits): identifiers that do not reveal counts.
+    @Sendable public static func makeIdentifier() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int(generator.next() % 32)] })
+    }
+}
+
+/// A problem that stops the server from starting, said in one line.
+public struct ServerStartError: Error, CustomStringConvertible {
+    /// What was wrong.
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Answers paths the API does not have with a problem document rather than an empty 404.
+struct NotFoundMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            let problem = ProblemMapping.document(
+                status: error.status.code, code: error.status == .notFound ? "not-found" : "method-not-allowed",
+                detail: error.status == .notFound ? "no such path in the API" : "the path does not take this method")
+            let (head, _) = ProblemMiddleware.response(problem)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = (try? encoder.encode(problem)) ?? Data()
+            return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+}

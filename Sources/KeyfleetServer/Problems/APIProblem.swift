@@ -1,0 +1,71 @@
+/// An error of the HTTP layer itself, with the stable `code` a client compares.
+///
+/// Library errors (``PolicyError``, ``StoreError``) keep their own codes; ``ProblemMapping`` turns every
+/// error into one problem document, in one place.
+public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The HTTP status.
+    public var status: Int
+    /// The stable code, e.g. `read-only-token`.
+    public var code: String
+    /// One sentence saying what was wrong.
+    public var reason: String
+    /// The request field at fault, when there is one.
+    public var field: String?
+
+    /// An error.
+    public init(status: Int, code: String, _ reason: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.field = field
+    }
+
+    public var description: String { reason }
+
+    /// 400: the request is malformed.
+    public static func badRequest(_ reason: String, field: String? = nil) -> APIProblem {
+        APIProblem(status: 400, code: "bad-request", reason, field: field)
+    }
+
+    /// 401: no, unknown or revoked credential.
+    public static func unauthorized(_ reason: String = "a valid bearer token is required") -> APIProblem {
+        APIProblem(status: 401, code: "unauthorized", reason)
+    }
+
+    /// 403: the caller's role does not allow it.
+    public static func forbidden(_ reason: String) -> APIProblem {
+        APIProblem(status: 403, code: "forbidden", reason)
+    }
+
+    /// 403: a change with a read-only token.
+    public static let readOnlyToken = APIProblem(status: 403, code: "read-only-token", "this token may only read")
+
+    /// 404: no such object, or one the caller may not see.
+    public static func notFound(_ kind: String, _ id: String) -> APIProblem {
+        APIProblem(status: 404, code: "not-found", "no \(kind) with identifier \"\(id)\"")
+    }
+
+    /// 412: `If-Match` does not match.
+    public static let preconditionFailed = APIProblem(
+        status: 412, code: "precondition-failed", "the object changed since it was read (If-Match does not match its ETag)")
+
+    /// 413: a body over the server's limit.
+    public static func requestTooLarge(_ reason: String) -> APIProblem {
+        APIProblem(status: 413, code: "request-too-large", reason)
+    }
+
+    /// 415: a body that is not JSON.
+    public static let unsupportedMediaType = APIProblem(
+        status: 415, code: "unsupported-media-type", "the request body must be application/json")
+
+    /// 422: a bulk import of which some items were refused.
+    public static func bulkImportRefused(_ reason: String) -> APIProblem {
+        APIProblem(status: 422, code: "bulk-import-refused", reason)
+    }
+
+    /// 500: anything unexpected; the detail stays in the log.
+    public static let `internal` = APIProblem(status: 500, code: "internal", "the server failed; the log has the cause")
+
+    /// 503: the store cannot be reached or the server is stopping.
+    public static let unavailable = APIProblem(status: 503, code: "unavailable", "the server cannot serve requests now")
+}

@@ -1,0 +1,41 @@
+import Testing
+
+@Suite("Service routes and authentication")
+struct ServiceTests {
+    @Test("health answers without a token; API routes refuse a missing, malformed or unknown token")
+    func healthAndAuthentication() async throws {
+        try await TestRegistry.with { registry, client in
+            let health = try await client.call(.get, "/health", token: nil)
+            #expect(health.status == 200)
+            #expect(health.object["status"] as? String == "ok")
+            for token in [nil, "", "kft_unknown-token-that-is-long-enough-to-pass", registry.adminToken + "x"] {
+                let answer = try await client.call(.get, "/v1/users/me", token: token)
+                #expect(answer.status == 401)
+                #expect(answer.code == "unauthorized")
+                #expect(answer.headers[.contentType] == "application/problem+json")
+            }
+            let document = try await client.call(.get, "/openapi.yaml", token: nil)
+            #expect(document.status == 200)
+            #expect(document.text.hasPrefix("openapi: 3.1.0"))
+        }
+    }
+
+    @Test("an unknown path is a problem document")
+    func unknownPath() async throws {
+        try await TestRegistry.with { _, client in
+            let answer = try await client.call(.get, "/v1/nothing-here", token: nil)
+            #expect(answer.status == 404)
+            #expect(answer.code == "not-found")
+        }
+    }
+
+    @Test("a body over the limit is refused with 413 before a handler runs")
+    func bodyLimit() async throws {
+        try await TestRegistry.with { registry, client in
+            let huge = "{\"name\":\"" + String(repeating: "a", count: 2 << 20) + "\"}"
+            let answer = try await client.call(.post, "/v1/projects", token: registry.adminToken, json: huge)
+            #expect(answer.status == 413)
+            #expect(answer.code == "request-too-large")
+        }
+    }
+}
