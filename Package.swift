@@ -87,7 +87,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
-        .executableTarget(name: "keyfleet-bench", dependencies: ["SSHKeys"], path: "Benchmarks/KeyfleetBench", swiftSettings: strict),
+        .executableTarget(
+            name: "keyfleet-bench", dependencies: ["SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetServer"], path: "Benchmarks/KeyfleetBench",
+            swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "SSHKeysTests",

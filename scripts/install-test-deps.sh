@@ -10,6 +10,7 @@ command -v puttygen >/dev/null || need+=(putty-tools)
 command -v argon2 >/dev/null || need+=(argon2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cloud-init >/dev/null || need+=(cloud-init)
+command -v curl >/dev/null || need+=(curl)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"
@@ -20,5 +21,6 @@ if [ "${#need[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# The OpenAPI contract is checked with openapi-spec-validator (PyPI).
+# The OpenAPI contract is checked with openapi-spec-validator, the running server with schemathesis (PyPI).
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install --quiet openapi-spec-validator
+command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesis

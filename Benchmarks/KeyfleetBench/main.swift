@@ -1,4 +1,5 @@
-// keyfleet-bench: in-process timings of the KDFs, for comparison with their C peers in scripts/bench.sh.
+// keyfleet-bench: in-process timings of the KDFs for scripts/bench.sh, and the registry seeder for
+// scripts/bench-registry.sh.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,8 +9,10 @@ do {
     switch arguments.first {
     case "argon2":
         try Argon2Bench.run(arguments: Array(arguments.dropFirst()))
+    case "registry-seed":
+        try await RegistrySeed.run(arguments: Array(arguments.dropFirst()))
     default:
-        print("usage: keyfleet-bench argon2 [options]   (see Benchmarks/KeyfleetBench/Argon2Bench.swift)")
+        print("usage: keyfleet-bench argon2|registry-seed [options]   (see Benchmarks/KeyfleetBench)")
         exit(1)
     }
 } catch {

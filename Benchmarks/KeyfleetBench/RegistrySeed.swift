@@ -1,0 +1,63 @@
+import KeyfleetCore
+import KeyfleetServer
+import KeyfleetStore
+import SSHKeys
+
+/// Fills a registry data directory for the HTTP benchmark (scripts/bench-registry.sh):
+/// `projects` projects, each with `keysPerProject` ed25519 project keys and `hostsPerProject` hosts that
+/// inherit them (so one host's effective access is `keysPerProject` keys), and the administrator token
+/// given. Prints `key=<id> host=<id>` of one key and one host to read.
+///
+/// ```
+/// keyfleet-bench registry-seed --data-dir /tmp/kf --token kft_... --projects 1000 --keys 100 --hosts 10
+/// ```
+enum RegistrySeed {
+    struct UsageError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func run(arguments: [String]) async throws {
+        var dataDirectory: String?
+        var token: String?
+        var projects = 1000
+        var keysPerProject = 100
+        var hostsPerProject = 10
+        var remaining = arguments[...]
+        while let option = remaining.popFirst() {
+            guard let value = remaining.popFirst() else { throw UsageError(description: "\(option) needs a value") }
+            switch option {
+            case "--data-dir": dataDirectory = value
+            case "--token": token = value
+            case "--projects": projects = Int(value) ?? -1
+            case "--keys": keysPerProject = Int(value) ?? -1
+            case "--hosts": hostsPerProject = Int(value) ?? -1
+            default: throw UsageError(description: "unknown option \(option)")
+            }
+        }
+        guard let dataDirectory, let token, projects > 0, keysPerProject > 0, hostsPerProject > 0 else {
+            throw UsageError(description: "usage: registry-seed --data-dir DIR --token TOKEN [--projects N] [--keys N] [--hosts N]")
+        }
+        let store = try await SQLStore.open(
+            dataDirectory: dataDirectory, clock: RegistryServer.now, makeID: RegistryServer.makeIdentifier)
+        _ = try await AdminBootstrap.ensureAdministrator(store: store, token: token)
+        var sampleKey: KeyID?
+        var sampleHost: HostID?
+        for p in 0..<projects {
+            let project = try await store.createProject(name: "project-\(p)", by: .system)
+            for k in 0..<keysPerProject {
+                let publicKey = try PrivateKey.generate(.ed25519).publicKey
+                let key = try await store.createKey(
+                    NewKey(name: "key-\(k)", owner: .project(project.id), publicKey: publicKey, comment: "bench"), by: .system)
+                sampleKey = sampleKey ?? key.id
+            }
+            for h in 0..<hostsPerProject {
+                let host = try await store.createHost(by: .system) { id in
+                    try Host(id: id, project: project.id, name: "host-\(p)-\(h)", logins: [.root, try LoginName("deploy")])
+                }
+                sampleHost = sampleHost ?? host.id
+            }
+        }
+        try await store.close()
+        print("key=\(sampleKey?.rawValue ?? "") host=\(sampleHost?.rawValue ?? "")")
+    }
+}

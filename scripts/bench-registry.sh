@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The registry's HTTP benchmark: seeds an embedded SQLite registry (BENCH_PROJECTS projects, each with
+# BENCH_KEYS project keys and BENCH_HOSTS hosts; defaults 1000 x 100 x 10 = 100,000 keys and 10,000
+# hosts), starts the release `keyfleet server` on loopback and drives it with wrk (Debian's package):
+# GET /health, an authenticated key read (GET /v1/ssh-keys/{id}) and an effective-access read
+# (GET /v1/hosts/{id}/access). It prints requests/s and p99 of each and the ratio of each read to
+# /health in the same run. Goal: both ratios at least 0.5.
+#
+# BENCH_SECONDS (default 10) per route, BENCH_CONNECTIONS (default 32). Release builds only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+projects=${BENCH_PROJECTS:-1000}
+keys=${BENCH_KEYS:-100}
+hosts=${BENCH_HOSTS:-10}
+seconds=${BENCH_SECONDS:-10}
+connections=${BENCH_CONNECTIONS:-32}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product keyfleet >/dev/null
+swift build -c release --product keyfleet-bench >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+token="kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+echo "seeding $((projects * keys)) keys and $((projects * hosts)) hosts..."
+start=$(date +%s)
+ids=$("$bin/keyfleet-bench" registry-seed --data-dir "$work/data" --token "$token" \
+    --projects "$projects" --keys "$keys" --hosts "$hosts")
+echo "seeded in $(( $(date +%s) - start )) s: $ids"
+key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
+host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
+
+"$bin/keyfleet" server --data-dir "$work/data" --listen 127.0.0.1:0 --log-level error >"$work/out" 2>"$work/err" &
+server_pid=$!
+for _ in $(seq 1 300); do
+    grep -q "listening on" "$work/out" 2>/dev/null && break
+    sleep 0.1
+done
+url=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
+[ -n "$url" ] || { cat "$work/err" >&2; echo "error: the server did not start" >&2; exit 1; }
+
+auth="Authorization: Bearer $token"
+# Every route answers 200 before it is measured (the first access read builds the access cache).
+for path in /health "/v1/ssh-keys/$key" "/v1/hosts/$host/access"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url$path")
+    [ "$code" = 200 ] || { echo "error: $path answered $code" >&2; exit 1; }
+done
+
+measure() { # name path -> "rps p99"
+    local out
+    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$url$2")
+    if grep -q "Non-2xx" <<<"$out"; then echo "error: $1 had non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+    local rps p99
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    echo "$rps $p99"
+}
+read -r health_rps health_p99 <<<"$(measure health /health)"
+read -r key_rps key_p99 <<<"$(measure key "/v1/ssh-keys/$key")"
+read -r access_rps access_p99 <<<"$(measure access "/v1/hosts/$host/access")"
+
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+printf '%-28s %12s %10s %8s\n' route 'requests/s' p99 ratio
+printf '%-28s %12s %10s %8s\n' 'GET /health' "$health_rps" "$health_p99" 1.00
+printf '%-28s %12s %10s %8.2f\n' 'GET /v1/ssh-keys/{id}' "$key_rps" "$key_p99" "$(awk -v a="$key_rps" -v b="$health_rps" 'BEGIN {print a / b}')"
+printf '%-28s %12s %10s %8.2f\n' 'GET /v1/hosts/{id}/access' "$access_rps" "$access_p99" "$(awk -v a="$access_rps" -v b="$health_rps" 'BEGIN {print a / b}')"
+echo "server resident memory after the run: $((rss / 1024)) MiB"
