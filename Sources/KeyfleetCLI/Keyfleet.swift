@@ -16,7 +16,9 @@ public struct Keyfleet: ParsableCommand {
         discussion: "Exit status: 0 success, 1 bad input or usage, 2 wrong passphrase.",
         subcommands: [
             KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
-            ConvertCommand.self, InspectCommand.self, DoctorCommand.self, ServerCommand.self,
+            ConvertCommand.self, InspectCommand.self, DoctorCommand.self, ServerCommand.self, HostAgentCommand.self,
+            LoginCommand.self, LogoutCommand.self, SSHKeyCommand.self, ProjectCommand.self, HostCommand.self, ClusterCommand.self,
+            AuditCommand.self, UserCommand.self, TokenCommand.self,
         ]
     )
 

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import KeyfleetAPI
+
+/// `-o table|json`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// `-o`, taken by every list and describe.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .customShort("o"), help: "Output: table (default) or json (the API's objects).")
+    var output: OutputFormat = .table
+}
+
+enum ClientOutput {
+    /// Prints `value` as JSON (the API's own objects), with C1 controls and line separators escaped too.
+    static func printJSON(_ value: some Encodable) throws(CLIError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            throw CLIError("cannot write JSON: \(error)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        Terminal.print(out)
+    }
+
+    /// Prints aligned columns, two blanks apart, without trailing blanks; every cell made safe.
+    static func printTable(_ header: [String], _ rows: [[String]]) {
+        let all = [header] + rows.map { $0.map(Terminal.safe) }
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        for row in all {
+            var line = ""
+            for (index, cell) in row.enumerated() {
+                if index > 0 { line += "  " }
+                line += cell
+                if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - cell.count) }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            Terminal.print(line)
+        }
+    }
+
+    /// Prints `name: value` pairs with the values aligned.
+    static func printFields(_ fields: [(String, String)]) {
+        let width = fields.map { $0.0.count }.max() ?? 0
+        for (name, value) in fields {
+            var line = name + ":" + String(repeating: " ", count: width - name.count + 1) + Terminal.safe(value)
+            while line.hasSuffix(" ") { line.removeLast() }
+            Terminal.print(line)
+        }
+    }
+
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return date.formatted(.iso8601)
+    }
+
+    static func labels(_ labels: Components.Schemas.Labels?) -> String {
+        guard let labels, !labels.additionalProperties.isEmpty else { return "-" }
+        return labels.additionalProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    static func owner(_ owner: Components.Schemas.KeyOwner) -> String {
+        "\(owner.kind.rawValue):\(owner.id)"
+    }
+}
+
+/// Parsing of values given on the command line.
+enum ClientInput {
+    /// `k=v` pairs into labels; nil when none were given.
+    static func labels(_ pairs: [String]) throws(CLIError) -> Components.Schemas.Labels? {
+        guard !pairs.isEmpty else { return nil }
+        var labels: [String: String] = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw CLIError("label \"\(Terminal.safe(pair))\" is not KEY=VALUE")
+            }
+            let key = String(pair[..<equals])
+            guard labels[key] == nil else { throw CLIError("label \"\(Terminal.safe(key))\" is given twice") }
+            labels[key] = String(pair[pair.index(after: equals)...])
+        }
+        return Components.Schemas.Labels(additionalProperties: labels)
+    }
+
+    /// A label filter `k=v` as the listing takes it.
+    static func labelFilter(_ pair: String?) throws(CLIError) -> String? {
+        guard let pair else { return nil }
+        guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+            throw CLIError("label \"\(Terminal.safe(pair))\" is not KEY=VALUE")
+        }
+        return pair
+    }
+
+    /// A duration such as `30d`, `12h`, `45m`, `90s` or `2w`, in seconds.
+    static func duration(_ text: String) -> Int? {
+        guard let unit = text.last, let count = Int(text.dropLast()), count >= 0, count <= 1_000_000 else { return nil }
+        switch unit {
+        case "s": return count
+        case "m": return count * 60
+        case "h": return count * 3600
+        case "d": return count * 86400
+        case "w": return count * 7 * 86400
+        default: return nil
+        }
+    }
+
+    /// An RFC 3339 time with whole seconds (`2027-01-01T12:00:00Z`, or with an offset).
+    static func rfc3339(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
+    /// `--expires`: a duration from now or an RFC 3339 time; whole seconds.
+    static func expiry(_ text: String?) throws(CLIError) -> Date? {
+        guard let text else { return nil }
+        if let seconds = duration(text) {
+            return Date(timeIntervalSince1970: (Date().timeIntervalSince1970).rounded(.down) + Double(seconds))
+        }
+        if let date = rfc3339(text) { return date }
+        throw CLIError("--expires \"\(Terminal.safe(text))\" is neither a duration (30d, 12h, 45m) nor an RFC 3339 time")
+    }
+
+    /// `--since`: a duration ago or an RFC 3339 time.
+    static func since(_ text: String?) throws(CLIError) -> Date? {
+        guard let text else { return nil }
+        if let seconds = duration(text) {
+            return Date(timeIntervalSince1970: (Date().timeIntervalSince1970).rounded(.down) - Double(seconds))
+        }
+        if let date = rfc3339(text) { return date }
+        throw CLIError("--since \"\(Terminal.safe(text))\" is neither a duration (30m, 2h, 7d) nor an RFC 3339 time")
+    }
+
+    /// Whether `text` could be an identifier of the API.
+    static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.utf8.first, text.utf8.count <= 64 else { return false }
+        func alnum(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+        }
+        return alnum(first) && text.utf8.allSatisfy { alnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+    }
+
+    /// Reads a passphrase from the first line of a file.
+    static func firstLine(of path: String) throws(CLIError) -> String {
+        let text = try FileSystem.readText(path, limit: 64 * 1024)
+        return String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            .trimmingSuffix("\r")
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

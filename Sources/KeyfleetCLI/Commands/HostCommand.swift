@@ -1,0 +1,263 @@
+import ArgumentParser
+import KeyfleetAPI
+
+/// `keyfleet host`: servers, who may log in to them, provisioning and enrollment.
+struct HostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
+        abstract: "Create, list, describe and delete hosts; choose their keys; see their effective access.",
+        subcommands: [Create.self, List.self, Describe.self, Delete.self, AddKey.self, RemoveKey.self, Keys.self, EnrollToken.self]
+    )
+
+    /// `--project`, to find a host by name within one project.
+    struct Lookup: ParsableArguments {
+        @Argument(help: "The host's name or id.") var host: String
+        @Option(help: "The host's project (name or id), when the name alone is ambiguous.") var project: String?
+
+        func resolve(_ registry: Registry) async throws(CLIError) -> (host: String, project: String?) {
+            let projectID = try await registry.optionalProjectID(project)
+            return (try await registry.hostID(host, project: projectID), projectID)
+        }
+    }
+
+    static func show(_ host: Components.Schemas.Host, _ output: OutputFormat) throws(CLIError) {
+        if output == .json { return try ClientOutput.printJSON(host) }
+        var fields = [
+            ("ID", host.id), ("Name", host.name), ("Project", host.project), ("Cluster", host.cluster ?? "-"),
+            ("Labels", ClientOutput.labels(host.labels)), ("Logins", host.logins.joined(separator: ",")),
+            ("Rescue keys", host.rescueKeys.isEmpty ? "-" : host.rescueKeys.joined(separator: ",")),
+            ("Enrolled", host.agent.map { $0.enrolled ? "yes" : "no" } ?? "no"),
+        ]
+        if let agent = host.agent, agent.enrolled {
+            fields.append(("Agent version", agent.agentVersion ?? "-"))
+            fields.append(("Last report", ClientOutput.time(agent.lastReportAt)))
+        }
+        ClientOutput.printFields(fields)
+        Terminal.print("")
+        ClientOutput.printTable(
+            ["LOGIN", "ACCESS", "KEYS"],
+            host.logins.map { login in
+                let access = host.access.additionalProperties[login]
+                let keys = access?.keys ?? []
+                return [login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : keys.joined(separator: ",")) : "-"]
+            })
+    }
+
+    /// Writes user data (which holds a one-time enrollment token) to `path`, mode 0600, or prints it.
+    static func deliver(userData: String, to path: String?) throws(CLIError) {
+        var text = userData
+        if !text.hasSuffix("\n") { text += "\n" }
+        if let path {
+            try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: false)
+        } else {
+            Terminal.write(Array(text.utf8), to: 1)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a host and get its cloud-init user data (with a one-time enrollment token).",
+            discussion: "Without --user-data-file the user data is printed on standard output and the host on standard error.")
+
+        @Argument(help: "The host's name.") var name: String
+        @Option(help: "Its project (name or id).") var project: String
+        @Option(name: .customLong("ssh-key"), help: ArgumentHelp("Exactly these keys may log in (name or id); repeatable. Default: inherited.", valueName: "key"))
+        var keys: [String] = []
+        @Option(name: .customLong("login"), help: ArgumentHelp("A Unix account; repeatable (default root).", valueName: "user"))
+        var logins: [String] = []
+        @Option(help: "Put it in this cluster of the project (name or id).") var cluster: String?
+        @Option(name: .customLong("label"), help: ArgumentHelp("A label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
+        @Option(name: .customLong("user-data-file"), help: ArgumentHelp("Write the user data here (mode 0600; never overwritten).", valueName: "file"))
+        var userDataFile: String?
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if let userDataFile, FileSystem.exists(userDataFile) {
+                throw CLIError("\(Terminal.safe(userDataFile)): already exists; refusing to overwrite it")
+            }
+            let labels = try ClientInput.labels(labels)
+            let registry = try Registry(connection.resolve())
+            let projectID = try await registry.projectID(project)
+            var keyIDs: [String] = []
+            for key in keys { keyIDs.append(try await registry.keyID(key, preferring: projectID)) }
+            var clusterID: String?
+            if let cluster { clusterID = try await registry.clusterID(cluster, project: projectID) }
+            let request = Components.Schemas.CreateHostRequest(
+                name: name, project: projectID, labels: labels, logins: logins.isEmpty ? nil : logins, cluster: clusterID,
+                sshKeys: keyIDs.isEmpty ? nil : keyIDs)
+            let answer = try await registry.call { client in try await client.createHost(body: .json(request)).created.body.json }
+            try HostCommand.deliver(userData: answer.userData, to: userDataFile)
+            let summary = "Host \(Terminal.safe(answer.host.name)) created (\(Terminal.safe(answer.host.id))); enrollment token valid until \(ClientOutput.time(answer.enrollment.expiresAt))"
+            if let userDataFile {
+                if output.output == .json { return try ClientOutput.printJSON(answer.host) }
+                Terminal.print(summary + "; user data written to \(Terminal.safe(userDataFile))")
+            } else {
+                Terminal.write(Array(("keyfleet: " + summary + "\n").utf8), to: 2)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List hosts.")
+        @Option(help: "Hosts of this project only (name or id).") var project: String?
+        @Option(help: "Hosts of this cluster only (name or id).") var cluster: String?
+        @Option(help: ArgumentHelp("Hosts with this label only, KEY=VALUE.", valueName: "k=v")) var label: String?
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let label = try ClientInput.labelFilter(label)
+            let registry = try Registry(connection.resolve())
+            let projectID = try await registry.optionalProjectID(project)
+            var clusterID: String?
+            if let cluster { clusterID = try await registry.clusterID(cluster, project: projectID) }
+            let hosts = try await registry.all { client, cursor in
+                let page = try await client.listHosts(query: .init(cursor: cursor, label: label, project: projectID, cluster: clusterID)).ok.body.json
+                return (page.items, page.nextCursor)
+            }
+            if output.output == .json { return try ClientOutput.printJSON(hosts) }
+            ClientOutput.printTable(
+                ["ID", "NAME", "PROJECT", "CLUSTER", "LOGINS", "ENROLLED", "LABELS"],
+                hosts.map {
+                    [$0.id, $0.name, $0.project, $0.cluster ?? "-", $0.logins.joined(separator: ","),
+                     ($0.agent?.enrolled ?? false) ? "yes" : "no", ClientOutput.labels($0.labels)]
+                })
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Describe a host.")
+        @OptionGroup var lookup: Lookup
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let (id, _) = try await lookup.resolve(registry)
+            let host = try await registry.call { client in try await client.getHost(path: .init(hostId: id)).ok.body.json }
+            try HostCommand.show(host, output.output)
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a host; its agent can no longer sync.")
+        @OptionGroup var lookup: Lookup
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let (id, _) = try await lookup.resolve(registry)
+            _ = try await registry.call { client in try await client.deleteHost(path: .init(hostId: id)).noContent }
+            Terminal.print("Host \(Terminal.safe(lookup.host)) deleted")
+        }
+    }
+
+    struct AddKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let a key log in to a host as one login (its own list then overrides what it inherited), or add a rescue key.")
+        @OptionGroup var lookup: Lookup
+        @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
+        @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
+        @Flag(help: "Add it to the rescue keys instead.") var rescue = false
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if rescue, login != nil { throw CLIError.usage("--login and --rescue exclude each other") }
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let host = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok.body.json }
+            let keyID = try await registry.keyID(key, preferring: host.project)
+            let changed = try await registry.call { client in
+                try await client.addHostKey(
+                    path: .init(hostId: hostID), body: .json(.init(sshKey: keyID, login: login, rescue: rescue ? true : nil))
+                ).ok.body.json
+            }
+            try HostCommand.show(changed, output.output)
+        }
+    }
+
+    struct RemoveKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a key off a host's own list for one login, or off its rescue keys.")
+        @OptionGroup var lookup: Lookup
+        @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
+        @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
+        @Flag(help: "Remove it from the rescue keys instead.") var rescue = false
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if rescue, login != nil { throw CLIError.usage("--login and --rescue exclude each other") }
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let host = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok.body.json }
+            let keyID = try await registry.keyID(key, preferring: host.project)
+            let changed = try await registry.call { client in
+                try await client.removeHostKey(
+                    path: .init(hostId: hostID, keyId: keyID), query: .init(login: login, rescue: rescue ? true : nil)
+                ).ok.body.json
+            }
+            try HostCommand.show(changed, output.output)
+        }
+    }
+
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The effective access of a host: exactly the keys that may log in now, per login.")
+        @OptionGroup var lookup: Lookup
+        @Option(help: ArgumentHelp("One login only.", valueName: "user")) var login: String?
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let access = try await registry.call { client in
+                try await client.getHostAccess(path: .init(hostId: hostID), query: .init(login: login)).ok.body.json
+            }
+            if output.output == .json { return try ClientOutput.printJSON(access) }
+            var rows: [[String]] = []
+            for entry in access.logins {
+                let source = entry.source.kind.rawValue + (entry.source.cluster.map { ":" + $0 } ?? "")
+                for key in entry.keys {
+                    rows.append([entry.login, source, key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
+                }
+                if entry.keys.isEmpty { rows.append([entry.login, source, "-", "(no keys)", "-", "-"]) }
+            }
+            if login == nil {
+                for key in access.rescue {
+                    rows.append(["(rescue)", "rescue", key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
+                }
+            }
+            ClientOutput.printTable(["LOGIN", "SOURCE", "KEY ID", "NAME", "FINGERPRINT", "EXPIRES"], rows)
+        }
+    }
+
+    struct EnrollToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enroll-token",
+            abstract: "A fresh one-time enrollment token for a host (printed on standard output).")
+        @OptionGroup var lookup: Lookup
+        @Flag(name: .customLong("revoke-credential"), help: "Also revoke the host's current credential (a reinstalled server).")
+        var revokeCredential = false
+        @Option(name: .customLong("user-data-file"), help: ArgumentHelp("Also write user data for a fresh install here (mode 0600).", valueName: "file"))
+        var userDataFile: String?
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            if let userDataFile, FileSystem.exists(userDataFile) {
+                throw CLIError("\(Terminal.safe(userDataFile)): already exists; refusing to overwrite it")
+            }
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let grant = try await registry.call { client in
+                try await client.createHostEnrollmentToken(
+                    path: .init(hostId: hostID), body: .json(.init(revokeCredential: revokeCredential ? true : nil))
+                ).created.body.json
+            }
+            if let userDataFile { try HostCommand.deliver(userData: grant.userData, to: userDataFile) }
+            Terminal.print(Terminal.safe(grant.enrollment.token))
+            Terminal.write(Array("keyfleet: valid until \(ClientOutput.time(grant.enrollment.expiresAt)), once\n".utf8), to: 2)
+        }
+    }
+}
