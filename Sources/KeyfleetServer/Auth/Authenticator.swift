@@ -15,6 +15,9 @@ public struct Authenticator: ServerMiddleware {
     static let anonymousOperations: Set<String> = ["getHealth", "getOpenAPIDocument", "enrollAgent"]
     /// Operations that take a host credential.
     static let hostOperations: Set<String> = ["syncAgent", "reportAgent"]
+    /// Changes a read-only token may still ask for; their handlers apply the narrower rule (a read-only
+    /// token creates only read-only tokens and revokes only itself).
+    static let readOnlyChanges: Set<String> = ["createToken", "revokeToken"]
 
     /// An authenticator that looks tokens up in `store`.
     public init(store: any Store) {
@@ -44,7 +47,7 @@ public struct Authenticator: ServerMiddleware {
             else {
                 throw APIProblem.unauthorized("the API token is unknown or revoked")
             }
-            if token.scope == .readOnly && !Self.isRead(request.method) {
+            if token.scope == .readOnly && !Self.isRead(request.method) && !Self.readOnlyChanges.contains(operationID) {
                 throw APIProblem.readOnlyToken
             }
             caller = .user(user, token)

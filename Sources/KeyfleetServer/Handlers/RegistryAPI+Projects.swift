@@ -1,27 +1,60 @@
 public import KeyfleetAPI
+internal import KeyfleetCore
+internal import KeyfleetStore
 
 extension RegistryAPI {
     public func listProjects(_ input: Operations.ListProjects.Input) async throws -> Operations.ListProjects.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "listProjects is not implemented yet")
+        let user = try currentUser().user
+        let page = try PageRequest.fromQuery(limit: input.query.limit, cursor: input.query.cursor)
+        let name = try nameFromQuery(input.query.name)
+        let projects = try await store.projects(member: user.role == .admin ? nil : user.id, named: name, page: page)
+        return .ok(.init(body: .json(.init(items: projects.items.map(Components.Schemas.Project.init), nextCursor: projects.nextCursor))))
     }
 
     public func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "createProject is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let user = try currentUser().user
+        let project = try await store.createProject(name: body.name, owner: user.id, by: principal)
+        logger.info("project created", metadata: ["project.id": "\(project.id)"])
+        let answer = Components.Schemas.Project(project)
+        return .created(
+            .init(headers: .init(location: "/v1/projects/\(project.id.rawValue)", eTag: EntityTag.of(answer)), body: .json(answer)))
     }
 
     public func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "getProject is not implemented yet")
+        let project = try await readableProject(try identifier(input.path.projectId, "project"))
+        let answer = Components.Schemas.Project(project)
+        let tag = EntityTag.of(answer)
+        if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) {
+            return .notModified(.init(headers: .init(eTag: tag)))
+        }
+        return .ok(.init(headers: .init(eTag: tag), body: .json(answer)))
     }
 
     public func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "deleteProject is not implemented yet")
+        let project = try await managedProject(try identifier(input.path.projectId, "project"))
+        try EntityTag.check(ifMatch: input.headers.ifMatch, current: EntityTag.of(Components.Schemas.Project(project)))
+        try await store.deleteProject(project.id, by: principal)
+        logger.info("project deleted", metadata: ["project.id": "\(project.id)"])
+        return .noContent(.init())
     }
 
     public func setProjectMember(_ input: Operations.SetProjectMember.Input) async throws -> Operations.SetProjectMember.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "setProjectMember is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let project = try await managedProject(try identifier(input.path.projectId, "project"))
+        guard let user = UserID(rawValue: input.path.userId) else {
+            throw StoreError(.invalidReference, "user: no user has the identifier \(input.path.userId.prefix(64))")
+        }
+        let changed = try await store.setMember(user, role: body.role.model, in: project.id, by: principal)
+        let answer = Components.Schemas.Project(changed)
+        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
     }
 
     public func removeProjectMember(_ input: Operations.RemoveProjectMember.Input) async throws -> Operations.RemoveProjectMember.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "removeProjectMember is not implemented yet")
+        let project = try await managedProject(try identifier(input.path.projectId, "project"))
+        let user: UserID = try identifier(input.path.userId, "member")
+        let changed = try await store.removeMember(user, from: project.id, by: principal)
+        let answer = Components.Schemas.Project(changed)
+        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
     }
 }

@@ -13,6 +13,10 @@ public enum ProblemMapping {
             return fromServerError(error)
         case let error as APIProblem:
             return document(status: error.status, code: error.code, detail: error.reason, field: error.field)
+        case let error as BulkImportRefusal:
+            var problem = document(status: 422, code: "bulk-import-refused", detail: error.description)
+            problem.errors = error.problems
+            return problem
         case let error as PolicyError:
             let status = error.code == .inputTooLarge ? 413 : 422
             return document(status: status, code: error.code.rawValue, detail: error.reason, field: error.field)
@@ -40,7 +44,7 @@ public enum ProblemMapping {
 
     private static func fromServerError(_ error: ServerError) -> Components.Schemas.Problem {
         let underlying = error.underlyingError
-        if underlying is APIProblem || underlying is PolicyError || underlying is StoreError || underlying is ServerError {
+        if underlying is APIProblem || underlying is BulkImportRefusal || underlying is PolicyError || underlying is StoreError || underlying is ServerError {
             return problem(for: underlying)
         }
         if let decoding = underlying as? DecodingError {

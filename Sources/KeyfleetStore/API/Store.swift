@@ -16,6 +16,8 @@ public protocol Store: Sendable {
     func user(_ id: UserID) async throws -> User?
     /// Users in identifier order.
     func users(page: PageRequest) async throws -> Page<User>
+    /// Users in identifier order; a non-nil `name` keeps the users of exactly that name.
+    func users(named name: String?, page: PageRequest) async throws -> Page<User>
     /// Changes a user (name, role) with `change`.
     func updateUser(_ id: UserID, by principal: Principal, _ change: @Sendable (inout User) throws -> Void) async throws -> User
     /// Deletes a user with their tokens, personal keys and memberships.
@@ -27,6 +29,10 @@ public protocol Store: Sendable {
     func token(hash tokenHash: [UInt8]) async throws -> APIToken?
     /// The tokens of `user`, in identifier order.
     func tokens(of user: UserID) async throws -> [APIToken]
+    /// One page of the tokens of `user`, revoked ones included, in identifier order.
+    func tokens(of user: UserID, page: PageRequest) async throws -> Page<APIToken>
+    /// The token with this identifier, revoked or not, or nil.
+    func token(_ id: TokenID) async throws -> APIToken?
     /// Revokes a token (revoking twice keeps the first time).
     func revokeToken(_ id: TokenID, by principal: Principal) async throws -> APIToken
 
@@ -34,12 +40,16 @@ public protocol Store: Sendable {
 
     /// Adds a project; names are unique.
     func createProject(name: String, by principal: Principal) async throws -> Project
+    /// Adds a project with `owner` as its first owner, in one transaction.
+    func createProject(name: String, owner: UserID, by principal: Principal) async throws -> Project
     /// The project, or nil.
     func project(_ id: ProjectID) async throws -> Project?
     /// The project named `name`, or nil.
     func project(named name: String) async throws -> Project?
     /// Projects in identifier order; `member` keeps those the user belongs to.
     func projects(member: UserID?, page: PageRequest) async throws -> Page<Project>
+    /// Projects in identifier order; `member` keeps those the user belongs to, `name` the one of that name.
+    func projects(member: UserID?, named name: String?, page: PageRequest) async throws -> Page<Project>
     /// Changes a project (name, members) with `change`.
     func updateProject(_ id: ProjectID, by principal: Principal, _ change: @Sendable (inout Project) throws -> Void) async throws -> Project
     /// Adds `user` to the project or changes their role.
@@ -56,6 +66,10 @@ public protocol Store: Sendable {
     /// - Throws: ``StoreError/Code-swift.struct/conflict`` when the owner already has a key of that name or
     ///   the same key (SHA256 fingerprint), naming the existing key; ``PolicyError`` for a bad field.
     func createKey(_ key: NewKey, by principal: Principal) async throws -> SSHKeyRecord
+    /// Adds several keys in one transaction: all of them, or (when any is refused) none.
+    ///
+    /// - Throws: as ``createKey(_:by:)`` for the first key refused, also when two of `keys` clash.
+    func createKeys(_ keys: [NewKey], by principal: Principal) async throws -> [SSHKeyRecord]
     /// The key, or nil.
     func key(_ id: KeyID) async throws -> SSHKeyRecord?
     /// Keys in identifier order, filtered.
@@ -205,12 +219,20 @@ public struct KeyFilter: Hashable, Sendable {
     public var label: LabelSelector?
     /// Keys with this `SHA256:...` fingerprint only.
     public var fingerprint: String?
+    /// Keys with exactly this name only.
+    public var name: String?
+    /// Keys this user may read only: their personal keys and the keys of projects they belong to.
+    public var readableBy: UserID?
 
     /// A filter.
-    public init(owner: KeyOwner? = nil, label: LabelSelector? = nil, fingerprint: String? = nil) {
+    public init(
+        owner: KeyOwner? = nil, label: LabelSelector? = nil, fingerprint: String? = nil, name: String? = nil, readableBy: UserID? = nil
+    ) {
         self.owner = owner
         self.label = label
         self.fingerprint = fingerprint
+        self.name = name
+        self.readableBy = readableBy
     }
 }
 

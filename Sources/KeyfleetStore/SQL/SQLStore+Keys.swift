@@ -3,30 +3,43 @@ import SQLKit
 
 extension SQLStore {
     public func createKey(_ key: NewKey, by principal: Principal) async throws -> SSHKeyRecord {
+        try await write(by: principal) { tx in try await Self.insertKey(tx, key) }
+    }
+
+    public func createKeys(_ keys: [NewKey], by principal: Principal) async throws -> [SSHKeyRecord] {
         try await write(by: principal) { tx in
-            guard let creator = principal.user else {
-                throw StoreError.invalidReference("a key is created by a user; the change has none")
-            }
-            if let expiresAt = key.expiresAt { try KeyImport.checkNewExpiry(expiresAt, now: tx.now) }
-            let record = try SSHKeyRecord(
-                id: tx.newID(), name: key.name, owner: key.owner, publicKey: key.publicKey, comment: key.comment, labels: key.labels,
-                expiresAt: key.expiresAt, createdBy: creator, createdAt: tx.now)
-            try await Self.checkOwner(tx, record.owner)
-            try await Self.checkKeyUnique(tx, record)
-            let (userOwner, projectOwner) = Self.ownerColumns(record.owner)
-            try await tx.run(
-                """
-                INSERT INTO ssh_keys (id, name, owner_user_id, owner_project_id, public_key, comment, key_type, bits, sha256_fingerprint, \
-                md5_fingerprint, expires_at, created_by, created_at) VALUES (\(bind: record.id.rawValue), \(bind: record.name), \
-                \(bind: userOwner), \(bind: projectOwner), \(bind: record.publicKey.openSSHLine), \(bind: record.comment), \
-                \(bind: record.type.name), \(bind: record.bits), \(bind: record.sha256Fingerprint), \(bind: record.md5Fingerprint), \
-                \(bind: Coding.time(record.expiresAt)), \(bind: creator.rawValue), \(bind: tx.nowValue))
-                """)
-            try await tx.setLabels("key", record.id.rawValue, record.labels)
-            try await tx.audit("key.create", "key", record.id.rawValue, before: nil, after: AuditJSON.key(record))
-            try await tx.bumpVersion()
-            return record
+            var records = [SSHKeyRecord]()
+            records.reserveCapacity(keys.count)
+            for key in keys { records.append(try await Self.insertKey(tx, key)) }
+            return records
         }
+    }
+
+    /// Checks and inserts one key inside `tx`, with its audit entry and a version increment.
+    static func insertKey(_ tx: Transaction, _ key: NewKey) async throws -> SSHKeyRecord {
+        let principal = tx.principal
+        guard let creator = principal.user else {
+            throw StoreError.invalidReference("a key is created by a user; the change has none")
+        }
+        if let expiresAt = key.expiresAt { try KeyImport.checkNewExpiry(expiresAt, now: tx.now) }
+        let record = try SSHKeyRecord(
+            id: tx.newID(), name: key.name, owner: key.owner, publicKey: key.publicKey, comment: key.comment, labels: key.labels,
+            expiresAt: key.expiresAt, createdBy: creator, createdAt: tx.now)
+        try await Self.checkOwner(tx, record.owner)
+        try await Self.checkKeyUnique(tx, record)
+        let (userOwner, projectOwner) = Self.ownerColumns(record.owner)
+        try await tx.run(
+            """
+            INSERT INTO ssh_keys (id, name, owner_user_id, owner_project_id, public_key, comment, key_type, bits, sha256_fingerprint, \
+            md5_fingerprint, expires_at, created_by, created_at) VALUES (\(bind: record.id.rawValue), \(bind: record.name), \
+            \(bind: userOwner), \(bind: projectOwner), \(bind: record.publicKey.openSSHLine), \(bind: record.comment), \
+            \(bind: record.type.name), \(bind: record.bits), \(bind: record.sha256Fingerprint), \(bind: record.md5Fingerprint), \
+            \(bind: Coding.time(record.expiresAt)), \(bind: creator.rawValue), \(bind: tx.nowValue))
+            """)
+        try await tx.setLabels("key", record.id.rawValue, record.labels)
+        try await tx.audit("key.create", "key", record.id.rawValue, before: nil, after: AuditJSON.key(record))
+        try await tx.bumpVersion()
+        return record
     }
 
     public func key(_ id: KeyID) async throws -> SSHKeyRecord? {
@@ -53,6 +66,17 @@ extension SQLStore {
             if let fingerprint = filter.fingerprint {
                 query.appendLiteral(" AND sha256_fingerprint = ")
                 query.appendInterpolation(bind: fingerprint)
+            }
+            if let name = filter.name {
+                query.appendLiteral(" AND name = ")
+                query.appendInterpolation(bind: name)
+            }
+            if let reader = filter.readableBy {
+                query.appendLiteral(" AND (owner_user_id = ")
+                query.appendInterpolation(bind: reader.rawValue)
+                query.appendLiteral(" OR owner_project_id IN (SELECT project_id FROM project_members WHERE user_id = ")
+                query.appendInterpolation(bind: reader.rawValue)
+                query.appendLiteral("))")
             }
             if let label = filter.label { Self.appendLabelFilter(&query, type: "key", table: "ssh_keys", label) }
             query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")

@@ -3,11 +3,29 @@ import SQLKit
 
 extension SQLStore {
     public func createProject(name: String, by principal: Principal) async throws -> Project {
+        try await insertProject(name: name, owner: nil, by: principal)
+    }
+
+    public func createProject(name: String, owner: UserID, by principal: Principal) async throws -> Project {
+        try await insertProject(name: name, owner: owner, by: principal)
+    }
+
+    private func insertProject(name: String, owner: UserID?, by principal: Principal) async throws -> Project {
         try await write(by: principal) { tx in
-            let project = try Project(id: tx.newID(), name: name)
+            var project = try Project(id: tx.newID(), name: name)
+            if let owner {
+                guard try await Self.loadUser(tx.database, owner) != nil else {
+                    throw StoreError.invalidReference("owner: no user has the identifier \(owner)")
+                }
+                project.members[owner] = .owner
+            }
             try await Self.checkProjectName(tx, project)
             try await tx.run(
                 "INSERT INTO projects (id, name, created_at) VALUES (\(bind: project.id.rawValue), \(bind: project.name), \(bind: tx.nowValue))")
+            if let owner {
+                try await tx.run(
+                    "INSERT INTO project_members (project_id, user_id, role) VALUES (\(bind: project.id.rawValue), \(bind: owner.rawValue), 'owner')")
+            }
             try await tx.audit("project.create", "project", project.id.rawValue, before: nil, after: AuditJSON.project(project))
             try await tx.bumpVersion()
             return project
@@ -29,9 +47,17 @@ extension SQLStore {
     }
 
     public func projects(member: UserID?, page: PageRequest) async throws -> Page<Project> {
+        try await projects(member: member, named: nil, page: page)
+    }
+
+    public func projects(member: UserID?, named name: String?, page: PageRequest) async throws -> Page<Project> {
         let after = try Coding.position(page.cursor) ?? ""
         return try await read { db in
             var query: SQLQueryString = "SELECT * FROM projects WHERE id > \(bind: after)"
+            if let name {
+                query.appendLiteral(" AND name = ")
+                query.appendInterpolation(bind: name)
+            }
             if let member {
                 query.appendLiteral(" AND id IN (SELECT project_id FROM project_members WHERE user_id = ")
                 query.appendInterpolation(bind: member.rawValue)
@@ -66,6 +92,11 @@ extension SQLStore {
             guard let before = try await Self.loadProject(tx.database, id) else { throw StoreError.notFound("project", id.rawValue) }
             var after = before
             try change(&after)
+            if before.members.values.contains(.owner), !after.members.values.contains(.owner) {
+                throw StoreError(
+                    .conflict, "the change would leave the project \"\(before.name)\" without an owner", existingID: before.id.rawValue,
+                    existingName: before.name)
+            }
             if after.name != before.name {
                 try await Self.checkProjectName(tx, after)
                 try await tx.run("UPDATE projects SET name = \(bind: after.name) WHERE id = \(bind: id.rawValue)")

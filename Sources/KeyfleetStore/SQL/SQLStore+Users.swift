@@ -7,6 +7,9 @@ extension SQLStore {
     public func createUser(name: String, role: User.Role, by principal: Principal) async throws -> User {
         try await write(by: principal) { tx in
             let user = try User(id: tx.newID(), name: name, role: role)
+            if let row = try await tx.first("SELECT id, name FROM users WHERE name = \(bind: user.name)") {
+                throw StoreError.conflict("a user with this name", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
+            }
             try await tx.run(
                 "INSERT INTO users (id, name, role, created_at) VALUES (\(bind: user.id.rawValue), \(bind: user.name), \(bind: user.role.rawValue), \(bind: tx.nowValue))")
             try await tx.audit("user.create", "user", user.id.rawValue, before: nil, after: AuditJSON.user(user))
@@ -24,9 +27,19 @@ extension SQLStore {
     }
 
     public func users(page: PageRequest) async throws -> Page<User> {
+        try await users(named: nil, page: page)
+    }
+
+    public func users(named name: String?, page: PageRequest) async throws -> Page<User> {
         let after = try Coding.position(page.cursor) ?? ""
         return try await read { db in
-            let rows = try await db.raw("SELECT * FROM users WHERE id > \(bind: after) ORDER BY id LIMIT \(literal: page.limit + 1)").all()
+            var query: SQLQueryString = "SELECT * FROM users WHERE id > \(bind: after)"
+            if let name {
+                query.appendLiteral(" AND name = ")
+                query.appendInterpolation(bind: name)
+            }
+            query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")
+            let rows = try await db.raw(query).all()
             return Coding.page(try Loaders.users(db, rows), limit: page.limit) { $0.id.rawValue }
         }
     }
@@ -46,11 +59,35 @@ extension SQLStore {
     public func deleteUser(_ id: UserID, by principal: Principal) async throws {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadUser(tx.database, id) else { throw StoreError.notFound("user", id.rawValue) }
+            try await Self.checkUserRemovable(tx, before)
             try await tx.run(
                 "DELETE FROM labels WHERE object_type = 'key' AND object_id IN (SELECT id FROM ssh_keys WHERE owner_user_id = \(bind: id.rawValue))")
             try await tx.run("DELETE FROM users WHERE id = \(bind: id.rawValue)")
             try await tx.audit("user.delete", "user", id.rawValue, before: AuditJSON.user(before), after: nil)
             try await tx.bumpVersion()
+        }
+    }
+
+    /// Throws a conflict when deleting `user` would remove the last administrator or leave a project without an owner.
+    static func checkUserRemovable(_ tx: Transaction, _ user: User) async throws {
+        if user.role == .admin {
+            let others = try await tx.first(
+                "SELECT id FROM users WHERE role = 'admin' AND id <> \(bind: user.id.rawValue) LIMIT 1")
+            if others == nil {
+                throw StoreError.conflict("the last administrator, which must remain,", id: user.id.rawValue, name: user.name)
+            }
+        }
+        let orphaned = try await tx.first(
+            """
+            SELECT p.id, p.name FROM projects p JOIN project_members m ON m.project_id = p.id \
+            WHERE m.user_id = \(bind: user.id.rawValue) AND m.role = 'owner' AND NOT EXISTS \
+            (SELECT 1 FROM project_members o WHERE o.project_id = p.id AND o.role = 'owner' AND o.user_id <> \(bind: user.id.rawValue)) \
+            ORDER BY p.id LIMIT 1
+            """)
+        if let orphaned {
+            throw StoreError(
+                .conflict, "the user is the last owner of the project \"\(try Coding.string(orphaned, "name"))\"; give it another owner first",
+                existingID: try Coding.string(orphaned, "id"), existingName: try Coding.string(orphaned, "name"))
         }
     }
 
@@ -85,6 +122,22 @@ extension SQLStore {
     public func tokens(of user: UserID) async throws -> [APIToken] {
         try await read { db in
             try await db.raw("SELECT * FROM api_tokens WHERE user_id = \(bind: user.rawValue) ORDER BY id").all().map(Loaders.token)
+        }
+    }
+
+    public func tokens(of user: UserID, page: PageRequest) async throws -> Page<APIToken> {
+        let after = try Coding.position(page.cursor) ?? ""
+        return try await read { db in
+            let rows = try await db.raw(
+                "SELECT * FROM api_tokens WHERE user_id = \(bind: user.rawValue) AND id > \(bind: after) ORDER BY id LIMIT \(literal: page.limit + 1)"
+            ).all()
+            return Coding.page(try rows.map(Loaders.token), limit: page.limit) { $0.id.rawValue }
+        }
+    }
+
+    public func token(_ id: TokenID) async throws -> APIToken? {
+        try await read { db in
+            try await db.raw("SELECT * FROM api_tokens WHERE id = \(bind: id.rawValue)").first().map(Loaders.token)
         }
     }
 
