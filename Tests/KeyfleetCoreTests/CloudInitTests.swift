@@ -54,12 +54,20 @@ struct CloudInitTests {
         #expect(file["permissions"] as? String == "0600")
         #expect(file["owner"] as? String == "root:root")
         let content = try #require(file["content"] as? String)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(content.utf8)) as? [String: String])
-        #expect(json == ["server": enrollment.serverURL, "token": enrollment.token, "caCertHash": enrollment.caCertHash, "hostID": host.id.rawValue])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(content.utf8)) as? [String: Any])
+        #expect(json.count == 4)
+        #expect(json["server"] as? String == enrollment.serverURL)
+        #expect(json["token"] as? String == enrollment.token)
+        #expect(json["hostID"] as? String == host.id.rawValue)
+        if let hash = enrollment.caCertHash {
+            #expect(json["caCertHash"] as? String == hash)
+        } else {
+            #expect(json["caCertHash"] is NSNull)
+        }
         let commands = try #require(document["runcmd"] as? [[String]])
-        #expect(commands == [[
-            "keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token, "--ca-cert-hash", enrollment.caCertHash,
-        ]])
+        var command = ["keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token]
+        if let hash = enrollment.caCertHash { command += ["--ca-cert-hash", hash] }
+        #expect(commands == [command])
         #expect(Set(document.keys) == ["disable_root", "allow_public_ssh_keys", "users", "write_files", "runcmd"])
     }
 
@@ -90,6 +98,18 @@ struct CloudInitTests {
         let second = CloudInit.userData(host: keyless, registry: world.snapshot, now: World.now, enrollment: enrollment)
         try Self.expectValidSchema(second, in: dir)
         try Self.expectMatches(try Self.load(second, in: dir), host: keyless, registry: world.snapshot, now: World.now, enrollment: enrollment)
+    }
+
+    @Test("a plain-HTTP server: no hash to pin, no --ca-cert-hash, null in the enrollment file, still schema-valid")
+    func plainHTTP() throws {
+        let world = try World()
+        let dir = try TemporaryDirectory()
+        let enrollment = try Enrollment(serverURL: "http://127.0.0.1:8080", token: String(repeating: "t", count: 43), caCertHash: nil)
+        let host = try world.host("h1")
+        let yaml = CloudInit.userData(host: host, registry: world.snapshot, now: World.now, enrollment: enrollment)
+        #expect(!yaml.contains("--ca-cert-hash"))
+        try Self.expectValidSchema(yaml, in: dir)
+        try Self.expectMatches(try Self.load(yaml, in: dir), host: host, registry: world.snapshot, now: World.now, enrollment: enrollment)
     }
 
     @Test("random hosts, logins, keys and hostile names: schema-valid, and the keys read back exactly")

@@ -136,6 +136,7 @@ struct PolicyTests {
         let token = "tok_0123456789abcdefABCDEF-~."
         _ = try Enrollment(serverURL: "https://keyfleet.example.com:8443/base", token: token, caCertHash: hash)
         _ = try Enrollment(serverURL: "http://127.0.0.1:8080", token: token, caCertHash: hash)
+        #expect(try Enrollment(serverURL: "http://127.0.0.1:8080", token: token, caCertHash: nil).caCertHash == nil)
         for url in ["ftp://x", "https://", "https://a b", "https://x\n", "https://x\"y", "keyfleet.example.com", ""] {
             #expect(throws: PolicyError(.invalidEnrollment, "")) { try Enrollment(serverURL: url, token: token, caCertHash: hash) }
         }

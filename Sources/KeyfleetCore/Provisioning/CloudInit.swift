@@ -77,17 +77,18 @@ public enum CloudInit {
         return out
     }
 
-    /// The argument list `runcmd` runs: `keyfleet host-agent enroll --server URL --token TOKEN --ca-cert-hash HASH`.
+    /// The argument list `runcmd` runs: `keyfleet host-agent enroll --server URL --token TOKEN --ca-cert-hash HASH`,
+    /// without `--ca-cert-hash` for a plain-HTTP server.
     public static func enrollCommand(_ enrollment: Enrollment) -> [String] {
-        [
-            "keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token, "--ca-cert-hash",
-            enrollment.caCertHash,
-        ]
+        var command = ["keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token]
+        if let hash = enrollment.caCertHash { command += ["--ca-cert-hash", hash] }
+        return command
     }
 
-    /// The enrollment file: `{"server":...,"token":...,"caCertHash":...,"hostID":...}` and a line feed.
+    /// The enrollment file: `{"server":...,"token":...,"caCertHash":...,"hostID":...}` and a line feed;
+    /// `caCertHash` is `null` for a plain-HTTP server.
     public static func enrollmentJSON(host: Host, enrollment: Enrollment) -> String {
         "{\"server\":\(SafeText.jsonQuoted(enrollment.serverURL)),\"token\":\(SafeText.jsonQuoted(enrollment.token)),"
-            + "\"caCertHash\":\(SafeText.jsonQuoted(enrollment.caCertHash)),\"hostID\":\(SafeText.jsonQuoted(host.id.rawValue))}\n"
+            + "\"caCertHash\":\(enrollment.caCertHash.map(SafeText.jsonQuoted) ?? "null"),\"hostID\":\(SafeText.jsonQuoted(host.id.rawValue))}\n"
     }
 }

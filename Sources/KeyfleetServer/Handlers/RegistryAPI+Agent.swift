@@ -1,15 +1,75 @@
 public import KeyfleetAPI
+internal import KeyfleetCore
+internal import KeyfleetStore
 
 extension RegistryAPI {
+    /// Trades a one-time enrollment token for the host's credential; which of unknown, used or expired is not said.
     public func enrollAgent(_ input: Operations.EnrollAgent.Input) async throws -> Operations.EnrollAgent.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "enrollAgent is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let token = body.token
+        guard (16...512).contains(token.utf8.count), Secrets.isURLSafe(token) else {
+            throw PolicyError(.invalidEnrollment, "the enrollment token is not 16 to 512 URL-safe characters", field: "token")
+        }
+        let credential = Secrets.make(.hostCredential)
+        guard let host = try await store.enroll(tokenHash: Secrets.hash(token), credentialHash: Secrets.hash(credential)) else {
+            throw APIProblem.unauthorized("the enrollment token is not valid")
+        }
+        logger.info("host enrolled", metadata: ["host.id": "\(host.rawValue)"])
+        return .ok(.init(headers: .init(cacheControl: .noStore), body: .json(.init(host: host.rawValue, credential: credential))))
     }
 
+    /// The host's keys per login, at once when the agent's version is not the host's, else after a change or 304.
     public func syncAgent(_ input: Operations.SyncAgent.Input) async throws -> Operations.SyncAgent.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "syncAgent is not implemented yet")
+        guard case .host(let host) = Caller.current else { throw APIProblem.unauthorized() }
+        guard input.query.version >= 0 else { throw APIProblem.badRequest("version must be 0 or more", field: "version") }
+        let wait = input.query.wait ?? 30
+        guard (0...60).contains(wait) else { throw APIProblem.badRequest("wait must be between 0 and 60 seconds", field: "wait") }
+        switch try await access.sync(host: host, known: UInt64(input.query.version), wait: .seconds(Int64(wait)), clock: clock) {
+        case .changed(let view):
+            return .ok(.init(headers: .init(cacheControl: .noStore), body: .json(view.syncResponse)))
+        case .unchanged:
+            return .notModified(.init())
+        case .gone:
+            throw APIProblem.unauthorized("the host credential is unknown or revoked")
+        }
     }
 
+    /// Records the host's SSH host keys (parsed, canonical) and its agent's state.
     public func reportAgent(_ input: Operations.ReportAgent.Input) async throws -> Operations.ReportAgent.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "reportAgent is not implemented yet")
+        guard case .host(let host) = Caller.current else { throw APIProblem.unauthorized() }
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        guard body.agentVersion.utf8.count <= 64, !body.agentVersion.isEmpty,
+            body.agentVersion.utf8.allSatisfy({ ($0 != UInt8(ascii: "~") && Secrets.isURLSafe(byte: $0)) || $0 == UInt8(ascii: "+") })
+        else { throw APIProblem.badRequest("agent_version must be 1 to 64 of 0-9 A-Z a-z . + _ -", field: "agent_version") }
+        let submitted = body.hostKeys ?? []
+        guard submitted.count <= 16 else { throw APIProblem.requestTooLarge("at most 16 host keys are reported") }
+        var keys = [String]()
+        for text in submitted {
+            let imported = try KeyImport.parse(text: text)
+            if case .privateKey = imported.format {
+                throw PolicyError(.invalidKey, "a host key must be a public key; a private key was sent", field: "host_keys")
+            }
+            let line = imported.publicKey.openSSHLine
+            if !keys.contains(line) { keys.append(line) }
+        }
+        if let applied = body.appliedVersion, applied < 0 {
+            throw APIProblem.badRequest("applied_version must be 0 or more", field: "applied_version")
+        }
+        let applied = body.appliedVersion.map { UInt64(clamping: $0) }
+        let error = body.error.map { text in
+            String(String.UnicodeScalarView(text.unicodeScalars.prefix(1024).map { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 ? " " : $0 }))
+        }
+        try await store.recordAgentReport(AgentReport(agentVersion: body.agentVersion, appliedVersion: applied, hostKeys: keys, error: error), host: host)
+        return .noContent(.init())
+    }
+}
+
+extension Secrets {
+    /// Whether every character of `text` is one of `A-Z a-z 0-9 - _ . ~`.
+    static func isURLSafe(_ text: String) -> Bool { text.utf8.allSatisfy { isURLSafe(byte: $0) } }
+
+    static func isURLSafe(byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
     }
 }

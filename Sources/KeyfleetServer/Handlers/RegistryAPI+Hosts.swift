@@ -1,43 +1,316 @@
+internal import Foundation
 public import KeyfleetAPI
+internal import KeyfleetCore
+internal import KeyfleetStore
 
 extension RegistryAPI {
     public func listHosts(_ input: Operations.ListHosts.Input) async throws -> Operations.ListHosts.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "listHosts is not implemented yet")
+        let query = input.query
+        var filter = HostFilter(label: try labelSelector(query.label), name: query.name, projects: try await visibleProjects())
+        if let project = query.project {
+            guard let id = ProjectID(rawValue: project) else { return .ok(.init(body: .json(.init(items: [])))) }
+            filter.project = id
+        }
+        if let cluster = query.cluster {
+            guard let id = ClusterID(rawValue: cluster) else { return .ok(.init(body: .json(.init(items: [])))) }
+            filter.cluster = id
+        }
+        let page = try await store.hosts(filter, page: try pageRequest(limit: query.limit, cursor: query.cursor))
+        let agents = try await store.agentStatus(of: page.items.map(\.id))
+        return .ok(.init(body: .json(.init(items: page.items.map { $0.api(agent: agents[$0.id]) }, nextCursor: page.nextCursor))))
     }
 
     public func createHost(_ input: Operations.CreateHost.Input) async throws -> Operations.CreateHost.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "createHost is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let project = try await projectForChange(body.project)
+        let logins = try (body.logins ?? ["root"]).map { text throws(PolicyError) in try LoginName(text) }
+        var cluster: ClusterID?
+        if let text = body.cluster {
+            guard let id = ClusterID(rawValue: text), let found = try await store.cluster(id), found.project == project.id else {
+                throw APIProblem(status: 422, code: "invalid-reference", "cluster: no cluster \"\(text.prefix(64))\" in the host's project", field: "cluster")
+            }
+            cluster = found.id
+        }
+        var modes = [LoginName: KeyfleetCore.Host.LoginAccess]()
+        if let keys = body.sshKeys {
+            let ids = try await usableKeys(keys, project: project, field: "ssh_keys")
+            for login in logins { modes[login] = .explicit(ids) }
+        }
+        for (text, mode) in body.access?.additionalProperties ?? [:] {
+            let login = try LoginName(text)
+            modes[login] = try await loginAccess(mode, project: project, field: "access")
+        }
+        let access = modes
+        let clusterID = cluster
+        let rescue = try await usableKeys(body.rescueKeys ?? [], project: project, field: "rescue_keys")
+        let ttl = try enrollmentTTL(body.enrollmentTtlSeconds, field: "enrollment_ttl_seconds")
+        let labels = body.labels?.additionalProperties ?? [:]
+        let name = body.name
+        let projectID = project.id
+        let host = try await store.createHost(by: principal) { id in
+            try KeyfleetCore.Host(
+                id: id, project: projectID, name: name, labels: labels, logins: logins, cluster: clusterID, access: access, rescueKeys: rescue)
+        }
+        let grant: (enrollment: Enrollment, expiresAt: UInt64, userData: String)
+        do {
+            grant = try await enrollment(for: host, ttl: ttl, revokingCredentials: false)
+        } catch {
+            try? await store.deleteHost(host.id, by: principal)
+            throw error
+        }
+        return .created(
+            .init(
+                headers: .init(location: "/v1/hosts/\(host.id.rawValue)", eTag: host.entityTag, cacheControl: .noStore),
+                body: .json(.init(host: host.api(), userData: grant.userData, enrollment: grant.enrollment.api(expiresAt: grant.expiresAt)))))
     }
 
     public func getHost(_ input: Operations.GetHost.Input) async throws -> Operations.GetHost.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "getHost is not implemented yet")
+        let host = try await readableHost(input.path.hostId)
+        let tag = host.entityTag
+        if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) { return .notModified(.init(headers: .init(eTag: tag))) }
+        let agent = try await store.agentStatus(of: [host.id])[host.id]
+        return .ok(.init(headers: .init(eTag: tag), body: .json(host.api(agent: agent))))
     }
 
     public func updateHost(_ input: Operations.UpdateHost.Input) async throws -> Operations.UpdateHost.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "updateHost is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let host = try await managedHost(input.path.hostId)
+        let logins = try body.logins.map { try $0.map { text throws(PolicyError) in try LoginName(text) } }
+        let ifMatch = input.headers.ifMatch
+        let updated = try await store.updateHost(host.id, by: principal) { host in
+            try EntityTag.check(ifMatch: ifMatch, current: host.entityTag)
+            if let name = body.name { try host.rename(name) }
+            if let labels = body.labels { try host.setLabels(labels.additionalProperties) }
+            if let logins { try host.setLogins(logins) }
+        }
+        return try await hostAnswer(updated)
     }
 
     public func deleteHost(_ input: Operations.DeleteHost.Input) async throws -> Operations.DeleteHost.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "deleteHost is not implemented yet")
+        let host = try await managedHost(input.path.hostId)
+        try EntityTag.check(ifMatch: input.headers.ifMatch, current: host.entityTag)
+        try await store.deleteHost(host.id, by: principal)
+        changes.changed()
+        return .noContent(.init())
     }
 
     public func addHostKey(_ input: Operations.AddHostKey.Input) async throws -> Operations.AddHostKey.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "addHostKey is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let rescue = body.rescue ?? false
+        if rescue && body.login != nil { throw APIProblem.badRequest("login and rescue exclude each other", field: "login") }
+        let host = try await managedHost(input.path.hostId)
+        let project = try await projectOf(host)
+        let key = try await usableKeys([body.sshKey], project: project, field: "ssh_key")[0]
+        let login = try LoginName(body.login ?? "root")
+        if !rescue && !host.logins.contains(login) {
+            throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login")
+        }
+        let updated = try await store.updateHost(host.id, by: principal) { host in
+            if rescue {
+                if !host.rescueKeys.contains(key) { host.rescueKeys.append(key) }
+            } else {
+                switch host.access(for: login) {
+                case .inherited: try host.setAccess(.explicit([key]), for: login)
+                case .explicit(let keys) where !keys.contains(key): try host.setAccess(.explicit(keys + [key]), for: login)
+                case .explicit: break
+                }
+            }
+        }
+        return try await .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(hostBody(updated))))
     }
 
     public func removeHostKey(_ input: Operations.RemoveHostKey.Input) async throws -> Operations.RemoveHostKey.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "removeHostKey is not implemented yet")
+        let rescue = input.query.rescue ?? false
+        if rescue && input.query.login != nil { throw APIProblem.badRequest("login and rescue exclude each other", field: "login") }
+        let host = try await managedHost(input.path.hostId)
+        let keyText = input.path.keyId
+        let login = try LoginName(input.query.login ?? "root")
+        let key = KeyID(rawValue: keyText)
+        let updated = try await store.updateHost(host.id, by: principal) { host in
+            if rescue {
+                guard let key, host.rescueKeys.contains(key) else { throw APIProblem.notFound("rescue key", String(keyText.prefix(64))) }
+                host.rescueKeys.removeAll { $0 == key }
+                return
+            }
+            guard host.logins.contains(login) else { throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login") }
+            guard case .explicit(let keys) = host.access(for: login) else {
+                throw StoreError(
+                    .conflict, "the login \"\(login)\" inherits its keys and has no own list: set it explicit, or remove the key from the project or cluster")
+            }
+            guard let key, keys.contains(key) else { throw APIProblem.notFound("key on the login's list", String(keyText.prefix(64))) }
+            try host.setAccess(.explicit(keys.filter { $0 != key }), for: login)
+        }
+        return try await .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(hostBody(updated))))
     }
 
     public func setHostLoginAccess(_ input: Operations.SetHostLoginAccess.Input) async throws -> Operations.SetHostLoginAccess.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "setHostLoginAccess is not implemented yet")
+        guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        let host = try await managedHost(input.path.hostId)
+        let login = try LoginName(input.path.login)
+        let mode = try await loginAccess(body, project: try await projectOf(host), field: "keys")
+        let ifMatch = input.headers.ifMatch
+        let updated = try await store.updateHost(host.id, by: principal) { host in
+            try EntityTag.check(ifMatch: ifMatch, current: host.entityTag)
+            try host.setAccess(mode, for: login)
+        }
+        return try await .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(hostBody(updated))))
     }
 
     public func getHostAccess(_ input: Operations.GetHostAccess.Input) async throws -> Operations.GetHostAccess.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "getHostAccess is not implemented yet")
+        let user = try currentUser().user
+        let now = clock()
+        guard let id = HostID(rawValue: input.path.hostId), let (view, registry) = try await access.host(id, now: now),
+            user.role == .admin || registry.snapshot.projects[view.host.project]?.members[user.id] != nil
+        else { throw APIProblem.notFound("host", String(input.path.hostId.prefix(64))) }
+        var only: LoginName?
+        if let text = input.query.login {
+            let login = try LoginName(text)
+            guard view.host.logins.contains(login) else { throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login") }
+            only = login
+        }
+        let rescue = EffectiveAccess.rescue(host: view.host, registry: registry.snapshot, now: now)
+        return .ok(.init(body: .json(view.api(rescue: rescue, only: only))))
     }
 
-    public func createHostEnrollmentToken(_ input: Operations.CreateHostEnrollmentToken.Input) async throws -> Operations.CreateHostEnrollmentToken.Output {
-        throw APIProblem(status: 501, code: "not-implemented", "createHostEnrollmentToken is not implemented yet")
+    public func createHostEnrollmentToken(_ input: Operations.CreateHostEnrollmentToken.Input) async throws
+        -> Operations.CreateHostEnrollmentToken.Output
+    {
+        var request = Components.Schemas.CreateEnrollmentTokenRequest()
+        if case .json(let body)? = input.body { request = body }
+        let host = try await managedHost(input.path.hostId)
+        let ttl = try enrollmentTTL(request.ttlSeconds, field: "ttl_seconds")
+        let grant = try await enrollment(for: host, ttl: ttl, revokingCredentials: request.revokeCredential ?? false)
+        return .created(
+            .init(
+                headers: .init(cacheControl: .noStore),
+                body: .json(.init(enrollment: grant.enrollment.api(expiresAt: grant.expiresAt), userData: grant.userData))))
+    }
+
+    // MARK: Helpers
+
+    /// The host, if the current user may read its project; 404 otherwise.
+    func readableHost(_ text: String) async throws -> KeyfleetCore.Host {
+        guard let id = HostID(rawValue: text), let host = try await store.host(id) else { throw APIProblem.notFound("host", String(text.prefix(64))) }
+        do {
+            _ = try await readableProject(host.project)
+        } catch let problem as APIProblem where problem.status == 404 {
+            throw APIProblem.notFound("host", id.rawValue)
+        }
+        return host
+    }
+
+    /// The host, if the current user owns its project; 404 when they may not read it, 403 when only read.
+    func managedHost(_ text: String) async throws -> KeyfleetCore.Host {
+        let host = try await readableHost(text)
+        _ = try await managedProject(host.project)
+        return host
+    }
+
+    func projectOf(_ host: KeyfleetCore.Host) async throws -> Project {
+        guard let project = try await store.project(host.project) else { throw APIProblem.notFound("host", host.id.rawValue) }
+        return project
+    }
+
+    /// The project a new host or cluster goes into: 422 when unknown or invisible, 403 unless the user owns it.
+    func projectForChange(_ text: String) async throws -> Project {
+        guard let id = ProjectID(rawValue: text), let project = try await store.project(id), try role(in: project) != nil else {
+            throw APIProblem(status: 422, code: "invalid-reference", "project: no project \"\(text.prefix(64))\"", field: "project")
+        }
+        guard try role(in: project) == .owner else { throw APIProblem.forbidden("only the project's owners may change it") }
+        return project
+    }
+
+    /// The keys, each a key of `project` or a personal key of one of its owners or members; 422 otherwise.
+    func usableKeys(_ texts: [String], project: Project, field: String) async throws -> [KeyID] {
+        var result = [KeyID]()
+        for text in texts {
+            guard let id = KeyID(rawValue: text), let key = try await store.key(id), Self.mayReach(key, project: project) else {
+                throw APIProblem(
+                    status: 422, code: "invalid-reference",
+                    "\(field): \"\(text.prefix(64))\" is neither a key of the project nor a personal key of one of its owners or members", field: field)
+            }
+            if !result.contains(id) { result.append(id) }
+        }
+        return result
+    }
+
+    static func mayReach(_ key: SSHKeyRecord, project: Project) -> Bool {
+        switch key.owner {
+        case .project(let owner): owner == project.id
+        case .user(let user): project.members[user]?.grantsHostAccess ?? false
+        }
+    }
+
+    /// A login's access mode from the API: `keys` only with `explicit`, where it is required.
+    func loginAccess(_ access: Components.Schemas.LoginAccess, project: Project, field: String) async throws -> KeyfleetCore.Host.LoginAccess {
+        switch access.mode {
+        case .inherited:
+            guard access.keys == nil else { throw APIProblem.badRequest("keys are only given with the explicit mode", field: field) }
+            return .inherited
+        case .explicit:
+            guard let keys = access.keys else { throw APIProblem.badRequest("the explicit mode needs keys (possibly none)", field: field) }
+            return .explicit(try await usableKeys(keys, project: project, field: field))
+        }
+    }
+
+    func enrollmentTTL(_ value: Int32?, field: String) throws -> UInt64 {
+        let ttl = value ?? 86_400
+        guard (60...2_592_000).contains(ttl) else { throw APIProblem.badRequest("\(field) must be between 60 and 2592000", field: field) }
+        return UInt64(ttl)
+    }
+
+    /// A fresh one-time enrollment token for `host` (stored hashed) and the user data that uses it.
+    func enrollment(for host: KeyfleetCore.Host, ttl: UInt64, revokingCredentials: Bool) async throws
+        -> (enrollment: Enrollment, expiresAt: UInt64, userData: String)
+    {
+        let now = clock()
+        let token = Secrets.make(.enrollmentToken)
+        let endpoint = self.endpoint
+        let enrollment = try Enrollment(serverURL: endpoint.url, token: token, caCertHash: endpoint.caCertHash)
+        let expiresAt = now + ttl
+        try await store.createEnrollmentToken(
+            host: host.id, tokenHash: Secrets.hash(token), expiresAt: expiresAt, revokingCredentials: revokingCredentials, by: principal)
+        changes.changed()
+        let registry = try await access.registry()
+        let current = registry.snapshot.hosts[host.id] ?? host
+        return (enrollment, expiresAt, CloudInit.userData(host: current, registry: registry.snapshot, now: now, enrollment: enrollment))
+    }
+
+    /// The host's API body with its agent's status.
+    func hostBody(_ host: KeyfleetCore.Host) async throws -> Components.Schemas.Host {
+        changes.changed()
+        return host.api(agent: try await store.agentStatus(of: [host.id])[host.id])
+    }
+
+    func hostAnswer(_ host: KeyfleetCore.Host) async throws -> Operations.UpdateHost.Output {
+        .ok(.init(headers: .init(eTag: host.entityTag), body: .json(try await hostBody(host))))
+    }
+
+    /// The projects the current user may read, nil for an administrator (all).
+    func visibleProjects() async throws -> Set<ProjectID>? {
+        let user = try currentUser().user
+        if user.role == .admin { return nil }
+        var result = Set<ProjectID>()
+        var page = PageRequest.largest
+        while true {
+            let found = try await store.projects(member: user.id, page: page)
+            result.formUnion(found.items.map(\.id))
+            guard let next = found.nextCursor else { return result }
+            page = PageRequest(limit: PageRequest.maximumLimit, cursor: next)
+        }
+    }
+
+    /// `key=value` from a `label` filter.
+    func labelSelector(_ text: String?) throws -> LabelSelector? {
+        guard let text else { return nil }
+        guard let equals = text.firstIndex(of: "=") else { throw APIProblem.badRequest("label must be key=value", field: "label") }
+        return LabelSelector(key: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+    }
+
+    /// A page request from `limit` and `cursor`; 400 for a limit outside 1 to 1000.
+    func pageRequest(limit: Int32?, cursor: String?) throws -> PageRequest {
+        let value = Int(limit ?? 100)
+        guard (1...PageRequest.maximumLimit).contains(value) else { throw APIProblem.badRequest("limit must be between 1 and 1000", field: "limit") }
+        return PageRequest(limit: value, cursor: cursor)
     }
 }

@@ -19,6 +19,8 @@ public struct RegistryAPI: APIProtocol {
     let endpointBox: EndpointBox
     /// Wakes waiting agent syncs after a change.
     public let changes: ChangeSignal
+    /// Effective access in memory, rebuilt when the store's version moves (hosts, sync).
+    public let access: AccessCache
     /// The server's version, for `/health` and agent reports.
     public let serverVersion: String
     let logger: Logger
@@ -32,6 +34,7 @@ public struct RegistryAPI: APIProtocol {
         self.clock = clock
         self.endpointBox = endpoint
         self.changes = changes
+        self.access = AccessCache(store: store, changes: changes)
         self.serverVersion = serverVersion
         self.logger = logger
     }

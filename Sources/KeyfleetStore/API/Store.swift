@@ -99,6 +99,8 @@ public protocol Store: Sendable {
     func cluster(_ id: ClusterID) async throws -> Cluster?
     /// Clusters in identifier order; `project` keeps one project's.
     func clusters(project: ProjectID?, page: PageRequest) async throws -> Page<Cluster>
+    /// Clusters in identifier order, filtered.
+    func clusters(_ filter: ClusterFilter, page: PageRequest) async throws -> Page<Cluster>
     /// Changes a cluster (name, keys) with `change`.
     func updateCluster(_ id: ClusterID, by principal: Principal, _ change: @Sendable (inout Cluster) throws -> Void) async throws -> Cluster
     /// Deletes a cluster; its hosts leave it (their logins fall back to the project's keys).
@@ -108,6 +110,9 @@ public protocol Store: Sendable {
 
     /// Records a one-time enrollment token for `host` by its SHA-256, valid until `expiresAt`.
     func createEnrollmentToken(host: HostID, tokenHash: [UInt8], expiresAt: UInt64, by principal: Principal) async throws
+    /// Records a one-time enrollment token as ``createEnrollmentToken(host:tokenHash:expiresAt:by:)`` does and, when
+    /// `revokingCredentials`, revokes every credential of the host in the same transaction.
+    func createEnrollmentToken(host: HostID, tokenHash: [UInt8], expiresAt: UInt64, revokingCredentials: Bool, by principal: Principal) async throws
     /// Consumes an enrollment token and records the host's credential (by its SHA-256) in one transaction.
     ///
     /// Atomic: of any number of concurrent calls with the same token, exactly one gets the host; the others,
@@ -115,6 +120,11 @@ public protocol Store: Sendable {
     func enroll(tokenHash: [UInt8], credentialHash: [UInt8]) async throws -> HostID?
     /// The host whose unrevoked credential has the SHA-256 `credentialHash`, or nil.
     func host(credentialHash: [UInt8]) async throws -> HostID?
+    /// Records what a host's agent reported (not audited: it changes no access).
+    func recordAgentReport(_ report: AgentReport, host: HostID) async throws
+    /// What the agents of `hosts` last reported, and whether each host holds an unrevoked credential;
+    /// hosts never enrolled and never reporting are absent.
+    func agentStatus(of hosts: [HostID]) async throws -> [HostID: AgentStatus]
 
     // MARK: Audit, version, snapshot
 
@@ -244,12 +254,37 @@ public struct HostFilter: Hashable, Sendable {
     public var cluster: ClusterID?
     /// Hosts with this label key and value only.
     public var label: LabelSelector?
+    /// Hosts with exactly this name only.
+    public var name: String?
+    /// Hosts of these projects only (the projects a caller may read).
+    public var projects: Set<ProjectID>?
 
     /// A filter.
-    public init(project: ProjectID? = nil, cluster: ClusterID? = nil, label: LabelSelector? = nil) {
+    public init(
+        project: ProjectID? = nil, cluster: ClusterID? = nil, label: LabelSelector? = nil, name: String? = nil, projects: Set<ProjectID>? = nil
+    ) {
         self.project = project
         self.cluster = cluster
         self.label = label
+        self.name = name
+        self.projects = projects
+    }
+}
+
+/// Which clusters a listing returns; nil fields do not filter.
+public struct ClusterFilter: Hashable, Sendable {
+    /// Clusters of this project only.
+    public var project: ProjectID?
+    /// Clusters with exactly this name only.
+    public var name: String?
+    /// Clusters of these projects only (the projects a caller may read).
+    public var projects: Set<ProjectID>?
+
+    /// A filter.
+    public init(project: ProjectID? = nil, name: String? = nil, projects: Set<ProjectID>? = nil) {
+        self.project = project
+        self.name = name
+        self.projects = projects
     }
 }
 

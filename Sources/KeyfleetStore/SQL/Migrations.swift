@@ -87,7 +87,14 @@ enum Migrations {
                 "CREATE INDEX audit_log_user ON audit_log (user_id)",
                 "CREATE INDEX audit_log_at ON audit_log (at)",
             ] + flavor.appendOnlyAuditLog
-        }
+        },
+        Migration(number: 2, name: "host-agents") { _ in
+            [
+                "CREATE TABLE host_agents (host_id TEXT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE, agent_version TEXT NOT NULL, "
+                    + "applied_version BIGINT, host_keys TEXT NOT NULL, error TEXT, reported_at BIGINT NOT NULL)",
+                "CREATE INDEX host_credentials_host ON host_credentials (host_id)",
+            ]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

@@ -44,6 +44,11 @@ extension SQLStore {
                 query.appendInterpolation(bind: cluster.rawValue)
             }
             if let label = filter.label { Self.appendLabelFilter(&query, type: "host", table: "hosts", label) }
+            if let name = filter.name {
+                query.appendLiteral(" AND name = ")
+                query.appendInterpolation(bind: name)
+            }
+            if let projects = filter.projects { Self.appendProjectsFilter(&query, projects) }
             query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")
             let hosts = try await Loaders.hosts(db, try await db.raw(query).all())
             return Coding.page(hosts, limit: page.limit) { $0.id.rawValue }
@@ -75,6 +80,17 @@ extension SQLStore {
             try await tx.audit("host.delete", "host", id.rawValue, before: AuditJSON.host(before), after: nil)
             try await tx.bumpVersion()
         }
+    }
+
+    /// `AND project_id IN (...)`, or nothing matches for an empty set.
+    static func appendProjectsFilter(_ query: inout SQLQueryString, _ projects: Set<ProjectID>) {
+        guard !projects.isEmpty else {
+            query.appendLiteral(" AND 1 = 0")
+            return
+        }
+        query.appendLiteral(" AND project_id IN (")
+        query.appendInterpolation(binds: projects.map(\.rawValue).sorted())
+        query.appendLiteral(")")
     }
 
     /// Name unique in the project, cluster of the same project, every referenced key present.
@@ -150,13 +166,22 @@ extension SQLStore {
     }
 
     public func clusters(project: ProjectID?, page: PageRequest) async throws -> Page<Cluster> {
+        try await clusters(ClusterFilter(project: project), page: page)
+    }
+
+    public func clusters(_ filter: ClusterFilter, page: PageRequest) async throws -> Page<Cluster> {
         let after = try Coding.position(page.cursor) ?? ""
         return try await read { db in
             var query: SQLQueryString = "SELECT * FROM clusters WHERE id > \(bind: after)"
-            if let project {
+            if let project = filter.project {
                 query.appendLiteral(" AND project_id = ")
                 query.appendInterpolation(bind: project.rawValue)
             }
+            if let name = filter.name {
+                query.appendLiteral(" AND name = ")
+                query.appendInterpolation(bind: name)
+            }
+            if let projects = filter.projects { Self.appendProjectsFilter(&query, projects) }
             query.appendLiteral(" ORDER BY id LIMIT \(page.limit + 1)")
             let clusters = try await Loaders.clusters(db, try await db.raw(query).all())
             return Coding.page(clusters, limit: page.limit) { $0.id.rawValue }

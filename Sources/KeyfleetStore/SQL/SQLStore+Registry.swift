@@ -5,6 +5,12 @@ extension SQLStore {
     // MARK: Enrollment
 
     public func createEnrollmentToken(host: HostID, tokenHash: [UInt8], expiresAt: UInt64, by principal: Principal) async throws {
+        try await createEnrollmentToken(host: host, tokenHash: tokenHash, expiresAt: expiresAt, revokingCredentials: false, by: principal)
+    }
+
+    public func createEnrollmentToken(
+        host: HostID, tokenHash: [UInt8], expiresAt: UInt64, revokingCredentials: Bool, by principal: Principal
+    ) async throws {
         let hash = try Coding.digest(tokenHash, field: "the enrollment token hash")
         try await write(by: principal) { tx in
             guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
@@ -23,6 +29,59 @@ extension SQLStore {
             try await tx.audit(
                 "host.enrollment-token.create", "host", host.rawValue, before: nil,
                 after: AuditJSON.render(["enrollmentToken": id, "expiresAt": expiresAt]))
+            if revokingCredentials {
+                let revoked = try await tx.all(
+                    "SELECT id FROM host_credentials WHERE host_id = \(bind: host.rawValue) AND revoked_at IS NULL ORDER BY id"
+                ).map { try Coding.string($0, "id") }
+                if !revoked.isEmpty {
+                    try await tx.run(
+                        "UPDATE host_credentials SET revoked_at = \(bind: tx.nowValue) WHERE host_id = \(bind: host.rawValue) AND revoked_at IS NULL")
+                    try await tx.audit(
+                        "host.credential.revoke", "host", host.rawValue, before: AuditJSON.render(["credentials": revoked]), after: nil)
+                }
+            }
+        }
+    }
+
+    // MARK: Agents
+
+    public func recordAgentReport(_ report: AgentReport, host: HostID) async throws {
+        let keys = report.hostKeys.joined(separator: "\n")
+        let applied = report.appliedVersion.map { Int64(clamping: $0) }
+        try await write(by: .system) { tx in
+            guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
+                throw StoreError.notFound("host", host.rawValue)
+            }
+            try await tx.run("DELETE FROM host_agents WHERE host_id = \(bind: host.rawValue)")
+            try await tx.run(
+                """
+                INSERT INTO host_agents (host_id, agent_version, applied_version, host_keys, error, reported_at) VALUES \
+                (\(bind: host.rawValue), \(bind: report.agentVersion), \(bind: applied), \(bind: keys), \(bind: report.error), \(bind: tx.nowValue))
+                """)
+        }
+    }
+
+    public func agentStatus(of hosts: [HostID]) async throws -> [HostID: AgentStatus] {
+        let ids = Array(Set(hosts.map(\.rawValue))).sorted()
+        guard !ids.isEmpty else { return [:] }
+        return try await read { db in
+            var result = [HostID: AgentStatus]()
+            for row in try await db.raw(
+                "SELECT DISTINCT host_id FROM host_credentials WHERE revoked_at IS NULL AND host_id IN (\(binds: ids))"
+            ).all() {
+                result[try Coding.id(row, "host_id")] = AgentStatus(enrolled: true, report: nil, reportedAt: nil)
+            }
+            for row in try await db.raw("SELECT * FROM host_agents WHERE host_id IN (\(binds: ids))").all() {
+                let host: HostID = try Coding.id(row, "host_id")
+                let keys = try Coding.string(row, "host_keys")
+                let report = AgentReport(
+                    agentVersion: try Coding.string(row, "agent_version"),
+                    appliedVersion: try row.decode(column: "applied_version", as: Int64?.self).map { UInt64(clamping: $0) },
+                    hostKeys: keys.isEmpty ? [] : keys.split(separator: "\n").map(String.init),
+                    error: try row.decode(column: "error", as: String?.self))
+                result[host] = AgentStatus(enrolled: result[host]?.enrolled ?? false, report: report, reportedAt: try Coding.time(row, "reported_at"))
+            }
+            return result
         }
     }
 
