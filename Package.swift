@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .executable(name: "keyfleet", targets: ["keyfleet"]),
+        .executable(name: "keyfleet-authorized-keys", targets: ["keyfleet-authorized-keys"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
@@ -43,10 +44,12 @@ let package = Package(
         .target(
             name: "KeyfleetCLI",
             dependencies: [
-                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServer",
+                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServer", "KeyfleetAgent",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -86,7 +89,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "KeyfleetAgent",
+            dependencies: [
+                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "AuthorizedKeysCache",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
+        // sshd's AuthorizedKeysCommand: no Foundation and the standard library linked in, so it starts in
+        // about a millisecond and does not depend on the toolchain's shared libraries being installed.
+        .target(name: "AuthorizedKeysCache", swiftSettings: strict),
+        .executableTarget(
+            name: "keyfleet-authorized-keys", dependencies: ["AuthorizedKeysCache"], swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         .executableTarget(
             name: "keyfleet-bench", dependencies: ["SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetServer"], path: "Benchmarks/KeyfleetBench",
             swiftSettings: strict),
@@ -112,6 +140,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "KeyfleetAgentTests", dependencies: ["KeyfleetAgent", "AuthorizedKeysCache", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KeyfleetE2ETests",
             dependencies: ["keyfleet", "SSHKeys", "TestSupport"],

@@ -16,6 +16,10 @@ public final class LoopbackSSHD: Sendable {
     public let port: Int
     /// The host key line (`ssh-ed25519 ...`).
     public let hostKeyLine: String
+    /// The main configuration file.
+    public var configPath: String { directory.file("sshd_config") }
+    /// The pid file sshd writes (SIGHUP that pid to reload).
+    public var pidFile: String { directory.file("sshd.pid") }
     private let pid: pid_t
 
     /// sshd could not be started; the description ends with the tail of its log.
@@ -27,7 +31,20 @@ public final class LoopbackSSHD: Sendable {
     ///
     /// Fails with install advice when sshd, ssh-keygen or timeout is missing, and with ``StartFailure`` when
     /// sshd does not report listening within 5 s on any of 20 random ports.
-    public init(authorizedKeys: String) throws {
+    public convenience init(authorizedKeys: String) throws {
+        try self.init { directory in
+            let path = try directory.write("authorized_keys", authorizedKeys)
+            return "AuthorizedKeysFile \(path)\n"
+        }
+    }
+
+    /// Starts `sshd -D` with the lines `keysConfiguration` returns (given the server's directory) saying
+    /// where keys come from (`AuthorizedKeysFile`, `AuthorizedKeysCommand`...).
+    ///
+    /// The main configuration (`sshd_config` in the directory) starts with
+    /// `Include <directory>/sshd_config.d/*.conf`, as Debian's does, so drop-ins there take precedence, and
+    /// sshd writes its pid to `sshd.pid` there, so a test can SIGHUP it to reload.
+    public init(keysConfiguration: (TemporaryDirectory) throws -> String) throws {
         let directory = try TemporaryDirectory()
         let sshd = try ExternalTool.path(of: "sshd")
         // sshd started as root needs its privilege separation directory (Debian's unit creates it at boot).
@@ -37,17 +54,19 @@ public final class LoopbackSSHD: Sendable {
         let hostKey = directory.file("host_key")
         try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", hostKey])
         hostKeyLine = try directory.read("host_key.pub").trimmingCharacters(in: .newlines)
-        let authorizedKeysPath = try directory.write("authorized_keys", authorizedKeys)
+        try FileManager.default.createDirectory(atPath: directory.file("sshd_config.d"), withIntermediateDirectories: true)
+        let keys = try keysConfiguration(directory)
         let config = try directory.write(
             "sshd_config",
             """
+            Include \(directory.file("sshd_config.d"))/*.conf
             HostKey \(hostKey)
-            AuthorizedKeysFile \(authorizedKeysPath)
+            \(keys)
             ListenAddress 127.0.0.1
             StrictModes no
             UsePAM no
             UseDNS no
-            PidFile none
+            PidFile \(directory.file("sshd.pid"))
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PermitUserEnvironment yes

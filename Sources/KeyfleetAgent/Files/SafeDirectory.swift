@@ -1,0 +1,167 @@
+internal import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A directory opened component by component from `/` with `O_NOFOLLOW`, so no symlink anywhere on the
+/// path is followed, and then used only through its descriptor (`openat`, `renameat`, `unlinkat`), so
+/// a directory swapped in after the check cannot redirect a write.
+///
+/// Writes are atomic as DESIGN.md requires: a temporary file made with `O_EXCL|O_NOFOLLOW` in the same
+/// directory, `fchown`/`fchmod`, `fsync`, `renameat` over the old name, `fsync` of the directory. A crash
+/// at any step leaves the old file or the new one.
+final class SafeDirectory: Sendable {
+    /// The path it was opened as, for messages.
+    let path: String
+    private let descriptor: Int32
+
+    /// A directory's problem, in one sentence naming it.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Opens `path`, making missing components with `mode` when `create` is set. The last directory must
+    /// be owned by the running user (root for the agent) and not writable by group or others, so root
+    /// never writes into a directory someone else controls.
+    init(_ path: String, create: Bool, mode: mode_t = 0o755) throws {
+        guard path.hasPrefix("/") else { throw Failure(description: "\(path) is not an absolute path") }
+        var current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard current >= 0 else { throw Failure(description: "cannot open /") }
+        for component in path.split(separator: "/") where component != "." {
+            guard component != ".." else {
+                close(current)
+                throw Failure(description: "\(path) contains \"..\"")
+            }
+            var next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0 && errno == ENOENT && create {
+                if mkdirat(current, String(component), mode) != 0 && errno != EEXIST {
+                    let reason = String(cString: strerror(errno))
+                    close(current)
+                    throw Failure(description: "cannot make \(path): \(reason)")
+                }
+                next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            let reason = errno
+            close(current)
+            guard next >= 0 else {
+                throw Failure(
+                    description: reason == ELOOP || reason == ENOTDIR
+                        ? "\(path) has a symlink or a file where a directory should be (at \"\(component)\")"
+                        : "cannot open \(path): \(String(cString: strerror(reason)))")
+            }
+            current = next
+        }
+        var info = stat()
+        guard fstat(current, &info) == 0, info.st_uid == geteuid(), info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+            close(current)
+            throw Failure(description: "\(path) must be owned by uid \(geteuid()) and writable by it alone")
+        }
+        self.path = path
+        self.descriptor = current
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Sets the directory's own mode (e.g. 0700 for the state directory).
+    func setMode(_ mode: mode_t) throws {
+        guard fchmod(descriptor, mode) == 0 else { throw Failure(description: "cannot set the mode of \(path)") }
+    }
+
+    /// Replaces `name` with `bytes` atomically, with `mode`, owned by the running user.
+    func write(_ name: String, _ bytes: [UInt8], mode: mode_t) throws {
+        try Self.checkName(name)
+        let temporary = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
+        let file = openat(descriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard file >= 0 else { throw Failure(description: "cannot create a file in \(path): \(String(cString: strerror(errno)))") }
+        var done = false
+        defer {
+            close(file)
+            if !done { unlinkat(descriptor, temporary, 0) }
+        }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.write(file, base + written, buffer.count - written)
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw Failure(description: "cannot write \(path)/\(name): \(String(cString: strerror(errno)))") }
+            written += count
+        }
+        guard fchown(file, geteuid(), getegid()) == 0, fchmod(file, mode) == 0 else {
+            throw Failure(description: "cannot set the owner and mode of \(path)/\(name)")
+        }
+        guard fsync(file) == 0 else { throw Failure(description: "cannot flush \(path)/\(name) to disk") }
+        guard renameat(descriptor, temporary, descriptor, name) == 0 else {
+            throw Failure(description: "cannot replace \(path)/\(name): \(String(cString: strerror(errno)))")
+        }
+        done = true
+        _ = fsync(descriptor)
+    }
+
+    /// The contents of `name`, or nil when it does not exist. Refuses a symlink or a non-regular file.
+    func read(_ name: String, limit: Int = 64 << 20) throws -> [UInt8]? {
+        try Self.checkName(name)
+        let file = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if file < 0 {
+            if errno == ENOENT { return nil }
+            throw Failure(description: "cannot open \(path)/\(name): \(String(cString: strerror(errno)))")
+        }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit else {
+            throw Failure(description: "\(path)/\(name) is not a regular file of at most \(limit) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(file, base + total, buffer.count - total)
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            total += count
+        }
+        return Array(bytes.prefix(total))
+    }
+
+    /// Removes `name` if it exists.
+    func remove(_ name: String) throws {
+        try Self.checkName(name)
+        guard unlinkat(descriptor, name, 0) == 0 || errno == ENOENT else {
+            throw Failure(description: "cannot remove \(path)/\(name): \(String(cString: strerror(errno)))")
+        }
+        _ = fsync(descriptor)
+    }
+
+    /// The names of the regular files in the directory, not following symlinks.
+    func regularFiles() throws -> [String] {
+        let copy = dup(descriptor)
+        guard copy >= 0, let stream = fdopendir(copy) else { throw Failure(description: "cannot list \(path)") }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            var info = stat()
+            guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+
+    private static func checkName(_ name: String) throws {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
+            throw Failure(description: "\"\(name)\" is not a plain file name")
+        }
+    }
+}

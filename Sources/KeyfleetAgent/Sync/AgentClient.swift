@@ -1,0 +1,162 @@
+internal import AsyncHTTPClient
+internal import Foundation
+internal import HTTPTypes
+internal import KeyfleetAPI
+internal import NIOCore
+internal import NIOSSL
+internal import OpenAPIAsyncHTTPClient
+internal import OpenAPIRuntime
+
+/// The agent's side of `/v1/agent/*`, through the client generated from the OpenAPI document, over an
+/// HTTP client that trusts only the pinned certificate when there is one.
+struct AgentClient: Sendable {
+    private let http: HTTPClient
+    private let client: Client
+    let serverURL: String
+
+    /// What a sync brought.
+    enum SyncOutcome: Sendable {
+        /// A complete, checked new set.
+        case changed(AccessSet)
+        /// Nothing changed while the server waited.
+        case unchanged
+    }
+
+    /// A client for `server`, sending `credential` as bearer token when given.
+    init(server: AgentState.Server, credential: String?) throws(AgentError) {
+        guard let url = URL(string: server.url), let scheme = url.scheme, scheme == "https" || scheme == "http", url.host != nil else {
+            throw AgentError(.usage, "the server URL \"\(AgentError.printable(server.url))\" is not an http(s) URL")
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(90))
+        configuration.redirectConfiguration = .disallow
+        if let pem = server.caCertificatePEM {
+            do {
+                let certificate = try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem)
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .certificates([certificate])
+                // The pin is the trust anchor. A pinned self-signed server certificate names the server by
+                // itself, whatever address reaches it; a pinned CA still needs the name to match.
+                tls.certificateVerification = server.pinnedLeaf == true ? .noHostnameVerification : .fullVerification
+                configuration.tlsConfiguration = tls
+            } catch {
+                throw AgentError.local("the pinned certificate in the state directory cannot be read: \(error)")
+            }
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let middlewares: [any ClientMiddleware] = credential.map { [BearerToken(token: $0)] } ?? []
+        client = Client(serverURL: url, transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(90))), middlewares: middlewares)
+        serverURL = server.url
+    }
+
+    /// Releases the HTTP client's connections.
+    func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// Trades a one-time enrollment token for the host's identifier and credential.
+    func enroll(token: String, hostname: String?) async throws(AgentError) -> (host: String, credential: String) {
+        let output: Operations.EnrollAgent.Output
+        do {
+            output = try await client.enrollAgent(body: .json(.init(token: token, agentVersion: HostAgent.version, hostname: hostname)))
+        } catch {
+            throw Self.transportError(error, serverURL)
+        }
+        switch output {
+        case .ok(let ok):
+            guard case .json(let body) = ok.body else { throw AgentError.malformedAnswer("the enrollment answer is not JSON") }
+            guard Secret.isWellFormed(body.credential) else { throw AgentError.malformedAnswer("the credential is malformed") }
+            return (body.host, body.credential)
+        case .unauthorized:
+            throw AgentError(.enrollmentRefused, "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
+        case .unprocessableContent:
+            throw AgentError(.enrollmentRefused, "the server says the enrollment token is malformed")
+        case .badRequest, .default:
+            throw AgentError(.unreachable, "the server answered the enrollment with status \(Self.status(of: output))")
+        }
+    }
+
+    /// One long-poll: the host's set when it differs from `version`, after waiting up to `wait` seconds.
+    func sync(version: Int64, wait: Int32) async throws(AgentError) -> SyncOutcome {
+        let output: Operations.SyncAgent.Output
+        do {
+            output = try await client.syncAgent(query: .init(version: version, wait: wait))
+        } catch {
+            throw Self.transportError(error, serverURL)
+        }
+        switch output {
+        case .ok(let ok):
+            guard case .json(let body) = ok.body else { throw AgentError.malformedAnswer("the sync answer is not JSON") }
+            guard body.version >= 1 else { throw AgentError.malformedAnswer("the version \(body.version) is not positive") }
+            return .changed(try AccessSet(version: body.version, logins: body.logins.additionalProperties))
+        case .notModified:
+            return .unchanged
+        case .unauthorized:
+            throw AgentError(.revoked, "the server refused this host's credential: it was revoked or the host deleted")
+        case .badRequest, .default:
+            throw AgentError(.unreachable, "the server answered the sync with status \(Self.status(of: output))")
+        }
+    }
+
+    /// Tells the server the host keys and what was applied. Failures are the caller's to log.
+    func report(appliedVersion: Int64?, hostKeys: [String], error: String?) async throws(AgentError) {
+        let output: Operations.ReportAgent.Output
+        do {
+            output = try await client.reportAgent(
+                body: .json(.init(agentVersion: HostAgent.version, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error)))
+        } catch {
+            throw Self.transportError(error, serverURL)
+        }
+        switch output {
+        case .noContent: return
+        case .unauthorized: throw AgentError(.revoked, "the server refused this host's credential")
+        default: throw AgentError(.unreachable, "the server answered the report with status \(Self.status(of: output))")
+        }
+    }
+
+    private static func status(of output: some Sendable) -> String {
+        let text = String(describing: output)
+        if let range = text.range(of: "statusCode: ") {
+            return String(text[range.upperBound...].prefix(while: \.isNumber))
+        }
+        return String(text.prefix(while: { $0 != "(" }))
+    }
+
+    /// A transport failure, told apart: TLS (certificate) problems from unreachable servers.
+    private static func transportError(_ error: any Error, _ url: String) -> AgentError {
+        let underlying = (error as? ClientError)?.underlyingError ?? error
+        let text = String(describing: underlying)
+        if underlying is NIOSSLError || text.contains("SSL") || text.contains("certificate") || underlying is BoringSSLError {
+            return AgentError(.untrusted, "the TLS connection to \(url) failed; its certificate does not match the pin: \(AgentError.printable(text))")
+        }
+        if underlying is DecodingError {
+            return AgentError.malformedAnswer("the answer from \(url) does not match the API: \(AgentError.printable(text))")
+        }
+        return AgentError(.unreachable, "cannot reach \(url): \(AgentError.printable(text))")
+    }
+}
+
+/// Adds `Authorization: Bearer <token>` to every request.
+private struct BearerToken: ClientMiddleware {
+    let token: String
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        request.headerFields[.authorization] = "Bearer \(token)"
+        return try await next(request, body, baseURL)
+    }
+}
+
+/// Shape checks of secrets received from the server.
+enum Secret {
+    static func isWellFormed(_ text: String) -> Bool {
+        (16...512).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
+            }
+    }
+}

@@ -1,0 +1,101 @@
+internal import Crypto
+internal import Foundation
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOPosix
+internal import NIOSSL
+internal import NIOTLS
+
+/// Pins the registry server at enrollment, as `kubeadm join --discovery-token-ca-cert-hash` does: the
+/// agent is given the SHA-256 of a certificate in the server's chain (the CA, or the server's own
+/// self-signed certificate), fetches the chain the server presents, and keeps the certificate with that
+/// hash as the only trust root from then on.
+enum ServerPin {
+    /// `sha256:` and the lower-case hex SHA-256 of a certificate's DER.
+    static func hash(of certificate: NIOSSLCertificate) throws -> String {
+        let der = try certificate.toDERBytes()
+        return "sha256:" + SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `text` is `sha256:` and 64 lower-case hex digits.
+    static func isWellFormed(_ text: String) -> Bool {
+        let hex = text.utf8.dropFirst(7)
+        return text.hasPrefix("sha256:") && hex.count == 64 && hex.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    /// The certificate of the server's presented chain whose hash is `pin`, found without trusting the
+    /// chain (it is trusted only because of the pin).
+    static func fetchPinned(host: String, port: Int, pin: String) async throws(AgentError) -> (certificate: NIOSSLCertificate, isLeaf: Bool) {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try await presentedChain(host: host, port: port)
+        } catch {
+            throw AgentError(.unreachable, "cannot reach \(host):\(port) over TLS to check its certificate: \(error)")
+        }
+        for (index, certificate) in chain.enumerated() {
+            if (try? hash(of: certificate)) == pin { return (certificate, index == 0) }
+        }
+        throw AgentError(.untrusted, "no certificate the server \(host):\(port) presents has the pinned hash \(pin)")
+    }
+
+    /// Connects, completes a TLS handshake that accepts any chain, and returns the chain.
+    private static func presentedChain(host: String, port: Int) async throws -> [NIOSSLCertificate] {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: configuration)
+        let captured = NIOLockedValueBox<[NIOSSLCertificate]>([])
+        let serverName: String? = host.first?.isNumber == true || host.contains(":") ? nil : host
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = try NIOSSLClientHandler(
+                        context: context, serverHostname: serverName,
+                        customVerificationCallback: { certificates, promise in
+                            captured.withLockedValue { $0 = certificates }
+                            promise.succeed(.certificateVerified)
+                        })
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                }
+            }
+            .connect(host: host, port: port).get()
+        defer { channel.close(promise: nil) }
+        try await handshake.futureResult.get()
+        return captured.withLockedValue { $0 }
+    }
+}
+
+/// Completes a promise when the TLS handshake is done, or fails it when the connection fails first.
+private final class HandshakeWaiter: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    private let promise: EventLoopPromise<Void>
+    private var completed = false
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    private func complete(_ result: Result<Void, any Error>) {
+        guard !completed else { return }
+        completed = true
+        promise.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { complete(.success(())) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        complete(.failure(error))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(.failure(ChannelError.eof))
+        context.fireChannelInactive()
+    }
+}

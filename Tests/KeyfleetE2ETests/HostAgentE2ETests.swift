@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The host agent against the real registry server, the real sshd and the real ssh client: a grant or a
+/// revocation in the registry decides, within a second, whether `ssh` logs in.
+@Suite("Host agent with a real sshd", .serialized)
+struct HostAgentE2ETests {
+    /// The registry, one host with its agent, and sshd reading the agent's files.
+    final class Fleet: @unchecked Sendable {
+        let work: TemporaryDirectory
+        var server: RegistryServerProcess
+        let api: RegistryHTTP
+        let project: String
+        let host: String
+        let sshd: LoopbackSSHD
+        let keysDirectory: String
+        let stateDirectory: String
+        var agent: BackgroundProcess?
+        let login = LoopbackSSHD.userName
+
+        init(mode: String = "files") throws {
+            work = try TemporaryDirectory()
+            server = try RegistryServerProcess(dataDirectory: work.file("registry"))
+            api = RegistryHTTP(url: server.url, token: server.token)
+            project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))
+            keysDirectory = work.file(mode == "files" ? "keys" : "cache")
+            stateDirectory = work.file("state")
+            let created = try api.call("POST", "/v1/hosts", ["name": "web-1", "project": project, "logins": [LoopbackSSHD.userName]])
+            host = try api.id(created["host"])
+            let keysDirectory = self.keysDirectory
+            sshd = try LoopbackSSHD { _ in
+                if mode == "files" { return "AuthorizedKeysFile \(keysDirectory)/%u" }
+                return "AuthorizedKeysFile none\nAuthorizedKeysCommand \(KeyfleetBinary.lookupPath) --cache-dir \(keysDirectory) %u %f\nAuthorizedKeysCommandUser root"
+            }
+            guard let enrollment = created["enrollment"] as? [String: Any], let token = enrollment["token"] as? String else {
+                throw FleetError( "createHost gave no enrollment token: \(created)")
+            }
+            let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", server.url, "--token", token, "--state-dir", stateDirectory])
+            guard enrolled.status == 0 else { throw FleetError( "enroll failed: \(enrolled.stderr)") }
+            try startAgent(mode: mode)
+        }
+
+        func startAgent(mode: String = "files") throws {
+            agent = try BackgroundProcess(
+                KeyfleetBinary.path,
+                ["host-agent", "run", "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "20",
+                 "--host-keys-dir", sshd.directory.path, "--log-level", "debug"])
+        }
+
+        /// A new key pair on disk; returns the private key's path and the public line.
+        func keyPair(_ name: String, type: String = "ed25519") throws -> (path: String, line: String) {
+            let path = work.file(name)
+            try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "\(name)@test", "-f", path])
+            return (path, try String(contentsOfFile: path + ".pub", encoding: .utf8))
+        }
+
+        /// Imports `line` as a project key; returns its identifier.
+        func importProjectKey(_ name: String, _ line: String, expiresAt: String? = nil) throws -> String {
+            var body: [String: Any] = ["name": name, "public_key": line, "project": project]
+            if let expiresAt { body["expires_at"] = expiresAt }
+            return try api.id(try api.call("POST", "/v1/ssh-keys", body)["key"])
+        }
+
+        func logsIn(_ identity: String) throws -> Bool {
+            try sshd.ssh(identity: identity, command: "true").status == 0
+        }
+
+        /// Seconds until `logsIn(identity)` equals `expected`, polling; nil after `limit` seconds.
+        func secondsUntil(_ identity: String, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
+            let start = Date()
+            while Date().timeIntervalSince(start) < limit {
+                if try logsIn(identity) == expected { return Date().timeIntervalSince(start) }
+                usleep(50_000)
+            }
+            return nil
+        }
+
+        var diagnostics: String {
+            "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))"
+        }
+    }
+
+    @Test("a granted key logs in; a key added later logs in without restarting anything; a deleted key is refused within a second")
+    func grantAndRevoke() throws {
+        let fleet = try Fleet()
+        let first = try fleet.keyPair("first")
+        _ = try fleet.importProjectKey("first", first.line)
+        #expect(try fleet.secondsUntil(first.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+
+        let later = try fleet.keyPair("later", type: "ecdsa")
+        #expect(try fleet.logsIn(later.path) == false)
+        let laterID = try fleet.importProjectKey("later", later.line)
+        let granted = try fleet.secondsUntil(later.path, logsIn: true)
+        #expect(granted != nil && granted! < 1.0, "granted after \(String(describing: granted)) s\n\(fleet.diagnostics)")
+
+        _ = try fleet.api.call("DELETE", "/v1/ssh-keys/\(laterID)", nil)
+        let revoked = try fleet.secondsUntil(later.path, logsIn: false)
+        #expect(revoked != nil && revoked! < 1.0, "revoked after \(String(describing: revoked)) s\n\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(first.path), "an unrelated key must keep working")
+    }
+
+    @Test("removing a member from the project, and a key from the host's cluster, refuse their keys within a second")
+    func memberAndClusterRevocation() throws {
+        let fleet = try Fleet()
+        // A person with a personal key, member of the project: their key reaches the project's hosts.
+        let user = try fleet.api.call("POST", "/v1/users", ["name": "alice"])
+        let userID = try fleet.api.id(user)
+        let alice = try fleet.keyPair("alice")
+        let token = try fleet.api.call("POST", "/v1/tokens", ["user": userID])
+        guard let secret = token["secret"] as? String else { throw FleetError( "no token secret: \(token)") }
+        let aliceAPI = RegistryHTTP(url: fleet.server.url, token: secret)
+        _ = try aliceAPI.call("POST", "/v1/ssh-keys", ["name": "laptop", "public_key": alice.line])
+        _ = try fleet.api.call("PUT", "/v1/projects/\(fleet.project)/members/\(userID)", ["role": "member"])
+        #expect(try fleet.secondsUntil(alice.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        _ = try fleet.api.call("DELETE", "/v1/projects/\(fleet.project)/members/\(userID)", nil)
+        let removed = try fleet.secondsUntil(alice.path, logsIn: false)
+        #expect(removed != nil && removed! < 1.0, "member removal took \(String(describing: removed)) s\n\(fleet.diagnostics)")
+
+        // A cluster's key reaches its hosts; removing it from the cluster refuses it.
+        let clusterKey = try fleet.keyPair("cluster")
+        let keyID = try fleet.importProjectKey("cluster", clusterKey.line)
+        let cluster = try fleet.api.id(try fleet.api.call("POST", "/v1/clusters", ["name": "pool", "project": fleet.project]))
+        _ = try fleet.api.call("POST", "/v1/clusters/\(cluster)/keys", ["ssh_key": keyID])
+        _ = try fleet.api.call("POST", "/v1/clusters/\(cluster)/hosts", ["host": fleet.host])
+        #expect(try fleet.secondsUntil(clusterKey.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        _ = try fleet.api.call("DELETE", "/v1/clusters/\(cluster)/keys/\(keyID)", nil)
+        let dropped = try fleet.secondsUntil(clusterKey.path, logsIn: false)
+        #expect(dropped != nil && dropped! < 1.0, "cluster key removal took \(String(describing: dropped)) s\n\(fleet.diagnostics)")
+    }
+
+    @Test("with the agent stopped, sshd refuses an expired key; with the server stopped, access keeps working and a restarted agent serves its cache")
+    func failStatic() throws {
+        let fleet = try Fleet()
+        let lasting = try fleet.keyPair("lasting")
+        _ = try fleet.importProjectKey("lasting", lasting.line)
+        let brief = try fleet.keyPair("brief")
+        // Whole minutes: expiry-time has minute precision. The first minute boundary at least 15 s ahead,
+        // then the test waits it out with the agent stopped, so only sshd's own check can refuse it.
+        let expiry = Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + 15) / 60).rounded(.up) * 60)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        _ = try fleet.importProjectKey("brief", brief.line, expiresAt: formatter.string(from: expiry))
+        #expect(try fleet.secondsUntil(brief.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(lasting.path))
+
+        fleet.agent?.stop()
+        _ = fleet.server.stop()
+        // The server is gone: what was granted still works, through a restart of the agent.
+        try fleet.startAgent()
+        usleep(500_000)
+        #expect(fleet.agent?.isRunning == true, "\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(lasting.path), "\(fleet.diagnostics)")
+        let files = try String(contentsOfFile: fleet.keysDirectory + "/" + fleet.login, encoding: .utf8)
+        #expect(files.contains("expiry-time=\""))
+        fleet.agent?.stop()
+
+        let wait = expiry.timeIntervalSinceNow + 1
+        if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
+        #expect(try fleet.logsIn(brief.path) == false, "sshd must refuse the expired key by itself")
+        #expect(try fleet.logsIn(lasting.path))
+    }
+
+    @Test("command mode: keyfleet-authorized-keys answers sshd from the agent's cache")
+    func commandMode() throws {
+        let fleet = try Fleet(mode: "command")
+        let key = try fleet.keyPair("command")
+        let keyID = try fleet.importProjectKey("command", key.line)
+        #expect(try fleet.secondsUntil(key.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        _ = try fleet.api.call("DELETE", "/v1/ssh-keys/\(keyID)", nil)
+        let revoked = try fleet.secondsUntil(key.path, logsIn: false)
+        #expect(revoked != nil && revoked! < 1.0, "revoked after \(String(describing: revoked)) s\n\(fleet.diagnostics)")
+    }
+
+    @Test("install and uninstall round-trip the sshd configuration, checked by sshd -t, with sshd reloaded and serving throughout")
+    func installRoundTrip() throws {
+        let work = try TemporaryDirectory()
+        let keys = work.file("keys")
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let pair = work.file("id")
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", pair])
+        let line = try String(contentsOfFile: pair + ".pub", encoding: .utf8)
+        try line.write(toFile: keys + "/" + LoopbackSSHD.userName, atomically: true, encoding: .utf8)
+        let sshd = try LoopbackSSHD(authorizedKeys: "")
+        #expect(try sshd.ssh(identity: pair, command: "true").status != 0)
+
+        let install = try KeyfleetBinary.run([
+            "host-agent", "install", "--mode", "files", "--keys-dir", keys, "--sshd-config", sshd.configPath, "--sshd-pid-file", sshd.pidFile,
+        ])
+        #expect(install.status == 0, "\(install.stderr)")
+        let dropIn = sshd.directory.file("sshd_config.d/50-keyfleet.conf")
+        #expect(FileManager.default.fileExists(atPath: dropIn))
+        #expect(try ExternalTool.run("sshd", ["-t", "-f", sshd.configPath]).status == 0)
+        var loggedIn = false
+        for _ in 0..<50 where !loggedIn {
+            loggedIn = try sshd.ssh(identity: pair, command: "true").status == 0
+            if !loggedIn { usleep(100_000) }
+        }
+        #expect(loggedIn, "after install, sshd reads the keys directory")
+
+        let uninstall = try KeyfleetBinary.run(["host-agent", "uninstall", "--sshd-config", sshd.configPath, "--sshd-pid-file", sshd.pidFile])
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dropIn))
+        var refused = false
+        for _ in 0..<50 where !refused {
+            refused = try sshd.ssh(identity: pair, command: "true").status != 0
+            if !refused { usleep(100_000) }
+        }
+        #expect(refused, "after uninstall, the keys directory is no longer read")
+        #expect(try ExternalTool.run("sshd", ["-t", "-f", sshd.configPath]).status == 0)
+
+        // A keys directory sshd could not use is refused before anything changes.
+        let bad = try KeyfleetBinary.run([
+            "host-agent", "install", "--keys-dir", "relative/dir", "--sshd-config", sshd.configPath, "--no-reload",
+        ])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dropIn))
+    }
+}
+
+/// The registry's HTTP API through curl, as a script would drive it.
+struct RegistryHTTP: Sendable {
+    let url: String
+    let token: String
+
+    /// Sends `method path` with a JSON body; returns the decoded object, failing on a non-2xx status.
+    @discardableResult
+    func call(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
+        var arguments = ["-sS", "-X", method, "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}"]
+        if let body {
+            let data = try JSONSerialization.data(withJSONObject: body)
+            arguments += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: data, as: UTF8.self)]
+        }
+        let result = try ExternalTool.run("curl", arguments + [url + path])
+        let text = result.text
+        guard let split = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: split)...]) else {
+            throw FleetError( "curl \(method) \(path) failed: \(result.stderr)")
+        }
+        let payload = String(text[..<split])
+        guard (200..<300).contains(status) else { throw FleetError( "\(method) \(path) answered \(status): \(payload)") }
+        if payload.isEmpty { return [:] }
+        return (try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// The `id` of an object in an answer.
+    func id(_ object: Any?) throws -> String {
+        guard let object = object as? [String: Any], let id = object["id"] as? String else {
+            throw FleetError( "no id in \(String(describing: object))")
+        }
+        return id
+    }
+}
+
+extension KeyfleetBinary {
+    /// The built `keyfleet-authorized-keys`, beside `keyfleet`.
+    static var lookupPath: String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("keyfleet-authorized-keys").path
+    }
+}
+
+/// A step of a fleet test that could not be done.
+struct FleetError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
