@@ -23,7 +23,9 @@ public struct ProblemMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
-            return try await next(request, try limited(body), metadata)
+            var (response, responseBody) = try await next(request, try limited(body), metadata)
+            Self.decodeHeaders(&response)
+            return (response, responseBody)
         } catch {
             var problem = ProblemMapping.problem(for: error)
             problem.instance = request.path.map { String($0.prefix(while: { $0 != "?" })) }
@@ -33,6 +35,17 @@ public struct ProblemMiddleware: ServerMiddleware {
                     metadata: ["operation": "\(operationID)", "error": "\(Self.cause(of: error))"])
             }
             return Self.response(problem)
+        }
+    }
+
+    /// The runtime writes string headers percent-encoded (URI style `simple`), which would turn
+    /// `ETag: "k7"` into `%22k7%22` and `Location: /v1/...` into `%2Fv1%2F...`. Both are plain
+    /// tokens in HTTP, so they are sent decoded, as the contract's patterns say.
+    static func decodeHeaders(_ response: inout HTTPResponse) {
+        for name in [HTTPField.Name.eTag, .location] {
+            if let value = response.headerFields[name], value.contains("%"), let decoded = value.removingPercentEncoding {
+                response.headerFields[name] = decoded
+            }
         }
     }
 
