@@ -1,0 +1,61 @@
+import KeyfleetCore
+import KeyfleetStore
+import Testing
+
+@Suite("Store: host agents, credential revocation, host and cluster filters")
+struct StoreHostAgentTests {
+    static func hash(_ byte: UInt8) -> [UInt8] { [UInt8](repeating: byte, count: 32) }
+
+    @Test func revokingCredentialsWithANewToken() async throws {
+        let f = try await Fixture()
+        let project = try await f.store.createProject(name: "p", by: f.principal)
+        let host = try await f.store.createHost(by: f.principal) { id in try Host(id: id, project: project.id, name: "h") }
+        try await f.store.createEnrollmentToken(host: host.id, tokenHash: Self.hash(1), expiresAt: f.determinism.now + 60, by: f.principal)
+        #expect(try await f.store.enroll(tokenHash: Self.hash(1), credentialHash: Self.hash(2)) == host.id)
+        #expect(try await f.store.agentStatus(of: [host.id])[host.id]?.enrolled == true)
+        let version = try await f.store.version()
+        try await f.store.createEnrollmentToken(
+            host: host.id, tokenHash: Self.hash(3), expiresAt: f.determinism.now + 60, revokingCredentials: true, by: f.principal)
+        #expect(try await f.store.host(credentialHash: Self.hash(2)) == nil)
+        #expect(try await f.store.agentStatus(of: [host.id])[host.id] == nil)
+        #expect(try await f.store.version() == version, "credentials do not change access")
+        #expect(try await f.store.enroll(tokenHash: Self.hash(3), credentialHash: Self.hash(4)) == host.id)
+        #expect(try await f.store.host(credentialHash: Self.hash(4)) == host.id)
+        let audit = try await f.store.audit(AuditFilter(), page: .largest).items.map(\.action)
+        #expect(audit.contains("host.credential.revoke"))
+    }
+
+    @Test func agentReportsSurviveARestartAndLeaveWithTheHost() async throws {
+        let f = try await Fixture()
+        let project = try await f.store.createProject(name: "p", by: f.principal)
+        let host = try await f.store.createHost(by: f.principal) { id in try Host(id: id, project: project.id, name: "h") }
+        let report = AgentReport(agentVersion: "1.2.3", appliedVersion: 9, hostKeys: ["ssh-ed25519 AAAA1", "ssh-ed25519 AAAA2"], error: "x")
+        try await f.store.recordAgentReport(report, host: host.id)
+        let reopened = try await f.reopen()
+        let status = try #require(try await reopened.agentStatus(of: [host.id])[host.id])
+        #expect(status.report == report)
+        #expect(status.enrolled == false)
+        #expect(status.reportedAt == f.determinism.now)
+        try await reopened.deleteHost(host.id, by: f.principal)
+        #expect(try await reopened.agentStatus(of: [host.id]).isEmpty)
+        await #expect(throws: StoreError(.notFound, "")) { try await reopened.recordAgentReport(report, host: host.id) }
+        try await reopened.close()
+    }
+
+    @Test func hostAndClusterFilters() async throws {
+        let f = try await Fixture()
+        let a = try await f.store.createProject(name: "a", by: f.principal)
+        let b = try await f.store.createProject(name: "b", by: f.principal)
+        for (project, name) in [(a, "x"), (a, "y"), (b, "x")] {
+            _ = try await f.store.createHost(by: f.principal) { id in try Host(id: id, project: project.id, name: name) }
+            _ = try await f.store.createCluster(by: f.principal) { id in try Cluster(id: id, project: project.id, name: name) }
+        }
+        #expect(try await f.store.hosts(HostFilter(name: "x"), page: .first).items.count == 2)
+        #expect(try await f.store.hosts(HostFilter(projects: [a.id]), page: .first).items.count == 2)
+        #expect(try await f.store.hosts(HostFilter(projects: []), page: .first).items.isEmpty)
+        #expect(try await f.store.hosts(HostFilter(name: "x", projects: [b.id]), page: .first).items.map(\.project) == [b.id])
+        #expect(try await f.store.clusters(ClusterFilter(name: "y"), page: .first).items.count == 1)
+        #expect(try await f.store.clusters(ClusterFilter(projects: [b.id]), page: .first).items.count == 1)
+        #expect(try await f.store.clusters(ClusterFilter(projects: []), page: .first).items.isEmpty)
+    }
+}
