@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import KeyfleetAPI
+import NIOCore
 import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
 
@@ -59,9 +60,19 @@ struct Registry {
             throw CLIError("server \"\(Terminal.safe(context.server))\" is not a URL")
         }
         self.context = context
-        let transport = AsyncHTTPClientTransport(configuration: .init(client: .shared, timeout: .seconds(60)))
+        let transport = AsyncHTTPClientTransport(configuration: .init(client: Self.httpClient, timeout: .seconds(60)))
         api = Client(serverURL: url, transport: transport, middlewares: [RegistryMiddleware(token: context.token)])
     }
+
+    /// One HTTP client for the process, never shut down (it lives as long as the command). A refused or
+    /// failed connection fails the request at once instead of being retried until the deadline: a person
+    /// waiting at a terminal wants to hear that the server is not there.
+    private static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Runs one or more calls, turning every failure into a one-line ``CLIError``.
     func call<T>(_ body: (Client) async throws -> T) async throws(CLIError) -> T {

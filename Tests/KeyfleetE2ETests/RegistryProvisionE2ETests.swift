@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Registry hosts: provision with cloud-init, revoke, login context", .serialized)
+struct RegistryProvisionE2ETests {
+    @Test("host create: user data passes Debian's cloud-init schema check; a deleted key leaves host keys")
+    func provisionAndRevoke() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try RegistryServerProcess(dataDirectory: directory.file("data"))
+        defer { server.stop() }
+        let first = try RealKeys.make("ed25519", in: directory, name: "first")
+        let second = try RealKeys.make("ecdsa", bits: 256, in: directory, name: "second")
+        #expect(try server.client(["project", "create", "web"]).status == 0)
+        for (name, path) in [("deploy-1", first), ("deploy-2", second)] {
+            let made = try server.client(["ssh-key", "create", "--name", name, "--project", "web", "--public-key-from-file", path + ".pub"])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+
+        let userData = directory.file("user-data")
+        let created = try server.client([
+            "host", "create", "web-1", "--project", "web", "--ssh-key", "deploy-1", "--ssh-key", "deploy-2",
+            "--login", "root", "--login", "deploy", "--label", "env=prod", "--user-data-file", userData,
+        ])
+        #expect(created.status == 0, "\(created.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: userData)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let document = try directory.read("user-data")
+        #expect(document.hasPrefix("#cloud-config"))
+        for path in [first, second] {
+            let material = RealKeys.material(try String(contentsOfFile: path + ".pub", encoding: .utf8))
+            #expect(document.contains(String(material.split(separator: " ")[1])))
+        }
+        // The real checker; a missing cloud-init is a failure, not a skip.
+        let schema = try ExternalTool.run("cloud-init", ["schema", "--config-file", userData])
+        #expect(schema.status == 0, "cloud-init schema: \(schema.text) \(schema.stderr)")
+
+        // Without a file the user data goes to standard output, nothing else does.
+        let printed = try server.client(["host", "create", "web-2", "--project", "web"])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        #expect(printed.text.hasPrefix("#cloud-config"))
+        let printedFile = try directory.write("printed", printed.text)
+        #expect(try ExternalTool.run("cloud-init", ["schema", "--config-file", printedFile]).status == 0)
+
+        // Effective access names both keys for both logins.
+        let fingerprints = try [first, second].map { try RealKeys.fingerprint($0 + ".pub") }
+        func effective() throws -> [String: Set<String>] {
+            let access = try server.clientJSON(["host", "keys", "web-1", "-o", "json"]) as? [String: Any]
+            var result: [String: Set<String>] = [:]
+            for login in access?["logins"] as? [[String: Any]] ?? [] {
+                let keys = (login["keys"] as? [[String: Any]] ?? []).compactMap { $0["fingerprint"] as? String }
+                result[login["login"] as? String ?? "?", default: []].formUnion(keys)
+            }
+            return result
+        }
+        #expect(try effective() == ["root": Set(fingerprints), "deploy": Set(fingerprints)])
+        let table = try server.client(["host", "keys", "web-1", "--login", "deploy"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.text.contains(fingerprints[0]) && table.text.contains(fingerprints[1]))
+
+        // Revoke: delete one key, it is gone from every login at once.
+        #expect(try server.client(["ssh-key", "delete", "deploy-1"]).status == 0)
+        #expect(try effective() == ["root": [fingerprints[1]], "deploy": [fingerprints[1]]])
+        // And taking the other off one login's own list leaves that login with none.
+        let removed = try server.client(["host", "remove-key", "web-1", "--ssh-key", "deploy-2", "--login", "deploy"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try effective() == ["root": [fingerprints[1]], "deploy": []])
+
+        // A fresh enrollment token: printed alone on stdout.
+        let token = try server.client(["host", "enroll-token", "web-1"])
+        #expect(token.status == 0, "\(token.stderr)")
+        #expect(token.text.split(separator: "\n").count == 1)
+    }
+
+    @Test("login saves a 0600 context; flag beats environment beats context; logout forgets it")
+    func loginContext() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try RegistryServerProcess(dataDirectory: directory.file("data"))
+        defer { server.stop() }
+        let config = directory.file("config-home")
+        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ToolResult {
+            var all = ["XDG_CONFIG_HOME": config, "KEYFLEET_SERVER": "", "KEYFLEET_TOKEN": ""]
+            for (key, value) in environment { all[key] = value }
+            return try KeyfleetBinary.run(arguments, environment: all)
+        }
+        // Nothing configured: one clear line.
+        let none = try run(["ssh-key", "list"])
+        #expect(none.status == 1)
+        #expect(none.stderr.hasPrefix("keyfleet: no server given"))
+
+        // A bad token is refused and nothing is saved.
+        let bad = try run(["login", "--server", server.url, "--token", "kft_wrong"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasSuffix("(unauthorized)\n"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: config + "/keyfleet/config"))
+
+        let login = try run(["login", "--server", server.url, "--token", server.token])
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(!login.text.contains(server.token) && !login.stderr.contains(server.token))
+        let file = config + "/keyfleet/config"
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect((try FileManager.default.attributesOfItem(atPath: config + "/keyfleet")[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        #expect(try run(["ssh-key", "list"]).status == 0)
+
+        // The environment beats the context, the flag beats the environment.
+        let envWins = try run(["ssh-key", "list"], environment: ["KEYFLEET_TOKEN": "kft_wrong"])
+        #expect(envWins.stderr.hasSuffix("(unauthorized)\n"), "\(envWins.stderr)")
+        let flagWins = try run(["ssh-key", "list", "--token", server.token], environment: ["KEYFLEET_TOKEN": "kft_wrong"])
+        #expect(flagWins.status == 0, "\(flagWins.stderr)")
+        let started = Date()
+        let serverFlag = try run(["ssh-key", "list", "--server", "http://127.0.0.1:1"])
+        #expect(Date().timeIntervalSince(started) < 15, "an unreachable server is reported at once, not after retries")
+        #expect(serverFlag.status == 1)
+        #expect(serverFlag.stderr.hasPrefix("keyfleet: cannot reach the server at http://127.0.0.1:1"), "\(serverFlag.stderr)")
+        #expect(serverFlag.stderr.split(separator: "\n").count == 1)
+
+        // A context others can read is refused.
+        chmod(file, 0o640)
+        let exposed = try run(["ssh-key", "list"])
+        #expect(exposed.status == 1)
+        #expect(exposed.stderr.contains("readable or writable by others"), "\(exposed.stderr)")
+        chmod(file, 0o600)
+
+        #expect(try run(["logout"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(try run(["ssh-key", "list"]).status == 1)
+    }
+}
