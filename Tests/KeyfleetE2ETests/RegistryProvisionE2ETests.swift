@@ -72,6 +72,49 @@ struct RegistryProvisionE2ETests {
         #expect(token.text.split(separator: "\n").count == 1)
     }
 
+    @Test("members, clusters and tokens: a member's key reaches the cluster's host and leaves with the member")
+    func clustersAndMembers() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try RegistryServerProcess(dataDirectory: directory.file("data"))
+        defer { server.stop() }
+        #expect(try server.client(["user", "create", "bob"]).status == 0)
+        let minted = try server.client(["token", "create", "--user", "bob"])
+        #expect(minted.status == 0, "\(minted.stderr)")
+        let bobToken = minted.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!minted.stderr.contains(bobToken))
+        let key = try RealKeys.make("ed25519", in: directory, name: "bob")
+        let fingerprint = try RealKeys.fingerprint(key + ".pub")
+        #expect(try server.client(["ssh-key", "create", "--name", "bob-laptop", "--public-key-from-file", key + ".pub"], token: bobToken).status == 0)
+        #expect(try server.client(["project", "create", "p"]).status == 0)
+        #expect(try server.client(["project", "add-member", "p", "bob", "--role", "member"]).status == 0)
+        #expect(try server.client(["host", "create", "h", "--project", "p", "--user-data-file", directory.file("ud")]).status == 0)
+        #expect(try server.client(["cluster", "create", "c", "--project", "p"]).status == 0)
+        #expect(try server.client(["cluster", "add-key", "c", "--ssh-key", "bob-laptop"]).status == 0)
+        #expect(try server.client(["cluster", "add-host", "c", "--host", "h"]).status == 0)
+        func rootKeys() throws -> [String] {
+            let access = try server.clientJSON(["host", "keys", "h", "--login", "root", "-o", "json"]) as? [String: Any]
+            let logins = access?["logins"] as? [[String: Any]] ?? []
+            return logins.flatMap { ($0["keys"] as? [[String: Any]] ?? []).compactMap { $0["fingerprint"] as? String } }
+        }
+        #expect(try rootKeys() == [fingerprint])
+        #expect(try server.client(["project", "remove-member", "p", "bob"]).status == 0)
+        #expect(try rootKeys() == [])
+        // A read-only token reads and may not change; a revoked token is refused.
+        let readOnly = try server.client(["token", "create", "--read-only"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try server.client(["project", "list"], token: readOnly).status == 0)
+        let refused = try server.client(["project", "create", "q"], token: readOnly)
+        #expect(refused.status == 1 && refused.stderr.hasSuffix("(read-only-token)\n"), "\(refused.stderr)")
+        let tokens = try server.clientJSON(["token", "list", "--user", "bob", "-o", "json"]) as? [[String: Any]]
+        let bobTokenID = try #require(tokens?.first?["id"] as? String)
+        #expect(try server.client(["token", "revoke", bobTokenID]).status == 0)
+        let revoked = try server.client(["ssh-key", "list"], token: bobToken)
+        #expect(revoked.status == 1 && revoked.stderr.hasSuffix("(unauthorized)\n"), "\(revoked.stderr)")
+        // The audit log has the changes, each with its actor.
+        let audit = try server.clientJSON(["audit", "list", "--since", "1h", "-o", "json"]) as? [[String: Any]]
+        let actions = Set(audit?.compactMap { $0["action"] as? String } ?? [])
+        #expect(actions.count >= 5, "\(actions)")
+    }
+
     @Test("login saves a 0600 context; flag beats environment beats context; logout forgets it")
     func loginContext() async throws {
         let directory = try TemporaryDirectory()
