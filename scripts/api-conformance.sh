@@ -4,12 +4,12 @@
 # that no answer is a 5xx and that every status, content type, header and body matches the contract.
 #
 # Usage: scripts/api-conformance.sh [path to a built keyfleet binary]
-# SCHEMATHESIS_EXAMPLES (default 25) bounds the examples per operation; SCHEMATHESIS_SEED fixes them.
+# SCHEMATHESIS_EXAMPLES (default 10) bounds the examples per operation; SCHEMATHESIS_SEED fixes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 binary=${1:-.build/debug/keyfleet}
-examples=${SCHEMATHESIS_EXAMPLES:-25}
+examples=${SCHEMATHESIS_EXAMPLES:-10}
 work=$(mktemp -d)
 server_pid=
 cleanup() {

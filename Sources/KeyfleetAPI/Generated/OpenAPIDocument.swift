@@ -2551,8 +2551,10 @@ components:
           maxLength: 2048
           examples: ['https://keyfleet.example.net:8443']
         ca_cert_hash:
-          type: string
-          description: '`sha256:` and the hex SHA-256 of the server''s CA certificate (DER), which the agent pins.'
+          type: [string, 'null']
+          description: |
+            `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
+            for a server on plain HTTP, which has no certificate to pin.
           pattern: '^sha256:[0-9a-f]{64}$'
           examples: ['sha256:967b89441b6d7a13ccaf8c3c7fef56867f8741fe2ee367e750ed85e5006666f8']
     CreateHostResponse:

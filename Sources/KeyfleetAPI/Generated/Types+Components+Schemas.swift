@@ -1542,22 +1542,24 @@ extension Components {
             public var expiresAt: Components.Schemas.Timestamp
             /// - Remark: Generated from `#/components/schemas/Enrollment/server_url`.
             public var serverUrl: Swift.String
-            /// `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins.
+            /// `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
+            /// for a server on plain HTTP, which has no certificate to pin.
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/Enrollment/ca_cert_hash`.
-            public var caCertHash: Swift.String
+            public var caCertHash: Swift.String?
             /// Creates a new `Enrollment`.
             ///
             /// - Parameters:
             ///   - token: The one-time enrollment token, shown only in this answer.
             ///   - expiresAt:
             ///   - serverUrl:
-            ///   - caCertHash: `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins.
+            ///   - caCertHash: `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
             public init(
                 token: Swift.String,
                 expiresAt: Components.Schemas.Timestamp,
                 serverUrl: Swift.String,
-                caCertHash: Swift.String
+                caCertHash: Swift.String? = nil
             ) {
                 self.token = token
                 self.expiresAt = expiresAt

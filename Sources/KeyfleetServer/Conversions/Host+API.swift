@@ -42,6 +42,6 @@ extension Enrollment {
     /// The contract requires `ca_cert_hash`; a plain-HTTP server has none to pin and sends an empty string.
     func api(expiresAt: UInt64) -> Components.Schemas.Enrollment {
         Components.Schemas.Enrollment(
-            token: token, expiresAt: Timestamps.date(expiresAt), serverUrl: serverURL, caCertHash: caCertHash ?? "")
+            token: token, expiresAt: Timestamps.date(expiresAt), serverUrl: serverURL, caCertHash: caCertHash)
     }
 }
