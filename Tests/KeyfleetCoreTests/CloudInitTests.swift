@@ -65,9 +65,9 @@ struct CloudInitTests {
             #expect(json["caCertHash"] is NSNull)
         }
         let commands = try #require(document["runcmd"] as? [[String]])
-        var command = ["keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token]
-        if let hash = enrollment.caCertHash { command += ["--ca-cert-hash", hash] }
-        #expect(commands == [command])
+        // The token is read from the root-only file, never given on the command line.
+        #expect(commands == [["keyfleet", "host-agent", "enroll", "--config", "/etc/keyfleet/enroll.json"]])
+        #expect(!commands.joined().joined().contains(enrollment.token))
         #expect(Set(document.keys) == ["disable_root", "allow_public_ssh_keys", "users", "write_files", "runcmd"])
     }
 
@@ -107,7 +107,7 @@ struct CloudInitTests {
         let enrollment = try Enrollment(serverURL: "http://127.0.0.1:8080", token: String(repeating: "t", count: 43), caCertHash: nil)
         let host = try world.host("h1")
         let yaml = CloudInit.userData(host: host, registry: world.snapshot, now: World.now, enrollment: enrollment)
-        #expect(!yaml.contains("--ca-cert-hash"))
+        #expect(yaml.components(separatedBy: enrollment.token).count == 2, "the token appears once, in the enrollment file")
         try Self.expectValidSchema(yaml, in: dir)
         try Self.expectMatches(try Self.load(yaml, in: dir), host: host, registry: world.snapshot, now: World.now, enrollment: enrollment)
     }

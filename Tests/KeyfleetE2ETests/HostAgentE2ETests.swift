@@ -33,11 +33,16 @@ struct HostAgentE2ETests {
                 if mode == "files" { return "AuthorizedKeysFile \(keysDirectory)/%u" }
                 return "AuthorizedKeysFile none\nAuthorizedKeysCommand \(KeyfleetBinary.lookupPath) --cache-dir \(keysDirectory) %u %f\nAuthorizedKeysCommandUser root"
             }
-            guard let enrollment = created["enrollment"] as? [String: Any], let token = enrollment["token"] as? String else {
-                throw FleetError( "createHost gave no enrollment token: \(created)")
-            }
-            let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", server.url, "--token", token, "--state-dir", stateDirectory])
-            guard enrolled.status == 0 else { throw FleetError( "enroll failed: \(enrolled.stderr)") }
+            // Enroll as cloud-init would: the enrollment file from the user data, read with --config.
+            guard let userData = created["user_data"] as? String else { throw FleetError("createHost gave no user data: \(created)") }
+            let userDataPath = try work.write("user-data", userData)
+            let enrollFile = work.file("enroll.json")
+            try ExternalTool.runChecked("python3", [
+                "-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); open(sys.argv[2], 'w').write(d['write_files'][0]['content'])",
+                userDataPath, enrollFile,
+            ])
+            let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--config", enrollFile, "--state-dir", stateDirectory])
+            guard enrolled.status == 0 else { throw FleetError("enroll failed: \(enrolled.stderr)") }
             try startAgent(mode: mode)
         }
 
@@ -108,7 +113,7 @@ struct HostAgentE2ETests {
         let userID = try fleet.api.id(user)
         let alice = try fleet.keyPair("alice")
         let token = try fleet.api.call("POST", "/v1/tokens", ["user": userID])
-        guard let secret = token["secret"] as? String else { throw FleetError( "no token secret: \(token)") }
+        guard let secret = token["secret"] as? String else { throw FleetError("no token secret: \(token)") }
         let aliceAPI = RegistryHTTP(url: fleet.server.url, token: secret)
         _ = try aliceAPI.call("POST", "/v1/ssh-keys", ["name": "laptop", "public_key": alice.line])
         _ = try fleet.api.call("PUT", "/v1/projects/\(fleet.project)/members/\(userID)", ["role": "member"])
@@ -235,10 +240,10 @@ struct RegistryHTTP: Sendable {
         let result = try ExternalTool.run("curl", arguments + [url + path])
         let text = result.text
         guard let split = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: split)...]) else {
-            throw FleetError( "curl \(method) \(path) failed: \(result.stderr)")
+            throw FleetError("curl \(method) \(path) failed: \(result.stderr)")
         }
         let payload = String(text[..<split])
-        guard (200..<300).contains(status) else { throw FleetError( "\(method) \(path) answered \(status): \(payload)") }
+        guard (200..<300).contains(status) else { throw FleetError("\(method) \(path) answered \(status): \(payload)") }
         if payload.isEmpty { return [:] }
         return (try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]) ?? [:]
     }
@@ -246,7 +251,7 @@ struct RegistryHTTP: Sendable {
     /// The `id` of an object in an answer.
     func id(_ object: Any?) throws -> String {
         guard let object = object as? [String: Any], let id = object["id"] as? String else {
-            throw FleetError( "no id in \(String(describing: object))")
+            throw FleetError("no id in \(String(describing: object))")
         }
         return id
     }

@@ -37,8 +37,8 @@
 ///   Keyfleet did not decide. `lock_passwd: false` for root leaves its password as the image has it (true, the
 ///   default, would lock it); new logins get `lock_passwd: true` (no password).
 /// - The agent's enrollment (server URL, one-time token, CA certificate hash, host identifier) is written to
-///   `/etc/keyfleet/enroll.json`, mode 0600, owner root, and `keyfleet host-agent enroll` runs from `runcmd` as
-///   an argument list (cloud-init quotes each argument; no shell string is built here).
+///   `/etc/keyfleet/enroll.json`, mode 0600, owner root, and `keyfleet host-agent enroll --config` reads it,
+///   run from `runcmd` as an argument list (cloud-init quotes each argument; no shell string is built here).
 /// - Every value is a double-quoted YAML scalar in printable ASCII with escapes, and the file's JSON is
 ///   ASCII with escapes too, so no text a user controls can end a scalar, add a key or a line. Host names,
 ///   labels and key comments never appear in the document at all.
@@ -77,12 +77,11 @@ public enum CloudInit {
         return out
     }
 
-    /// The argument list `runcmd` runs: `keyfleet host-agent enroll --server URL --token TOKEN --ca-cert-hash HASH`,
-    /// without `--ca-cert-hash` for a plain-HTTP server.
+    /// The argument list `runcmd` runs: `keyfleet host-agent enroll --config /etc/keyfleet/enroll.json`.
+    /// The token stays in the root-only file, out of the process list and out of cloud-init's logs of
+    /// the commands it runs.
     public static func enrollCommand(_ enrollment: Enrollment) -> [String] {
-        var command = ["keyfleet", "host-agent", "enroll", "--server", enrollment.serverURL, "--token", enrollment.token]
-        if let hash = enrollment.caCertHash { command += ["--ca-cert-hash", hash] }
-        return command
+        ["keyfleet", "host-agent", "enroll", "--config", enrollmentPath]
     }
 
     /// The enrollment file: `{"server":...,"token":...,"caCertHash":...,"hostID":...}` and a line feed;
