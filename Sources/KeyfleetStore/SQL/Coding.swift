@@ -51,16 +51,17 @@ enum Coding {
 
     // MARK: Cursors
 
-    /// An opaque cursor for a position after `key`.
+    /// An opaque cursor for a position after `key`: `c1_` and base64url, only characters the contract's
+    /// cursor pattern (`^[A-Za-z0-9_-]+$`) allows.
     static func cursor(after key: String) -> String {
-        "c1." + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        "c1_" + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
     /// The position a cursor stands for.
     static func position(_ cursor: String?) throws -> String? {
         guard let cursor else { return nil }
-        guard cursor.hasPrefix("c1.") else { throw StoreError(.invalidInput, "the page cursor is malformed") }
+        guard cursor.hasPrefix("c1_") else { throw StoreError(.invalidInput, "the page cursor is malformed") }
         var base64 = String(cursor.dropFirst(3)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard base64.count <= 400, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
