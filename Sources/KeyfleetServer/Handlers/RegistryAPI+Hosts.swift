@@ -47,21 +47,18 @@ extension RegistryAPI {
         let labels = body.labels?.additionalProperties ?? [:]
         let name = body.name
         let projectID = project.id
-        let host = try await store.createHost(by: principal) { id in
+        // The host and its first enrollment token are stored in one transaction: both, or neither.
+        let (enrollment, expiresAt, tokenHash) = try newEnrollment(ttl: ttl)
+        let host = try await store.createHost(enrollmentTokenHash: tokenHash, expiresAt: expiresAt, by: principal) { id in
             try KeyfleetCore.Host(
                 id: id, project: projectID, name: name, labels: labels, logins: logins, cluster: clusterID, access: access, rescueKeys: rescue)
         }
-        let grant: (enrollment: Enrollment, expiresAt: UInt64, userData: String)
-        do {
-            grant = try await enrollment(for: host, ttl: ttl, revokingCredentials: false)
-        } catch {
-            try? await store.deleteHost(host.id, by: principal)
-            throw error
-        }
+        changes.changed()
+        let userData = try await userData(for: host, enrollment: enrollment)
         return .created(
             .init(
                 headers: .init(location: "/v1/hosts/\(host.id.rawValue)", eTag: host.entityTag, cacheControl: .noStore),
-                body: .json(.init(host: host.api(), userData: grant.userData, enrollment: grant.enrollment.api(expiresAt: grant.expiresAt)))))
+                body: .json(.init(host: host.api(), userData: userData, enrollment: enrollment.api(expiresAt: expiresAt)))))
     }
 
     public func getHost(_ input: Operations.GetHost.Input) async throws -> Operations.GetHost.Output {
@@ -263,17 +260,27 @@ extension RegistryAPI {
     func enrollment(for host: KeyfleetCore.Host, ttl: UInt64, revokingCredentials: Bool) async throws
         -> (enrollment: Enrollment, expiresAt: UInt64, userData: String)
     {
-        let now = clock()
+        let (enrollment, expiresAt, tokenHash) = try newEnrollment(ttl: ttl)
+        try await store.createEnrollmentToken(
+            host: host.id, tokenHash: tokenHash, expiresAt: expiresAt, revokingCredentials: revokingCredentials, by: principal)
+        changes.changed()
+        return (enrollment, expiresAt, try await userData(for: host, enrollment: enrollment))
+    }
+
+    /// A fresh one-time enrollment token valid for `ttl` seconds, not yet stored: the enrollment agents use,
+    /// when it expires, and the hash the store keeps. Checked before anything is written.
+    func newEnrollment(ttl: UInt64) throws -> (enrollment: Enrollment, expiresAt: UInt64, tokenHash: [UInt8]) {
         let token = Secrets.make(.enrollmentToken)
         let endpoint = self.endpoint
         let enrollment = try Enrollment(serverURL: endpoint.url, token: token, caCertHash: endpoint.caCertHash)
-        let expiresAt = now + ttl
-        try await store.createEnrollmentToken(
-            host: host.id, tokenHash: Secrets.hash(token), expiresAt: expiresAt, revokingCredentials: revokingCredentials, by: principal)
-        changes.changed()
+        return (enrollment, clock() + ttl, Secrets.hash(token))
+    }
+
+    /// The cloud-init user data that provisions `host` and enrolls it with `enrollment`.
+    func userData(for host: KeyfleetCore.Host, enrollment: Enrollment) async throws -> String {
         let registry = try await access.registry()
         let current = registry.snapshot.hosts[host.id] ?? host
-        return (enrollment, expiresAt, CloudInit.userData(host: current, registry: registry.snapshot, now: now, enrollment: enrollment))
+        return CloudInit.userData(host: current, registry: registry.snapshot, now: clock(), enrollment: enrollment)
     }
 
     /// The host's API body with its agent's status.

@@ -84,6 +84,11 @@ public protocol Store: Sendable {
 
     /// Adds a host; the store assigns its identifier and passes it to `make`.
     func createHost(by principal: Principal, _ make: @Sendable (HostID) throws -> Host) async throws -> Host
+    /// Adds a host as ``createHost(by:_:)`` does and records its first one-time enrollment token (by its SHA-256,
+    /// valid until `expiresAt`) in the same transaction: both are stored, or neither.
+    func createHost(
+        enrollmentTokenHash tokenHash: [UInt8], expiresAt: UInt64, by principal: Principal, _ make: @Sendable (HostID) throws -> Host
+    ) async throws -> Host
     /// The host, or nil.
     func host(_ id: HostID) async throws -> Host?
     /// Hosts in identifier order, filtered.

@@ -5,22 +5,36 @@ extension SQLStore {
     // MARK: Hosts
 
     public func createHost(by principal: Principal, _ make: @Sendable (HostID) throws -> Host) async throws -> Host {
-        try await write(by: principal) { tx in
-            let host = try make(try tx.newID())
-            guard try await Self.loadProject(tx.database, host.project) != nil else {
-                throw StoreError.invalidReference("project: no project has the identifier \(host.project)")
-            }
-            try await Self.checkHost(tx, host)
-            try await tx.run(
-                """
-                INSERT INTO hosts (id, project_id, name, cluster_id, created_at) VALUES (\(bind: host.id.rawValue), \
-                \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: tx.nowValue))
-                """)
-            try await Self.writeHostDetails(tx, host)
-            try await tx.audit("host.create", "host", host.id.rawValue, before: nil, after: AuditJSON.host(host))
-            try await tx.bumpVersion()
+        try await write(by: principal) { tx in try await Self.insertHost(tx, make) }
+    }
+
+    public func createHost(
+        enrollmentTokenHash tokenHash: [UInt8], expiresAt: UInt64, by principal: Principal, _ make: @Sendable (HostID) throws -> Host
+    ) async throws -> Host {
+        let hash = try Coding.digest(tokenHash, field: "the enrollment token hash")
+        return try await write(by: principal) { tx in
+            let host = try await Self.insertHost(tx, make)
+            try await Self.insertEnrollmentToken(tx, host: host.id, hash: hash, expiresAt: expiresAt)
             return host
         }
+    }
+
+    /// Checks and inserts one host inside `tx`, with its audit entry and a version increment.
+    static func insertHost(_ tx: Transaction, _ make: @Sendable (HostID) throws -> Host) async throws -> Host {
+        let host = try make(try tx.newID())
+        guard try await Self.loadProject(tx.database, host.project) != nil else {
+            throw StoreError.invalidReference("project: no project has the identifier \(host.project)")
+        }
+        try await Self.checkHost(tx, host)
+        try await tx.run(
+            """
+            INSERT INTO hosts (id, project_id, name, cluster_id, created_at) VALUES (\(bind: host.id.rawValue), \
+            \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: tx.nowValue))
+            """)
+        try await Self.writeHostDetails(tx, host)
+        try await tx.audit("host.create", "host", host.id.rawValue, before: nil, after: AuditJSON.host(host))
+        try await tx.bumpVersion()
+        return host
     }
 
     public func host(_ id: HostID) async throws -> Host? {

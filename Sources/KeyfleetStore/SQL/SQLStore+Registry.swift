@@ -16,19 +16,7 @@ extension SQLStore {
             guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
                 throw StoreError.notFound("host", host.rawValue)
             }
-            if let row = try await tx.first("SELECT id FROM enrollment_tokens WHERE token_hash = \(bind: hash)") {
-                let id = try Coding.string(row, "id")
-                throw StoreError.conflict("an enrollment token with this hash", id: id, name: id)
-            }
-            let id = tx.makeID()
-            try await tx.run(
-                """
-                INSERT INTO enrollment_tokens (id, host_id, token_hash, expires_at, used_at, created_at) VALUES \
-                (\(bind: id), \(bind: host.rawValue), \(bind: hash), \(bind: Int64(clamping: expiresAt)), NULL, \(bind: tx.nowValue))
-                """)
-            try await tx.audit(
-                "host.enrollment-token.create", "host", host.rawValue, before: nil,
-                after: AuditJSON.render(["enrollmentToken": id, "expiresAt": expiresAt]))
+            try await Self.insertEnrollmentToken(tx, host: host, hash: hash, expiresAt: expiresAt)
             if revokingCredentials {
                 let revoked = try await tx.all(
                     "SELECT id FROM host_credentials WHERE host_id = \(bind: host.rawValue) AND revoked_at IS NULL ORDER BY id"
@@ -41,6 +29,23 @@ extension SQLStore {
                 }
             }
         }
+    }
+
+    /// Inserts a one-time enrollment token (its hash as stored) for an existing host inside `tx`, audited.
+    static func insertEnrollmentToken(_ tx: Transaction, host: HostID, hash: String, expiresAt: UInt64) async throws {
+        if let row = try await tx.first("SELECT id FROM enrollment_tokens WHERE token_hash = \(bind: hash)") {
+            let id = try Coding.string(row, "id")
+            throw StoreError.conflict("an enrollment token with this hash", id: id, name: id)
+        }
+        let id = tx.makeID()
+        try await tx.run(
+            """
+            INSERT INTO enrollment_tokens (id, host_id, token_hash, expires_at, used_at, created_at) VALUES \
+            (\(bind: id), \(bind: host.rawValue), \(bind: hash), \(bind: Int64(clamping: expiresAt)), NULL, \(bind: tx.nowValue))
+            """)
+        try await tx.audit(
+            "host.enrollment-token.create", "host", host.rawValue, before: nil,
+            after: AuditJSON.render(["enrollmentToken": id, "expiresAt": expiresAt]))
     }
 
     // MARK: Agents

@@ -16,6 +16,8 @@ struct TestRegistry: Sendable {
     let adminToken: String
     let clock: TestClock
     let directory: TemporaryDirectory
+    /// Where agents reach the server; tests may change it.
+    let endpoint: EndpointBox
 
     /// Makes a registry and runs `body` with a client for it; the store is closed afterwards.
     static func with<T: Sendable>(
@@ -29,11 +31,10 @@ struct TestRegistry: Sendable {
         _ = try await AdminBootstrap.ensureAdministrator(store: store, token: adminToken)
         var logger = Logger(label: "keyfleet.test")
         logger.logLevel = .critical
+        let endpoint = EndpointBox(ServerEndpoint(url: "https://keys.example.test:8443", caCertHash: "sha256:" + String(repeating: "ab", count: 32)))
         let api = RegistryAPI(
-            store: store, clock: { clock.now },
-            endpoint: EndpointBox(ServerEndpoint(url: "https://keys.example.test:8443", caCertHash: "sha256:" + String(repeating: "ab", count: 32))),
-            changes: ChangeSignal(), serverVersion: RegistryServer.version, logger: logger)
-        let registry = TestRegistry(store: store, api: api, adminToken: adminToken, clock: clock, directory: directory)
+            store: store, clock: { clock.now }, endpoint: endpoint, changes: ChangeSignal(), serverVersion: RegistryServer.version, logger: logger)
+        let registry = TestRegistry(store: store, api: api, adminToken: adminToken, clock: clock, directory: directory, endpoint: endpoint)
         let router = try RegistryServer.makeRouter(api: api, maximumBodySize: 1 << 20, logger: logger)
         let app = Application(router: router, logger: logger)
         do {
