@@ -43,4 +43,33 @@ struct ReviewFixesTests {
             #expect(entries.allSatisfy { $0.user == world.owner.id })
         }
     }
+
+    @Test("lists over the contract's maxItems and hosts without logins are refused before any lookup")
+    func listBounds() async throws {
+        try await TestRegistry.with { registry, client in
+            let world = try await HostWorld.make(registry)
+            let project = world.project.id.rawValue
+            let many = Array(repeating: world.projectKey.id.rawValue, count: 10_001)
+
+            let noLogins = try await client.createHost(world.owner.token, ["name": "a", "project": project, "logins": [String]()])
+            #expect(noLogins.status == 400 && noLogins.object["field"] as? String == "logins", "\(noLogins.text)")
+            let tooManyLogins = (0..<65).map { "user\($0)" }
+            let wide = try await client.createHost(world.owner.token, ["name": "a", "project": project, "logins": tooManyLogins])
+            #expect(wide.status == 400 && wide.object["field"] as? String == "logins", "\(wide.text)")
+            let keys = try await client.createHost(world.owner.token, ["name": "a", "project": project, "ssh_keys": many])
+            #expect(keys.status == 400 && keys.object["field"] as? String == "ssh_keys", "\(keys.text)")
+            let rescue = try await client.createHost(world.owner.token, ["name": "a", "project": project, "rescue_keys": many])
+            #expect(rescue.status == 400 && rescue.object["field"] as? String == "rescue_keys", "\(rescue.text)")
+            let cluster = try await client.call(.post, "/v1/clusters", token: world.owner.token, json: ["name": "c", "project": project, "keys": many])
+            #expect(cluster.status == 400 && cluster.object["field"] as? String == "keys", "\(cluster.text)")
+            #expect(try await registry.store.hosts(HostFilter(), page: .largest).items.isEmpty)
+
+            let host = try await client.createHost(world.owner.token, ["name": "ok", "project": project])
+            let id = try #require(host.dictionary("host")["id"] as? String)
+            let explicit = try await client.call(.put, "/v1/hosts/\(id)/logins/root/access", token: world.owner.token, json: ["mode": "explicit", "keys": many])
+            #expect(explicit.status == 400, "\(explicit.text)")
+            let emptied = try await client.call(.patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["logins": [String]()])
+            #expect(emptied.status == 400 && emptied.object["field"] as? String == "logins", "\(emptied.text)")
+        }
+    }
 }

@@ -16,6 +16,7 @@ extension RegistryAPI {
 
     public func createCluster(_ input: Operations.CreateCluster.Input) async throws -> Operations.CreateCluster.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        try checkKeyList(body.keys?.count ?? 0, field: "keys")
         let project = try await projectForChange(body.project)
         let keys = try await usableKeys(body.keys ?? [], project: project, field: "keys")
         let name = body.name

@@ -23,6 +23,9 @@ extension RegistryAPI {
     public func createHost(_ input: Operations.CreateHost.Input) async throws -> Operations.CreateHost.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         let project = try await projectForChange(body.project)
+        try checkLogins(body.logins?.count ?? 1)
+        try checkKeyList(body.sshKeys?.count ?? 0, field: "ssh_keys")
+        try checkKeyList(body.rescueKeys?.count ?? 0, field: "rescue_keys")
         let logins = try (body.logins ?? ["root"]).map { text throws(PolicyError) in try LoginName(text) }
         var cluster: ClusterID?
         if let text = body.cluster {
@@ -71,6 +74,7 @@ extension RegistryAPI {
 
     public func updateHost(_ input: Operations.UpdateHost.Input) async throws -> Operations.UpdateHost.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
+        if let logins = body.logins { try checkLogins(logins.count) }
         let host = try await managedHost(input.path.hostId)
         let logins = try body.logins.map { try $0.map { text throws(PolicyError) in try LoginName(text) } }
         let ifMatch = input.headers.ifMatch
@@ -246,7 +250,28 @@ extension RegistryAPI {
             return .inherited
         case .explicit:
             guard let keys = access.keys else { throw APIProblem.badRequest("the explicit mode needs keys (possibly none)", field: field) }
+            try checkKeyList(keys.count, field: field)
             return .explicit(try await usableKeys(keys, project: project, field: field))
+        }
+    }
+
+    /// The most keys one list (a login's, the rescue list, a cluster's) takes, as the contract's `maxItems` says;
+    /// the generated code does not check it, and every key costs a lookup and a row per login.
+    static let maximumKeyList = 10_000
+    /// The most logins a host has.
+    static let maximumLogins = 64
+
+    /// 400 unless a list of keys from a request has at most ``maximumKeyList`` items.
+    func checkKeyList(_ count: Int, field: String) throws {
+        guard count <= Self.maximumKeyList else {
+            throw APIProblem.badRequest("\(field) lists \(count) keys; at most \(Self.maximumKeyList) are taken", field: field)
+        }
+    }
+
+    /// 400 unless a host's logins are 1 to ``maximumLogins``.
+    func checkLogins(_ count: Int) throws {
+        guard (1...Self.maximumLogins).contains(count) else {
+            throw APIProblem.badRequest("logins lists \(count) logins; a host has 1 to \(Self.maximumLogins)", field: "logins")
         }
     }
 
