@@ -85,6 +85,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -116,7 +117,15 @@ let package = Package(
             name: "keyfleet-authorized-keys", dependencies: ["AuthorizedKeysCache"], swiftSettings: strict,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         .executableTarget(
-            name: "keyfleet-bench", dependencies: ["SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetServer"], path: "Benchmarks/KeyfleetBench",
+            name: "keyfleet-bench",
+            dependencies: [
+                "SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetServer", "KeyfleetAgent", "AuthorizedKeysCache",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/KeyfleetBench",
             swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(

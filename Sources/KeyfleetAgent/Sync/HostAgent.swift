@@ -7,9 +7,9 @@ public import ServiceLifecycle
 public struct HostAgentConfiguration: Sendable {
     /// The state directory (enrollment, credential, last answer).
     public var stateDirectory: String
-    /// Files for `AuthorizedKeysFile`, or the cache for `keyfleet-authorized-keys`.
+    /// Files for `AuthorizedKeysFile`, the cache for `keyfleet-authorized-keys`, or users' own files.
     public var mode: DeliveryMode
-    /// Where the files (or the cache) go.
+    /// Where the files (or the cache) go; not used in legacy mode.
     public var keysDirectory: String
     /// Where the host's `ssh_host_*_key.pub` files are.
     public var hostKeysDirectory: String
@@ -21,6 +21,7 @@ public struct HostAgentConfiguration: Sendable {
         switch mode {
         case .files: "/etc/ssh/keyfleet"
         case .command: "/var/lib/keyfleet/authorized"
+        case .legacy: ""  // each user's ~/.ssh/authorized_keys
         }
     }
 
@@ -105,14 +106,22 @@ public struct HostAgent: Service {
     public func run() async throws {
         let state = AgentState(directory: configuration.stateDirectory)
         let (server, credential) = try state.loadEnrollment()
-        let writer = KeysWriter(mode: configuration.mode, directory: configuration.keysDirectory)
+        // Legacy mode records the logins it wrote a block for in the state directory.
+        let writer = KeysWriter(
+            mode: configuration.mode,
+            directory: configuration.mode == .legacy ? configuration.stateDirectory : configuration.keysDirectory)
         var logger = self.logger
         logger[metadataKey: "host.id"] = "\(server.host)"
+        func logRefused(_ refused: [String: String]) {
+            for (login, reason) in refused.sorted(by: { $0.key < $1.key }) {
+                logger.error("refused to write the keys of a login", metadata: ["login": "\(login)", "error": "\(reason)"])
+            }
+        }
 
         var current = state.loadAccess()
         if let current {
             do {
-                try writer.apply(current)
+                logRefused(try writer.apply(current))
                 logger.info("serving the last keys received", metadata: ["sync.version": "\(current.version)"])
             } catch {
                 logger.error("cannot write the last keys received", metadata: ["error": "\(error.description)"])
@@ -131,7 +140,7 @@ public struct HostAgent: Service {
                     try await client.sync(version: version, wait: wait)
                 }
                 if case .changed(let access) = outcome {
-                    try writer.apply(access)
+                    logRefused(try writer.apply(access))
                     try state.saveAccess(access)
                     let lines = access.logins.values.reduce(0) { $0 + $1.count }
                     logger.info(

@@ -1,5 +1,6 @@
 internal import Foundation
 public import KeyfleetAPI
+internal import NIOPosix
 internal import KeyfleetCore
 internal import KeyfleetStore
 internal import SSHKeys
@@ -80,13 +81,22 @@ extension RegistryAPI {
         let type = try Self.generatedType(body._type ?? .ed25519, bits: body.bits)
         let owner = try await newKeyOwner(project: body.project)
 
+        // Making an RSA key (up to 16384 bits: seconds) and running bcrypt_pbkdf for the passphrase are CPU
+        // work; they run on NIO's blocking pool so the request handlers' threads keep serving.
+        let passphrase = body.passphrase.map { Array($0.utf8) }
+        let generated: Result<(PrivateKey, String), KeyError> = try await NIOThreadPool.singleton.runIfActive {
+            do throws(KeyError) {
+                let key = try PrivateKey.generate(type.type, bits: type.bits, comment: comment)
+                return .success((key, try key.serialized(as: PrivateKeyEncoding(format: .openSSH, passphrase: passphrase))))
+            } catch {
+                return .failure(error)
+            }
+        }
         let privateKey: PrivateKey
         let privateText: String
-        do {
-            privateKey = try PrivateKey.generate(type.type, bits: type.bits, comment: comment)
-            privateText = try privateKey.serialized(
-                as: PrivateKeyEncoding(format: .openSSH, passphrase: body.passphrase.map { Array($0.utf8) }))
-        } catch {
+        switch generated {
+        case .success(let pair): (privateKey, privateText) = pair
+        case .failure(let error):
             throw PolicyError(.invalidKey, "the key could not be generated: \(error.reason)", field: "type", underlying: error)
         }
         let record = try await store.createKey(
