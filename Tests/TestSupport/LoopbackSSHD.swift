@@ -143,10 +143,10 @@ public final class LoopbackSSHD: Sendable {
     /// The user sshd logs in: whoever runs the tests.
     public static var userName: String { ProcessInfo.processInfo.userName }
 
-    /// `ssh` to this server with `identity` (a private key file), running `command`; the host key is checked
-    /// against `knownHosts` (a known_hosts file) when given, and not at all otherwise. ssh exits with 255 when
-    /// it could not connect or log in.
-    public func ssh(identity: String, command: String, knownHosts: String? = nil) throws -> ToolResult {
+    /// `ssh` to this server with `identity` (a private key file) as `user` (default ``userName``), running
+    /// `command`; the host key is checked against `knownHosts` (a known_hosts file) when given, and not at all
+    /// otherwise. ssh exits with 255 when it could not connect or log in.
+    public func ssh(identity: String, command: String, knownHosts: String? = nil, user: String? = nil) throws -> ToolResult {
         var options = [
             "-F", "/dev/null", "-p", String(port), "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
@@ -156,7 +156,7 @@ public final class LoopbackSSHD: Sendable {
         } else {
             options += ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]
         }
-        return try ExternalTool.run("ssh", options + ["\(Self.userName)@127.0.0.1", command])
+        return try ExternalTool.run("ssh", options + ["\(user ?? Self.userName)@127.0.0.1", command])
     }
 
     /// sshd's log so far, for failure messages.

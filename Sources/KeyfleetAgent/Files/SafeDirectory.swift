@@ -26,7 +26,13 @@ final class SafeDirectory: Sendable {
     /// Opens `path`, making missing components with `mode` when `create` is set. The last directory must
     /// be owned by the running user (root for the agent) and not writable by group or others, so root
     /// never writes into a directory someone else controls.
-    init(_ path: String, create: Bool, mode: mode_t = 0o755) throws {
+    convenience init(_ path: String, create: Bool, mode: mode_t = 0o755) throws {
+        try self.init(path, create: create, mode: mode, owner: geteuid(), requirePrivate: true)
+    }
+
+    /// Opens `path` as above; the last directory must be owned by `owner`, and, with `requirePrivate`, not
+    /// writable by group or others. The legacy writer opens a user's home this way, as that user.
+    init(_ path: String, create: Bool, mode: mode_t, owner: uid_t, requirePrivate: Bool) throws {
         guard path.hasPrefix("/") else { throw Failure(description: "\(path) is not an absolute path") }
         var current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard current >= 0 else { throw Failure(description: "cannot open /") }
@@ -55,12 +61,49 @@ final class SafeDirectory: Sendable {
             current = next
         }
         var info = stat()
-        guard fstat(current, &info) == 0, info.st_uid == geteuid(), info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+        guard fstat(current, &info) == 0, info.st_uid == owner, !requirePrivate || info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
             close(current)
-            throw Failure(description: "\(path) must be owned by uid \(geteuid()) and writable by it alone")
+            throw Failure(
+                description: requirePrivate
+                    ? "\(path) must be owned by uid \(owner) and writable by it alone" : "\(path) must be owned by uid \(owner)")
         }
         self.path = path
         self.descriptor = current
+    }
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    /// The directory `name` inside this one, opened with `O_NOFOLLOW` through this descriptor and made with
+    /// `mode` when missing and `create` is set; nil when it is missing and not created. It must be a real
+    /// directory (not a symlink) owned by `owner`.
+    func subdirectory(_ name: String, create: Bool, mode: mode_t, owner: uid_t) throws -> SafeDirectory? {
+        try Self.checkName(name)
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        var next = openat(descriptor, name, flags)
+        if next < 0 && errno == ENOENT {
+            guard create else { return nil }
+            guard mkdirat(descriptor, name, mode) == 0 || errno == EEXIST else {
+                throw Failure(description: "cannot make \(path)/\(name): \(String(cString: strerror(errno)))")
+            }
+            _ = fsync(descriptor)
+            next = openat(descriptor, name, flags)
+        }
+        guard next >= 0 else {
+            let reason = errno
+            throw Failure(
+                description: reason == ELOOP || reason == ENOTDIR
+                    ? "\(path)/\(name) is a symlink or not a directory"
+                    : "cannot open \(path)/\(name): \(String(cString: strerror(reason)))")
+        }
+        var info = stat()
+        guard fstat(next, &info) == 0, info.st_uid == owner else {
+            close(next)
+            throw Failure(description: "\(path)/\(name) must be owned by uid \(owner)")
+        }
+        return SafeDirectory(path: path + "/" + name, descriptor: next)
     }
 
     deinit {
@@ -72,8 +115,9 @@ final class SafeDirectory: Sendable {
         guard fchmod(descriptor, mode) == 0 else { throw Failure(description: "cannot set the mode of \(path)") }
     }
 
-    /// Replaces `name` with `bytes` atomically, with `mode`, owned by the running user.
-    func write(_ name: String, _ bytes: [UInt8], mode: mode_t) throws {
+    /// Replaces `name` with `bytes` atomically, with `mode`, owned by the running user (`changeOwner`), or,
+    /// without `changeOwner`, by whoever the thread's filesystem identity made it (the legacy writer's user).
+    func write(_ name: String, _ bytes: [UInt8], mode: mode_t, changeOwner: Bool = true) throws {
         try Self.checkName(name)
         let temporary = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let file = openat(descriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -93,7 +137,7 @@ final class SafeDirectory: Sendable {
             guard count > 0 else { throw Failure(description: "cannot write \(path)/\(name): \(String(cString: strerror(errno)))") }
             written += count
         }
-        guard fchown(file, geteuid(), getegid()) == 0, fchmod(file, mode) == 0 else {
+        guard !changeOwner || fchown(file, geteuid(), getegid()) == 0, fchmod(file, mode) == 0 else {
             throw Failure(description: "cannot set the owner and mode of \(path)/\(name)")
         }
         guard fsync(file) == 0 else { throw Failure(description: "cannot flush \(path)/\(name) to disk") }
@@ -106,10 +150,17 @@ final class SafeDirectory: Sendable {
 
     /// The contents of `name`, or nil when it does not exist. Refuses a symlink or a non-regular file.
     func read(_ name: String, limit: Int = 64 << 20) throws -> [UInt8]? {
+        try readWithStatus(name, limit: limit)?.bytes
+    }
+
+    /// The contents of `name` and the `fstat` of the very descriptor they were read from (owner, links,
+    /// mode), or nil when it does not exist. Refuses a symlink or a non-regular file.
+    func readWithStatus(_ name: String, limit: Int = 64 << 20) throws -> (bytes: [UInt8], status: stat)? {
         try Self.checkName(name)
         let file = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if file < 0 {
             if errno == ENOENT { return nil }
+            if errno == ELOOP { throw Failure(description: "\(path)/\(name) is a symlink") }
             throw Failure(description: "cannot open \(path)/\(name): \(String(cString: strerror(errno)))")
         }
         defer { close(file) }
@@ -128,7 +179,7 @@ final class SafeDirectory: Sendable {
             guard count > 0 else { break }
             total += count
         }
-        return Array(bytes.prefix(total))
+        return (Array(bytes.prefix(total)), info)
     }
 
     /// Removes `name` if it exists.

@@ -55,6 +55,11 @@ public struct SSHDInstaller: Sendable {
         return (parent.isEmpty ? "." : parent) + "/sshd_config.d"
     }
 
+    /// Legacy mode exists for images whose sshd_config must not change, so it has no drop-in.
+    public static let legacyRefusal = AgentError(
+        .usage,
+        "legacy mode needs no install: sshd already reads ~/.ssh/authorized_keys, so sshd_config stays unchanged; run host-agent run --mode legacy")
+
     /// The drop-in's text.
     public func dropIn() throws(AgentError) -> String {
         for (name, value) in [("keys directory", keysDirectory), ("lookup command", lookupCommand)] {
@@ -72,6 +77,8 @@ public struct SSHDInstaller: Sendable {
         case .command:
             let cache = keysDirectory == HostAgentConfiguration.defaultKeysDirectory(.command) ? "" : " --cache-dir \(keysDirectory)"
             text += "AuthorizedKeysCommand \(lookupCommand)\(cache) %u %f\nAuthorizedKeysCommandUser \(lookupUser)\n"
+        case .legacy:
+            throw Self.legacyRefusal
         }
         return text
     }
@@ -79,6 +86,7 @@ public struct SSHDInstaller: Sendable {
     /// Writes the drop-in, checks the whole configuration with `sshd -t`, and reloads sshd; restores the
     /// previous drop-in (or none) when the check fails.
     public func install() throws(AgentError) {
+        if mode == .legacy { throw Self.legacyRefusal }
         try requireInclude()
         let text = try dropIn()
         try replaceDropIn(with: Array(text.utf8))

@@ -69,9 +69,12 @@ struct HostAgentCommand: AsyncParsableCommand {
 
         @Option(name: .customLong("state-dir"), help: ArgumentHelp("The enrollment's directory.", valueName: "dir"))
         var stateDirectory = AgentState.defaultDirectory
-        @Option(help: ArgumentHelp("files (AuthorizedKeysFile) or command (AuthorizedKeysCommand).", valueName: "mode"))
+        @Option(
+            help: ArgumentHelp(
+                "files (AuthorizedKeysFile), command (AuthorizedKeysCommand) or legacy (a block in each user's ~/.ssh/authorized_keys, written as that user).",
+                valueName: "mode"))
         var mode: String = "files"
-        @Option(name: .customLong("keys-dir"), help: ArgumentHelp("Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet/authorized for command).", valueName: "dir"))
+        @Option(name: .customLong("keys-dir"), help: ArgumentHelp("Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet/authorized for command; not used by legacy).", valueName: "dir"))
         var keysDirectory: String?
         @Option(name: .customLong("host-keys-dir"), help: ArgumentHelp("Where ssh_host_*_key.pub are.", valueName: "dir"))
         var hostKeysDirectory = "/etc/ssh"
@@ -81,7 +84,7 @@ struct HostAgentCommand: AsyncParsableCommand {
         var logLevel = "info"
 
         func run() async throws {
-            guard let mode = DeliveryMode(rawValue: mode) else { throw CLIError.usage("--mode must be files or command") }
+            guard let mode = DeliveryMode(rawValue: mode) else { throw CLIError.usage("--mode must be files, command or legacy") }
             guard (1...60).contains(wait) else { throw CLIError.usage("--wait must be 1 to 60 seconds") }
             guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError.usage("--log-level \"\(Terminal.safe(logLevel))\" is not a log level") }
             LoggingSystem.bootstrap { label in
@@ -119,9 +122,13 @@ struct HostAgentCommand: AsyncParsableCommand {
     /// `keyfleet host-agent install`.
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Point sshd at the agent's keys with a drop-in in sshd_config.d, checked with sshd -t before reloading.")
+            abstract: "Point sshd at the agent's keys with a drop-in in sshd_config.d, checked with sshd -t before reloading.",
+            discussion: """
+                Legacy mode has nothing to install: it exists for images whose sshd_config must not change, and \
+                sshd already reads ~/.ssh/authorized_keys. install --mode legacy changes nothing and says so.
+                """)
 
-        @Option(help: ArgumentHelp("files or command.", valueName: "mode")) var mode: String = "files"
+        @Option(help: ArgumentHelp("files, command or legacy (nothing to install).", valueName: "mode")) var mode: String = "files"
         @Option(name: .customLong("keys-dir"), help: ArgumentHelp("The agent's keys or cache directory.", valueName: "dir"))
         var keysDirectory: String?
         @Option(name: .customLong("lookup-command"), help: ArgumentHelp("The keyfleet-authorized-keys executable (command mode).", valueName: "path"))
@@ -131,7 +138,14 @@ struct HostAgentCommand: AsyncParsableCommand {
         @OptionGroup var sshd: SSHDOptions
 
         func run() async throws {
-            guard let mode = DeliveryMode(rawValue: mode) else { throw CLIError.usage("--mode must be files or command") }
+            guard let mode = DeliveryMode(rawValue: mode) else { throw CLIError.usage("--mode must be files, command or legacy") }
+            // A no-op that succeeds, so provisioning can run install then run for every mode alike; nothing
+            // is read or written, and sshd is not reloaded.
+            if mode == .legacy {
+                Terminal.print(
+                    "Legacy mode: nothing to install; sshd_config is unchanged and sshd reads ~/.ssh/authorized_keys as it is. Start host-agent run --mode legacy.")
+                return
+            }
             let installer = SSHDInstaller(
                 sshdConfig: sshd.sshdConfig, mode: mode, keysDirectory: keysDirectory, lookupCommand: lookupCommand,
                 lookupUser: lookupUser, reload: sshd.reload)
