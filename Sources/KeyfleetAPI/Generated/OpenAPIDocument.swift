@@ -2535,7 +2535,7 @@ components:
     Enrollment:
       type: object
       description: What a new host needs to enroll its agent.
-      required: [token, expires_at, server_url, ca_cert_hash]
+      required: [token, expires_at, server_url]
       properties:
         token:
           type: string
@@ -2553,7 +2553,7 @@ components:
         ca_cert_hash:
           type: [string, 'null']
           description: |
-            `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
+            `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; absent
             for a server on plain HTTP, which has no certificate to pin.
           pattern: '^sha256:[0-9a-f]{64}$'
           examples: ['sha256:967b89441b6d7a13ccaf8c3c7fef56867f8741fe2ee367e750ed85e5006666f8']

@@ -1542,7 +1542,7 @@ extension Components {
             public var expiresAt: Components.Schemas.Timestamp
             /// - Remark: Generated from `#/components/schemas/Enrollment/server_url`.
             public var serverUrl: Swift.String
-            /// `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
+            /// `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; absent
             /// for a server on plain HTTP, which has no certificate to pin.
             ///
             ///
@@ -1554,7 +1554,7 @@ extension Components {
             ///   - token: The one-time enrollment token, shown only in this answer.
             ///   - expiresAt:
             ///   - serverUrl:
-            ///   - caCertHash: `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; `null`
+            ///   - caCertHash: `sha256:` and the hex SHA-256 of the server's CA certificate (DER), which the agent pins; absent
             public init(
                 token: Swift.String,
                 expiresAt: Components.Schemas.Timestamp,
