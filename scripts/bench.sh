@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
 scripts/install-test-deps.sh
 
-swift build -c release --static-swift-stdlib --product keyfleet >/dev/null
-swift build -c release --static-swift-stdlib --product keyfleet-bench >/dev/null
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)"
 keyfleet="$bin/keyfleet"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

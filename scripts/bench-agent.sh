@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The host agent's benchmarks, release builds only:
+#  1. keyfleet-authorized-keys answering sshd from a cache of BENCH_LOOKUP_KEYS (default 100,000) keys,
+#     the matching key last (a full scan): median wall time with hyperfine, beside `grep -F` over the
+#     same file in the same run. Goal: median at most 2 ms.
+#  2. BENCH_HOSTS (default 1,000) real agents in one process, each with its own state and cache,
+#     long-polling one release `keyfleet server`: the server's CPU and memory while they idle, and the
+#     time from the API call that deletes a key until the last host's agent has written a set without it
+#     (p50, p99, last). Goal: p99 within 1 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+hosts=${BENCH_HOSTS:-1000}
+lookup_keys=${BENCH_LOOKUP_KEYS:-100000}
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+for product in keyfleet keyfleet-bench keyfleet-authorized-keys; do
+    swift build -c release --static-swift-stdlib --scratch-path .build-release --product "$product" >/dev/null
+done
+bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+echo "== keyfleet-authorized-keys with $lookup_keys cached keys"
+fingerprint=$("$bin/keyfleet-bench" lookup-cache --dir "$work/cache" --keys "$lookup_keys")
+chmod 755 "$work/cache"
+test "$("$bin/keyfleet-authorized-keys" --cache-dir "$work/cache" root "$fingerprint" | wc -l)" = 1
+hyperfine -N --warmup 20 --runs "${BENCH_RUNS:-200}" --export-json "$work/lookup.json" \
+    "$bin/keyfleet-authorized-keys --cache-dir $work/cache root $fingerprint" \
+    "grep -F -m1 $fingerprint $work/cache/root" >/dev/null
+python3 - "$work/lookup.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+ours, grep = results[0]["median"] * 1000, results[1]["median"] * 1000
+print(f"median: keyfleet-authorized-keys {ours:.2f} ms, grep -F {grep:.2f} ms, ratio {ours / grep:.2f}")
+PY
+
+echo "== $hosts agents against one server"
+token="kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+ids=$("$bin/keyfleet-bench" fleet-seed --data-dir "$work/data" --token "$token" --tokens-file "$work/tokens" --hosts "$hosts")
+key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
+key_fingerprint=$(sed -E 's/.*fingerprint=([^ ]+).*/\1/' <<<"$ids")
+"$bin/keyfleet" server --data-dir "$work/data" --listen 127.0.0.1:0 --log-level error >"$work/out" 2>"$work/err" &
+server_pid=$!
+for _ in $(seq 1 300); do
+    grep -q "listening on" "$work/out" 2>/dev/null && break
+    sleep 0.1
+done
+url=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
+[ -n "$url" ] || { cat "$work/err" >&2; echo "error: the server did not start" >&2; exit 1; }
+"$bin/keyfleet-bench" fleet-run --server "$url" --token "$token" --tokens-file "$work/tokens" --key "$key" \
+    --fingerprint "$key_fingerprint" --work "$work/agents" --server-pid "$server_pid"
