@@ -135,7 +135,7 @@ struct HostAgentE2ETests {
     }
 
     @Test("with the agent stopped, sshd refuses an expired key; with the server stopped, access keeps working and a restarted agent serves its cache")
-    func failStatic() throws {
+    func failStatic() async throws {
         let fleet = try Fleet()
         let lasting = try fleet.keyPair("lasting")
         _ = try fleet.importProjectKey("lasting", lasting.line)
@@ -153,15 +153,16 @@ struct HostAgentE2ETests {
         _ = fleet.server.stop()
         // The server is gone: what was granted still works, through a restart of the agent.
         try fleet.startAgent()
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         #expect(fleet.agent?.isRunning == true, "\(fleet.diagnostics)")
         #expect(try fleet.logsIn(lasting.path), "\(fleet.diagnostics)")
         let files = try String(contentsOfFile: fleet.keysDirectory + "/" + fleet.login, encoding: .utf8)
         #expect(files.contains("expiry-time=\""))
         fleet.agent?.stop()
 
+        // Waited without holding a thread: other suites run meanwhile.
         let wait = expiry.timeIntervalSinceNow + 1
-        if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
+        if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
         #expect(try fleet.logsIn(brief.path) == false, "sshd must refuse the expired key by itself")
         #expect(try fleet.logsIn(lasting.path))
     }
