@@ -10,28 +10,42 @@ import Darwin
 /// directory (by default `/var/lib/keyfleet/authorized`), written atomically by the host agent.
 ///
 /// A file is a header line, then one line per key: its SHA-256 fingerprint as sshd prints it (`%f`), a
-/// space, and the authorized_keys line exactly as sshd is to read it:
+/// space, and the authorized_keys line exactly as sshd is to read it, sorted by fingerprint (bytewise) so
+/// the lookup finds `%f` by binary search, touching a few pages whatever the number of keys:
 ///
 /// ```
-/// # keyfleet authorized-keys cache 1
+/// # keyfleet authorized-keys cache 2 sorted
 /// SHA256:Ohq4... expiry-time="202701011200Z" ssh-ed25519 AAAA... keyfleet:alice-laptop
 /// ```
 ///
+/// Which keys sshd accepts does not depend on the order of authorized_keys lines, so sorting changes nothing
+/// it decides.
 /// The module uses no Foundation so that the lookup command starts in about a millisecond.
 public enum CacheFile {
     /// The first line of every cache file.
-    public static let header = "# keyfleet authorized-keys cache 1"
+    public static let header = "# keyfleet authorized-keys cache 2 sorted"
 
     /// The default cache directory.
     public static let defaultDirectory = "/var/lib/keyfleet/authorized"
 
-    /// A cache file's text for `entries` (fingerprint, line) in order.
+    /// A cache file's text for `entries` (fingerprint, line), sorted by fingerprint; lines of one
+    /// fingerprint keep their order.
     public static func render(_ entries: [(fingerprint: String, line: String)]) -> String {
+        let sorted = entries.enumerated().sorted { left, right in
+            let order = compare(Array(left.element.fingerprint.utf8), Array(right.element.fingerprint.utf8))
+            return order == 0 ? left.offset < right.offset : order < 0
+        }
         var text = header + "\n"
-        for entry in entries {
+        for (_, entry) in sorted {
             text += entry.fingerprint + " " + entry.line + "\n"
         }
         return text
+    }
+
+    /// Bytewise comparison, as memcmp orders: negative, zero or positive.
+    static func compare(_ left: [UInt8], _ right: [UInt8]) -> Int {
+        for (a, b) in zip(left, right) where a != b { return a < b ? -1 : 1 }
+        return left.count - right.count
     }
 
     /// Whether `name` is a login the cache can hold: `^[a-z_][a-z0-9._-]{0,31}$`, not `.` or `..`.

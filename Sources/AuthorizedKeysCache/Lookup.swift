@@ -58,29 +58,80 @@ public enum Lookup {
         return scan(bytes, fingerprint: fingerprint.map { Array($0.utf8) })
     }
 
-    /// Checks the header and the final line feed, then copies the matching lines without their fingerprints.
+    /// Checks the header and the final line feed, then copies the matching lines without their fingerprints:
+    /// with a fingerprint, found by binary search over the sorted lines; without one, every line.
     static func scan(_ bytes: UnsafeBufferPointer<UInt8>, fingerprint: [UInt8]?) -> Answer {
         let header = Array((CacheFile.header + "\n").utf8)
         guard bytes.count >= header.count, bytes.last == 0x0A, zip(header, bytes).allSatisfy({ $0 == $1 }) else {
             return .failure("the cache file is not a complete keyfleet cache")
         }
+        guard let fingerprint else { return everyLine(bytes, from: header.count) }
+        guard !fingerprint.isEmpty, !fingerprint.contains(0x20), !fingerprint.contains(0x0A) else {
+            return .failure("the fingerprint is malformed")
+        }
+        // The first line whose fingerprint is not below the one asked for.
+        var low = header.count
+        var high = bytes.count
+        while low < high {
+            // low and high are line starts (or the end), so the line holding the midpoint starts in [low, high).
+            let middle = lineStart(bytes, containing: low + (high - low) / 2, notBefore: low)
+            let end = nextLineFeed(bytes, from: middle)
+            guard let order = compareFingerprint(bytes, line: middle, end: end, fingerprint) else {
+                return .failure("the cache file has a malformed line")
+            }
+            if order < 0 { low = end + 1 } else { high = middle }
+        }
+        // Every following line of the same fingerprint.
         var output: [UInt8] = []
-        var lineStart = header.count
+        var line = low
+        while line < bytes.count {
+            let end = nextLineFeed(bytes, from: line)
+            guard let order = compareFingerprint(bytes, line: line, end: end, fingerprint) else {
+                return .failure("the cache file has a malformed line")
+            }
+            guard order == 0, let space = firstSpace(bytes, from: line, to: end) else { break }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(space + 1)...end]))
+            line = end + 1
+        }
+        return Answer(output: output, status: 0, reason: nil)
+    }
+
+    /// Every line without its fingerprint, checking each.
+    private static func everyLine(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Answer {
+        var output: [UInt8] = []
+        var lineStart = start
         while lineStart < bytes.count {
             let lineEnd = nextLineFeed(bytes, from: lineStart)
             guard let space = firstSpace(bytes, from: lineStart, to: lineEnd), space > lineStart, space + 1 < lineEnd else {
                 return .failure("the cache file has a malformed line")
             }
-            if let fingerprint {
-                if space - lineStart == fingerprint.count, equal(bytes, at: lineStart, fingerprint) {
-                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(space + 1)...lineEnd]))
-                }
-            } else {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(space + 1)...lineEnd]))
-            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(space + 1)...lineEnd]))
             lineStart = lineEnd + 1
         }
         return Answer(output: output, status: 0, reason: nil)
+    }
+
+    /// The start of the line holding `offset`, but not before `floor` (a line start).
+    private static func lineStart(_ bytes: UnsafeBufferPointer<UInt8>, containing offset: Int, notBefore floor: Int) -> Int {
+        var index = offset
+        while index > floor && bytes[index - 1] != 0x0A { index -= 1 }
+        return index
+    }
+
+    /// How the line's fingerprint compares with `fingerprint`: negative, zero or positive; nil when the
+    /// line has no fingerprint field.
+    private static func compareFingerprint(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, end: Int, _ fingerprint: [UInt8]) -> Int? {
+        guard let space = firstSpace(bytes, from: line, to: end), space > line, space + 1 < end, let base = bytes.baseAddress else {
+            return nil
+        }
+        let length = space - line
+        let common = min(length, fingerprint.count)
+        let order = fingerprint.withUnsafeBytes { wanted -> Int32 in
+            guard let other = wanted.baseAddress else { return 0 }
+            return memcmp(base + line, other, common)
+        }
+        if order != 0 { return Int(order) }
+        return length - fingerprint.count
     }
 
     private static func nextLineFeed(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
@@ -93,13 +144,6 @@ public enum Lookup {
         return UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
     }
 
-    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, _ expected: [UInt8]) -> Bool {
-        guard let base = bytes.baseAddress else { return false }
-        return expected.withUnsafeBytes { buffer in
-            guard let other = buffer.baseAddress else { return expected.isEmpty }
-            return memcmp(base + start, other, expected.count) == 0
-        }
-    }
 
     /// Owned by root (or by the running user, which is root under sshd) and not writable by group or others.
     private static func isSafe(_ descriptor: Int32, owner: uid_t, directory: Bool) -> Bool {
