@@ -40,19 +40,23 @@ enum FleetBench {
         else { throw UsageError(description: "usage: fleet-seed --data-dir DIR --token TOKEN --tokens-file FILE [--hosts N]") }
         let store = try await SQLStore.open(dataDirectory: dataDirectory, clock: RegistryServer.now, makeID: RegistryServer.makeIdentifier)
         _ = try await AdminBootstrap.ensureAdministrator(store: store, token: token)
-        let project = try await store.createProject(name: "fleet", by: .system)
+        guard let admin = try await store.users(page: .first).items.first(where: { $0.role == .admin }) else {
+            throw UsageError(description: "the registry has no administrator")
+        }
+        let principal = Principal(user: admin.id)
+        let project = try await store.createProject(name: "fleet", by: principal)
         let key = try await store.createKey(
             NewKey(name: "revoke-me", owner: .project(project.id), publicKey: try PrivateKey.generate(.ed25519).publicKey, comment: "bench"),
-            by: .system)
+            by: principal)
         _ = try await store.createKey(
             NewKey(name: "stays", owner: .project(project.id), publicKey: try PrivateKey.generate(.ed25519).publicKey, comment: "bench"),
-            by: .system)
+            by: principal)
         var lines = ""
         for index in 0..<hosts {
-            let host = try await store.createHost(by: .system) { id in try Host(id: id, project: project.id, name: "host-\(index)") }
+            let host = try await store.createHost(by: principal) { id in try Host(id: id, project: project.id, name: "host-\(index)") }
             let secret = Secrets.make(.enrollmentToken)
             try await store.createEnrollmentToken(
-                host: host.id, tokenHash: Secrets.hash(secret), expiresAt: RegistryServer.now() + 86_400, by: .system)
+                host: host.id, tokenHash: Secrets.hash(secret), expiresAt: RegistryServer.now() + 86_400, by: principal)
             lines += secret + "\n"
         }
         try await store.close()

@@ -40,18 +40,22 @@ enum RegistrySeed {
         let store = try await SQLStore.open(
             dataDirectory: dataDirectory, clock: RegistryServer.now, makeID: RegistryServer.makeIdentifier)
         _ = try await AdminBootstrap.ensureAdministrator(store: store, token: token)
+        guard let admin = try await store.users(page: .first).items.first(where: { $0.role == .admin }) else {
+            throw UsageError(description: "the registry has no administrator")
+        }
+        let principal = Principal(user: admin.id)
         var sampleKey: KeyID?
         var sampleHost: HostID?
         for p in 0..<projects {
-            let project = try await store.createProject(name: "project-\(p)", by: .system)
+            let project = try await store.createProject(name: "project-\(p)", by: principal)
             for k in 0..<keysPerProject {
                 let publicKey = try PrivateKey.generate(.ed25519).publicKey
                 let key = try await store.createKey(
-                    NewKey(name: "key-\(k)", owner: .project(project.id), publicKey: publicKey, comment: "bench"), by: .system)
+                    NewKey(name: "key-\(k)", owner: .project(project.id), publicKey: publicKey, comment: "bench"), by: principal)
                 sampleKey = sampleKey ?? key.id
             }
             for h in 0..<hostsPerProject {
-                let host = try await store.createHost(by: .system) { id in
+                let host = try await store.createHost(by: principal) { id in
                     try Host(id: id, project: project.id, name: "host-\(p)-\(h)", logins: [.root, try LoginName("deploy")])
                 }
                 sampleHost = sampleHost ?? host.id

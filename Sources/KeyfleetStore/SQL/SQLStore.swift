@@ -1,5 +1,6 @@
 import KeyfleetCore
 public import SQLKit
+import Synchronization
 
 /// The ``Store`` over SQLKit: the same SQL runs on SQLite (``open(dataDirectory:clock:makeID:logger:)``)
 /// and, later, PostgreSQL; what differs is in ``SQLFlavor``.
@@ -14,6 +15,9 @@ public final class SQLStore: Store {
     let gate = SerialGate()
     private let closeConnection: @Sendable () async throws -> Void
     private let closeWhenReleased: @Sendable () -> Void
+    /// Whether ``close()`` ran: SQLiteNIO's close is not idempotent (a second one dereferences the freed
+    /// handle), so the release-time close must not follow it.
+    private let closed = Mutex(false)
 
     /// A store over an open database, migrated before use.
     ///
@@ -22,7 +26,7 @@ public final class SQLStore: Store {
     ///   - makeID: a new unique identifier text each call (a lower-case UUID in production).
     ///   - close: closes the database.
     ///   - closeWhenReleased: starts closing the database without waiting, for a store released without
-    ///     ``close()``; it must be harmless after `close`.
+    ///     ``close()`` (it is not called after `close`).
     public init(
         database: any SQLDatabase, flavor: SQLFlavor, clock: @escaping @Sendable () -> UInt64, makeID: @escaping @Sendable () -> String,
         close: @escaping @Sendable () async throws -> Void, closeWhenReleased: @escaping @Sendable () -> Void
@@ -43,14 +47,20 @@ public final class SQLStore: Store {
         await gate.release()
     }
 
-    deinit { closeWhenReleased() }
+    deinit {
+        if !closed.withLock({ $0 }) { closeWhenReleased() }
+    }
 
     /// Waits for the running transaction, then closes the database. Call it before releasing the store;
     /// a store released without it still closes its database, without waiting.
     public func close() async throws {
         await gate.acquire()
         do {
-            try await closeConnection()
+            let first = closed.withLock { closed in
+                defer { closed = true }
+                return !closed
+            }
+            if first { try await closeConnection() }
         } catch {
             await gate.release()
             throw error
