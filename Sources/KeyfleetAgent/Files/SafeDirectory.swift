@@ -117,7 +117,10 @@ final class SafeDirectory: Sendable {
 
     /// Replaces `name` with `bytes` atomically, with `mode`, owned by the running user (`changeOwner`), or,
     /// without `changeOwner`, by whoever the thread's filesystem identity made it (the legacy writer's user).
-    func write(_ name: String, _ bytes: [UInt8], mode: mode_t, changeOwner: Bool = true) throws {
+    ///
+    /// `durable: false` leaves out both fsyncs: still atomic (old or new contents), but the new contents
+    /// may be lost in a power failure. Only for files the agent can do without (its own cache).
+    func write(_ name: String, _ bytes: [UInt8], mode: mode_t, changeOwner: Bool = true, durable: Bool = true) throws {
         try Self.checkName(name)
         let temporary = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let file = openat(descriptor, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -140,12 +143,12 @@ final class SafeDirectory: Sendable {
         guard !changeOwner || fchown(file, geteuid(), getegid()) == 0, fchmod(file, mode) == 0 else {
             throw Failure(description: "cannot set the owner and mode of \(path)/\(name)")
         }
-        guard fsync(file) == 0 else { throw Failure(description: "cannot flush \(path)/\(name) to disk") }
+        guard !durable || fsync(file) == 0 else { throw Failure(description: "cannot flush \(path)/\(name) to disk") }
         guard renameat(descriptor, temporary, descriptor, name) == 0 else {
             throw Failure(description: "cannot replace \(path)/\(name): \(String(cString: strerror(errno)))")
         }
         done = true
-        _ = fsync(descriptor)
+        if durable { _ = fsync(descriptor) }
     }
 
     /// The contents of `name`, or nil when it does not exist. Refuses a symlink or a non-regular file.

@@ -92,7 +92,9 @@ public struct AgentState: Sendable {
     func saveAccess(_ access: AccessSet) throws(AgentError) {
         let state = try open(create: true)
         do {
-            try state.write("access.json", Array(try Self.encoder.encode(access)), mode: 0o600)
+            // Not synced to disk: the keys sshd reads are (KeysWriter); this copy only lets a restarted agent
+            // serve them before the server answers, and a lost one just means waiting for that answer.
+            try state.write("access.json", Array(try Self.encoder.encode(access)), mode: 0o600, durable: false)
         } catch {
             throw AgentError.local("cannot save the last answer in \(directory): \(error)")
         }

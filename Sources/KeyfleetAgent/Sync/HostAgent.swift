@@ -130,43 +130,60 @@ public struct HostAgent: Service {
             }
         }
         let client = try AgentClient(server: server, credential: credential)
-        var monitor = StateMonitor(logger: logger)
-        var failures = 0
-        await report(client, applied: current?.version, error: nil, logger: logger)
-
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let version = current?.version ?? 0
-                let wait = configuration.wait
-                let outcome = try await cancelWhenGracefulShutdown {
-                    try await client.sync(version: version, wait: wait)
+        // Reports go through their own task, newest first and after a little jitter, so a thousand hosts
+        // that applied one revocation do not all call the server back while it still answers the others.
+        let (reports, reportQueue) = AsyncStream.makeStream(of: Int64?.self, bufferingPolicy: .bufferingNewest(1))
+        let reportLogger = logger
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.sendReports(reports, client: client, logger: reportLogger) }
+            reportQueue.yield(current?.version)
+            var monitor = StateMonitor(logger: logger)
+            var failures = 0
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    let version = current?.version ?? 0
+                    let wait = configuration.wait
+                    let outcome = try await cancelWhenGracefulShutdown {
+                        try await client.sync(version: version, wait: wait)
+                    }
+                    if case .changed(let access) = outcome {
+                        logRefused(try writer.apply(access))
+                        // sshd reads the new keys from here on.
+                        applied?(access)
+                        try state.saveAccess(access)
+                        let lines = access.logins.values.reduce(0) { $0 + $1.count }
+                        logger.info(
+                            "applied the host's keys",
+                            metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
+                        current = access
+                        reportQueue.yield(access.version)
+                    }
+                    failures = 0
+                    monitor.succeeded()
+                } catch let error as AgentError {
+                    failures += 1
+                    monitor.failed(error)
+                    if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: error.code == .revoked))) == nil { break }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    failures += 1
+                    monitor.failed(AgentError(.unreachable, "\(error)"))
+                    if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: false))) == nil { break }
                 }
-                if case .changed(let access) = outcome {
-                    logRefused(try writer.apply(access))
-                    try state.saveAccess(access)
-                    let lines = access.logins.values.reduce(0) { $0 + $1.count }
-                    logger.info(
-                        "applied the host's keys",
-                        metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
-                    current = access
-                    applied?(access)
-                    await report(client, applied: access.version, error: nil, logger: logger)
-                }
-                failures = 0
-                monitor.succeeded()
-            } catch let error as AgentError {
-                failures += 1
-                monitor.failed(error)
-                if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: error.code == .revoked))) == nil { break }
-            } catch is CancellationError {
-                break
-            } catch {
-                failures += 1
-                monitor.failed(AgentError(.unreachable, "\(error)"))
-                if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: false))) == nil { break }
             }
+            reportQueue.finish()
+            group.cancelAll()
         }
         await client.shutdown()
+    }
+
+    /// Sends the newest report after up to 3 s of jitter, until the queue ends or the task is cancelled.
+    private func sendReports(_ reports: AsyncStream<Int64?>, client: AgentClient, logger: Logger) async {
+        for await applied in reports {
+            guard (try? await Task.sleep(for: .milliseconds(Int.random(in: 0...3000)))) != nil else { return }
+            await report(client, applied: applied, error: nil, logger: logger)
+        }
     }
 
     /// Exponential backoff from 0.5 s up to 30 s (5 min once revoked), with full jitter in its upper half.

@@ -73,8 +73,9 @@ public enum RegistryServer {
             },
             logger: logger
         )
+        let watcher = StoreWatcher(store: store, changes: changes, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

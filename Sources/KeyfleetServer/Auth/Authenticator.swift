@@ -1,5 +1,7 @@
 internal import Crypto
 public import HTTPTypes
+internal import KeyfleetCore
+internal import Synchronization
 public import KeyfleetStore
 public import OpenAPIRuntime
 
@@ -8,8 +10,20 @@ public import OpenAPIRuntime
 ///
 /// User routes take an API token, `/v1/agent/sync` and `/v1/agent/report` a host credential, and the
 /// health check, the API document and enrollment nothing. A read-only token may only read.
+///
+/// Found callers are remembered for a few seconds by the hash of their secret, so a thousand agents
+/// starting their next long-poll after a change cost no store queries. Every successful request through
+/// this server that can end a credential (revoking a token, deleting a user, host or project, a new
+/// enrollment that revokes the host's credential) forgets them all at once; a change made by another
+/// server process is seen within ``CredentialCache/lifetime``.
 public struct Authenticator: ServerMiddleware {
     let store: any Store
+    let cache = CredentialCache()
+
+    /// Operations after which cached callers may no longer be valid.
+    static let credentialChanges: Set<String> = [
+        "revokeToken", "deleteUser", "deleteHost", "deleteProject", "createHostEnrollmentToken",
+    ]
 
     /// Operations that take no credential.
     static let anonymousOperations: Set<String> = ["getHealth", "getOpenAPIDocument", "enrollAgent"]
@@ -35,8 +49,18 @@ public struct Authenticator: ServerMiddleware {
             throw APIProblem.unauthorized()
         }
         let hash = Secrets.hash(secret)
+        let forHost = Self.hostOperations.contains(operationID)
         let caller: Caller
-        if Self.hostOperations.contains(operationID) {
+        var fromStore = true
+        if let cached = cache.caller(for: hash), cached.isHost == forHost {
+            caller = cached
+            fromStore = false
+            if case .user(_, let token) = cached, token.scope == .readOnly, !Self.isRead(request.method),
+                !Self.readOnlyChanges.contains(operationID)
+            {
+                throw APIProblem.readOnlyToken
+            }
+        } else if forHost {
             guard let host = try await store.host(credentialHash: hash) else {
                 throw APIProblem.unauthorized("the host credential is unknown or revoked")
             }
@@ -52,7 +76,12 @@ public struct Authenticator: ServerMiddleware {
             }
             caller = .user(user, token)
         }
-        return try await Caller.$current.withValue(caller) { try await next(request, body, metadata) }
+        // Only a caller just read from the store starts a new lifetime, so the store is asked again at
+        // least every CredentialCache.lifetime however often the secret is used.
+        if fromStore { cache.remember(caller, for: hash) }
+        let answer = try await Caller.$current.withValue(caller) { try await next(request, body, metadata) }
+        if Self.credentialChanges.contains(operationID), answer.0.status.kind == .successful { cache.forgetAll() }
+        return answer
     }
 
     private static func isRead(_ method: HTTPRequest.Method) -> Bool {
@@ -76,5 +105,51 @@ extension Substring {
         while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
         while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
         return slice
+    }
+}
+
+extension Caller {
+    fileprivate var isHost: Bool {
+        if case .host = self { return true }
+        return false
+    }
+}
+
+/// Callers found by the hash of their secret, each for ``lifetime``; only found callers are kept, so
+/// unknown secrets cannot fill it.
+final class CredentialCache: Sendable {
+    /// How long a found caller is trusted without asking the store again.
+    static let lifetime: Duration = .seconds(5)
+    static let capacity = 50_000
+
+    private struct Entry {
+        var caller: Caller
+        var expires: ContinuousClock.Instant
+    }
+
+    private let entries = Mutex<[[UInt8]: Entry]>([:])
+
+    func caller(for hash: [UInt8]) -> Caller? {
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            guard let entry = entries[hash] else { return nil }
+            guard entry.expires > now else {
+                entries[hash] = nil
+                return nil
+            }
+            return entry.caller
+        }
+    }
+
+    func remember(_ caller: Caller, for hash: [UInt8]) {
+        let expires = ContinuousClock.now + Self.lifetime
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[hash] = Entry(caller: caller, expires: expires)
+        }
+    }
+
+    func forgetAll() {
+        entries.withLock { $0.removeAll(keepingCapacity: true) }
     }
 }

@@ -12,13 +12,13 @@ extension AccessCache {
         case gone
     }
 
-    /// How often a waiting sync looks at the store again even without a signal (changes made by another
-    /// server process); the store itself is asked at most once per ``freshness``.
-    static let recheckInterval: Duration = .seconds(5)
+    /// How often a waiting sync looks again without a signal. Changes made by another server process are
+    /// signalled by the ``StoreWatcher``, so this is only a backstop.
+    static let recheckInterval: Duration = .seconds(60)
 
     /// Answers at once when host `id` is at a version other than `known` (or `known` is 0), else waits up to
-    /// `wait` for its rendered access to change: woken by every signalled change, when its first expiring line
-    /// expires, and every ``recheckInterval``.
+    /// `wait` for its rendered access to change: woken by every signalled change (this server's, or another
+    /// process's through the ``StoreWatcher``) and when its first expiring line expires.
     func sync(host id: HostID, known: UInt64, wait: Duration, clock: @Sendable () -> UInt64) async throws -> SyncOutcome {
         let deadline = ContinuousClock.now + wait
         while true {
