@@ -54,6 +54,16 @@ extension RegistryAPI {
         }
     }
 
+    /// ``mayRead(_:)`` answered from a consistent snapshot of the registry instead of the store.
+    func mayRead(_ key: SSHKeyRecord, in snapshot: RegistrySnapshot) throws -> Bool {
+        let user = try currentUser().user
+        if user.role == .admin { return true }
+        switch key.owner {
+        case .user(let owner): return owner == user.id
+        case .project(let projectID): return snapshot.projects[projectID]?.members[user.id] != nil
+        }
+    }
+
     /// Whether the current user may change or delete a key: their own personal key, a key of a project
     /// they own, or any key for an administrator.
     func mayChange(_ key: SSHKeyRecord) async throws -> Bool {

@@ -181,7 +181,17 @@ extension RegistryAPI {
     }
 
     public func getSSHKey(_ input: Operations.GetSSHKey.Input) async throws -> Operations.GetSSHKey.Output {
-        let record = try await readableKey(input.path.keyId)
+        let record: SSHKeyRecord
+        // From the registry in memory when it is loaded and current (no store query), else from the store.
+        if let registry = try await access.loadedRegistry() {
+            let id: KeyID = try identifier(input.path.keyId, "key")
+            guard let found = registry.snapshot.keys[id], try mayRead(found, in: registry.snapshot) else {
+                throw APIProblem.notFound("key", id.rawValue)
+            }
+            record = found
+        } else {
+            record = try await readableKey(input.path.keyId)
+        }
         let key = Components.Schemas.SSHKey(record)
         let tag = EntityTag.of(key)
         if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) {

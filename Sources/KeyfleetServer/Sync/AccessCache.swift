@@ -108,6 +108,30 @@ public final class AccessCache: Sendable {
         return newest
     }
 
+    /// The registry in memory when it is loaded and still at the store's version (checked as ``registry()``
+    /// checks it: at most once per `freshness` without a signal); nil otherwise, without loading anything, so
+    /// single-object reads can use it when it is there and go to the store when it is not.
+    public func loadedRegistry() async throws -> Registry? {
+        let generation = changes.generation
+        let started = ContinuousClock.now
+        let (fresh, loaded) = state.withLock { state -> (Registry?, Registry?) in
+            guard let current = state.current else { return (nil, nil) }
+            if state.generation == generation, started - state.checkedAt < freshness { return (current, current) }
+            return (nil, current)
+        }
+        if let fresh { return fresh }
+        guard let loaded else { return nil }
+        let version = try await store.version()
+        guard loaded.version == version else { return nil }
+        state.withLock { state in
+            if state.current?.version == version {
+                state.checkedAt = started
+                state.generation = generation
+            }
+        }
+        return loaded
+    }
+
     /// The rendered access of host `id` at `now`, or nil when there is no such host.
     public func host(_ id: HostID, now: UInt64) async throws -> (view: HostView, registry: Registry)? {
         let registry = try await registry()
