@@ -178,6 +178,111 @@ struct HostAgentE2ETests {
         #expect(revoked != nil && revoked! < 1.0, "revoked after \(String(describing: revoked)) s\n\(fleet.diagnostics)")
     }
 
+    @Test("SIGKILL at any moment of a write leaves the old file or the new one, never a partial one, and no temporary files")
+    func killDuringWrites() async throws {
+        let fleet = try Fleet()
+        let file = fleet.keysDirectory + "/" + fleet.login
+        var granted = 0
+        for round in 0..<15 {
+            let pair = try fleet.keyPair("k\(round)")
+            _ = try fleet.importProjectKey("k\(round)", pair.line)
+            granted += 1
+            // Kill somewhere between the API call and well after the write.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...120)))
+            fleet.agent?.stop(signal: SIGKILL)
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+                #expect(text.hasPrefix("# Managed by keyfleet"), "round \(round): \(text.prefix(80))")
+                #expect(text.hasSuffix("\n"), "round \(round): the file ends mid-line")
+                let listed = try ExternalTool.run("ssh-keygen", ["-l", "-f", file])
+                #expect(listed.status == 0, "round \(round): ssh-keygen cannot read the file: \(listed.stderr)")
+                let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+                #expect(lines.count == granted || lines.count == granted - 1, "round \(round): \(lines.count) keys for \(granted) granted")
+            }
+            try fleet.startAgent()
+        }
+        // The restarted agent converges and leaves no temporary file behind.
+        let last = try fleet.keyPair("last")
+        _ = try fleet.importProjectKey("last", last.line)
+        #expect(try fleet.secondsUntil(last.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: fleet.keysDirectory)
+        #expect(names == [fleet.login], "\(names)")
+    }
+
+    @Test("over HTTPS the agent pins the server's certificate; a wrong pin is refused; a revoked credential keeps the keys and the break-glass key")
+    func pinnedServerAndRevokedCredential() async throws {
+        let work = try TemporaryDirectory()
+        let certificate = work.file("cert.pem"), key = work.file("key.pem")
+        try ExternalTool.runChecked("openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
+            "-days", "2", "-subj", "/CN=keyfleet-test", "-addext", "subjectAltName=IP:127.0.0.1",
+        ])
+        let der = try ExternalTool.runChecked("openssl", ["x509", "-in", certificate, "-outform", "DER"]).stdout
+        let expectedPin = "sha256:" + (try ExternalTool.run("sha256sum", [], input: der)).text.prefix(64)
+        let token = "kft_" + String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let server = try BackgroundProcess(
+            KeyfleetBinary.path,
+            ["server", "--data-dir", work.file("registry"), "--listen", "127.0.0.1:0", "--tls-cert", certificate, "--tls-key", key],
+            environment: ["KEYFLEET_ADMIN_TOKEN": token])
+        defer { server.stop() }
+        var url = ""
+        for _ in 0..<100 where url.isEmpty {
+            if let line = server.standardOutput.split(separator: "\n").first(where: { $0.contains("listening on https://") }),
+                let range = line.range(of: "https://")
+            {
+                url = String(line[range.lowerBound...])
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(!url.isEmpty, "\(server.standardError)")
+        let api = RegistryHTTP(url: url, token: token, caFile: certificate)
+        let project = try api.id(try api.call("POST", "/v1/projects", ["name": "tls"]))
+        let created = try api.call("POST", "/v1/hosts", ["name": "tls-1", "project": project, "logins": [LoopbackSSHD.userName]])
+        let hostID = try api.id(created["host"])
+        let enrollment = try #require(created["enrollment"] as? [String: Any])
+        #expect(enrollment["ca_cert_hash"] as? String == expectedPin, "the server pins the certificate openssl hashes")
+        let enrollToken = try #require(enrollment["token"] as? String)
+
+        let state = work.file("state")
+        let wrongPin = "sha256:" + String(repeating: "0", count: 64)
+        let refused = try KeyfleetBinary.run(["host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", wrongPin, "--state-dir", state])
+        #expect(refused.status == 1 && refused.stderr.contains("pinned"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/credential"))
+        let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", expectedPin, "--state-dir", state])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+
+        let keys = work.file("keys")
+        let breakGlass = try work.write("break-glass", "")
+        let sshd = try LoopbackSSHD { _ in "AuthorizedKeysFile \(keys)/%u \(breakGlass)" }
+        let agent = try BackgroundProcess(
+            // A short long-poll: a revoked credential is noticed at the next poll.
+            KeyfleetBinary.path, ["host-agent", "run", "--state-dir", state, "--keys-dir", keys, "--wait", "2", "--log-level", "debug"])
+        defer { agent.stop() }
+        let granted = work.file("granted")
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", granted])
+        _ = try api.call("POST", "/v1/ssh-keys", ["name": "granted", "public_key": try String(contentsOfFile: granted + ".pub", encoding: .utf8), "project": project])
+        var loggedIn = false
+        for _ in 0..<50 where !loggedIn {
+            loggedIn = try sshd.ssh(identity: granted, command: "true").status == 0
+            if !loggedIn { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(loggedIn, "\(agent.standardError.suffix(2000))")
+
+        // The credential is revoked: the agent says so and changes nothing; the break-glass key works.
+        let glass = work.file("glass")
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", glass])
+        try String(contentsOfFile: glass + ".pub", encoding: .utf8).write(toFile: breakGlass, atomically: true, encoding: .utf8)
+        _ = try api.call("POST", "/v1/hosts/\(hostID)/enroll-token", ["revoke_credential": true])
+        var said = false
+        for _ in 0..<150 where !said {
+            said = agent.standardError.contains("revoked")
+            if !said { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(said, "\(agent.standardError.suffix(2000))")
+        #expect(try sshd.ssh(identity: granted, command: "true").status == 0, "fail static: the keys stay")
+        #expect(try sshd.ssh(identity: glass, command: "true").status == 0, "the break-glass key works")
+    }
+
     @Test("install and uninstall round-trip the sshd configuration, checked by sshd -t, with sshd reloaded and serving throughout")
     func installRoundTrip() throws {
         let work = try TemporaryDirectory()
@@ -229,11 +334,14 @@ struct HostAgentE2ETests {
 struct RegistryHTTP: Sendable {
     let url: String
     let token: String
+    /// The certificate to trust for an https server.
+    var caFile: String? = nil
 
     /// Sends `method path` with a JSON body; returns the decoded object, failing on a non-2xx status.
     @discardableResult
     func call(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
         var arguments = ["-sS", "-X", method, "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}"]
+        if let caFile { arguments += ["--cacert", caFile] }
         if let body {
             let data = try JSONSerialization.data(withJSONObject: body)
             arguments += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: data, as: UTF8.self)]

@@ -48,9 +48,11 @@ struct KeysWriter: Sendable {
                 if let current = try? directory.read(login), current == Array(text.utf8) { continue }
                 try directory.write(login, Array(text.utf8), mode: 0o644)
             }
-            for name in try directory.regularFiles()
-            where access.logins[name] == nil && CacheFile.isValidLogin(Array(name.utf8)) {
-                try directory.remove(name)
+            for name in try directory.regularFiles() {
+                // A login no longer the host's, or a temporary file an agent killed mid-write left behind.
+                let stale = access.logins[name] == nil && CacheFile.isValidLogin(Array(name.utf8))
+                let leftover = name.hasPrefix(".") && name.hasSuffix(".tmp")
+                if stale || leftover { try directory.remove(name) }
             }
             return [:]
         } catch let error as SafeDirectory.Failure {
