@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .executable(name: "keyfleet", targets: ["keyfleet"]),
+        .executable(name: "keyfleet-registry", targets: ["keyfleet-registry"]),
         .executable(name: "keyfleet-authorized-keys", targets: ["keyfleet-authorized-keys"]),
     ],
     dependencies: [
@@ -44,12 +45,22 @@ let package = Package(
         .target(
             name: "KeyfleetCLI",
             dependencies: [
-                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServer", "KeyfleetAgent",
+                "SSHKeys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyfleetRegistryCLI",
+            dependencies: [
+                "KeyfleetCLI", "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServer", "KeyfleetAgent",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -110,6 +121,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
+        .executableTarget(name: "keyfleet-registry", dependencies: ["KeyfleetRegistryCLI"], swiftSettings: strict),
         // sshd's AuthorizedKeysCommand: no Foundation and the standard library linked in, so it starts in
         // about a millisecond and does not depend on the toolchain's shared libraries being installed.
         .target(name: "AuthorizedKeysCache", swiftSettings: strict),

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 hosts=${BENCH_HOSTS:-1000}
 lookup_keys=${BENCH_LOOKUP_KEYS:-100000}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-for product in keyfleet keyfleet-bench keyfleet-authorized-keys; do
+for product in keyfleet keyfleet-registry keyfleet-bench keyfleet-authorized-keys; do
     swift build -c release --static-swift-stdlib --scratch-path .build-release --product "$product" >/dev/null
 done
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)

@@ -18,6 +18,7 @@ connections=${BENCH_CONNECTIONS:-32}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-registry >/dev/null
 swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
 

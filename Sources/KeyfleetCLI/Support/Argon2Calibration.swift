@@ -1,4 +1,4 @@
-import SSHKeys
+package import SSHKeys
 
 #if canImport(Glibc)
 import Glibc
@@ -8,8 +8,8 @@ import Musl
 
 /// Chooses Argon2 passes by timing, as puttygen does: the number of passes that takes about the target time
 /// on this machine (at least 1).
-enum Argon2Calibration {
-    static func passes(for parameters: Argon2Parameters, targetMilliseconds: Double) -> Int {
+package enum Argon2Calibration {
+    package static func passes(for parameters: Argon2Parameters, targetMilliseconds: Double) -> Int {
         // Time one pass and three passes: their difference is the cost of a pass without the fixed cost
         // of allocating and first touching the memory, which one pass alone would overstate.
         func run(_ passes: Int) -> Double? {

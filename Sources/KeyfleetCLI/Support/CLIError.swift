@@ -25,12 +25,12 @@ public struct CLIError: Error, CustomStringConvertible {
         exitCode = error.code == .wrongPassphrase ? 2 : 1
     }
 
-    static func usage(_ message: String) -> CLIError { CLIError(message, exitCode: 1) }
+    package static func usage(_ message: String) -> CLIError { CLIError(message, exitCode: 1) }
 }
 
 extension KeyError {
     /// Runs `body`, turning a ``KeyError`` into a ``CLIError`` located in `path`.
-    static func located<T>(in path: String?, _ body: () throws(KeyError) -> T) throws(CLIError) -> T {
+    package static func located<T>(in path: String?, _ body: () throws(KeyError) -> T) throws(CLIError) -> T {
         do {
             return try body()
         } catch {

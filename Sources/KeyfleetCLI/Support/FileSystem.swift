@@ -1,16 +1,16 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Musl)
-import Musl
+package import Musl
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
 #endif
 
 /// The few file operations the toolkit needs, on POSIX calls directly (no Foundation: the binary starts in
 /// about a millisecond, as ssh-keygen does).
-enum FileSystem {
+package enum FileSystem {
     /// Reads a whole file (or standard input for `-`), refusing anything larger than `limit` bytes.
-    static func read(_ path: String, limit: Int = 64 << 20) throws(CLIError) -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 64 << 20) throws(CLIError) -> [UInt8] {
         let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError("\(Terminal.safe(path)): \(errorText(errno))") }
         defer { if fd != STDIN_FILENO { close(fd) } }
@@ -35,7 +35,7 @@ enum FileSystem {
     }
 
     /// Reads a text file as UTF-8.
-    static func readText(_ path: String, limit: Int = 64 << 20) throws(CLIError) -> String {
+    package static func readText(_ path: String, limit: Int = 64 << 20) throws(CLIError) -> String {
         let bytes = try read(path, limit: limit)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw CLIError("\(Terminal.safe(path)): not a text file")
@@ -43,13 +43,13 @@ enum FileSystem {
         return text
     }
 
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }
 
     /// `lstat`, or nil when the path does not exist.
-    static func status(_ path: String) -> stat? {
+    package static func status(_ path: String) -> stat? {
         var info = stat()
         return lstat(path, &info) == 0 ? info : nil
     }
@@ -57,7 +57,7 @@ enum FileSystem {
     /// Writes `bytes` to `path` atomically: a new file made with O_EXCL|O_NOFOLLOW beside it, given `mode`,
     /// synced, then renamed over `path`, and the directory synced. A crash leaves the old file or the new
     /// one, never a partial one. Without `replace`, an existing `path` is an error and stays untouched.
-    static func writeAtomically(
+    package static func writeAtomically(
         _ path: String, _ bytes: [UInt8], mode: mode_t, replace: Bool, owner: (uid_t, gid_t)? = nil, syncDirectory: Bool = true
     ) throws(CLIError) {
         let directory = parentDirectory(of: path)
@@ -114,7 +114,7 @@ enum FileSystem {
     }
 
     /// Replaces an existing regular file atomically, keeping its mode and owner.
-    static func replaceKeepingMode(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
+    package static func replaceKeepingMode(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
         guard let existing = status(path), existing.st_mode & S_IFMT == S_IFREG else {
             throw CLIError("\(Terminal.safe(path)): not a regular file")
         }
@@ -124,7 +124,7 @@ enum FileSystem {
     /// Changes the mode of the file or directory that `lstat` showed as `seen`, without following a
     /// symbolic link and only if the path still names that same file (device and inode): a link or another
     /// file swapped in after the check is left alone.
-    static func changeMode(_ path: String, seen: stat, to mode: mode_t) -> Bool {
+    package static func changeMode(_ path: String, seen: stat, to mode: mode_t) -> Bool {
         let directory = seen.st_mode & S_IFMT == S_IFDIR
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (directory ? O_DIRECTORY : 0))
         guard fd >= 0 else { return false }
@@ -135,38 +135,38 @@ enum FileSystem {
     }
 
     /// The canonical absolute path (symbolic links resolved), as sshd checks it.
-    static func resolved(_ path: String) -> String? {
+    package static func resolved(_ path: String) -> String? {
         guard let result = realpath(path, nil) else { return nil }
         defer { free(result) }
         return String(cString: result)
     }
 
-    static func parentDirectory(of path: String) -> String {
+    package static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let parent = path[..<slash]
         return parent.isEmpty ? "/" : String(parent)
     }
 
-    static func baseName(of path: String) -> String {
+    package static func baseName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
 
-    static func errorText(_ code: Int32) -> String {
+    package static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         let message = String(cString: text)
         return message.prefix(1).lowercased() + message.dropFirst()
     }
 
     /// The invoking user's home directory.
-    static func homeDirectory() -> String {
+    package static func homeDirectory() -> String {
         if let home = getenv("HOME"), home.pointee != 0 { return String(cString: home) }
         if let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir { return String(cString: directory) }
         return "."
     }
 
     /// `user@host`, the default key comment as ssh-keygen makes it.
-    static func userAtHost() -> String {
+    package static func userAtHost() -> String {
         var user = "unknown"
         if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { user = String(cString: name) }
         var buffer = [CChar](repeating: 0, count: 256)

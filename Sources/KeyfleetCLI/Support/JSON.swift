@@ -1,5 +1,5 @@
 /// A small JSON value and writer (the toolkit does not link Foundation).
-enum JSON {
+package enum JSON {
     case string(String)
     case int(Int)
     case uint(UInt64)
@@ -9,7 +9,7 @@ enum JSON {
     /// Keys keep their order.
     case object([(String, JSON)])
 
-    var text: String {
+    package var text: String {
         var out = ""
         write(to: &out, indent: 0)
         return out
@@ -45,7 +45,7 @@ enum JSON {
         }
     }
 
-    static func quote(_ value: String, into out: inout String) {
+    package static func quote(_ value: String, into out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
             switch scalar {

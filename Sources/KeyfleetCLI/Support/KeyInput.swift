@@ -1,5 +1,5 @@
-import ArgumentParser
-import SSHKeys
+package import ArgumentParser
+package import SSHKeys
 
 #if canImport(Glibc)
 import Glibc
@@ -9,15 +9,18 @@ import Musl
 
 /// Where the current passphrase of a key comes from: `-P`, `--passphrase-file`, `KEYFLEET_PASSPHRASE`,
 /// or (when none is given and there is a terminal) a prompt.
-struct PassphraseOptions: ParsableArguments {
+package struct PassphraseOptions: ParsableArguments {
     @Option(name: .customShort("P"), parsing: .unconditional, help: ArgumentHelp("The key's current passphrase.", valueName: "passphrase"))
-    var passphrase: String?
+    package var passphrase: String?
 
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the current passphrase from the first line of a file.", valueName: "file"))
-    var passphraseFile: String?
+    package var passphraseFile: String?
+
+    /// Options as ArgumentParser makes them.
+    package init() {}
 
     /// The passphrase given without prompting, if any.
-    func given() throws(CLIError) -> [UInt8]? {
+    package func given() throws(CLIError) -> [UInt8]? {
         if let passphrase { return Array(passphrase.utf8) }
         if let passphraseFile { return try Passphrase.fromFile(passphraseFile) }
         if let value = getenv("KEYFLEET_PASSPHRASE") { return Array(String(cString: value).utf8) }
@@ -25,13 +28,13 @@ struct PassphraseOptions: ParsableArguments {
     }
 
     /// Decrypts `document`, asking on the terminal when it is encrypted and no passphrase was given.
-    func decrypt(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> PrivateKey {
+    package func decrypt(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> PrivateKey {
         try decryptKeepingPassphrase(document, path: path).key
     }
 
     /// Decrypts as ``decrypt(_:path:)`` and also returns the passphrase that worked (nil for a key that
     /// was not encrypted), so a command can write the key again under the same one.
-    func decryptKeepingPassphrase(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> (key: PrivateKey, passphrase: [UInt8]?) {
+    package func decryptKeepingPassphrase(_ document: PrivateKeyDocument, path: String) throws(CLIError) -> (key: PrivateKey, passphrase: [UInt8]?) {
         var passphrase = try given()
         if passphrase == nil, document.info.isEncrypted {
             guard let typed = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(path)): ") else {
@@ -44,9 +47,9 @@ struct PassphraseOptions: ParsableArguments {
     }
 }
 
-enum Passphrase {
+package enum Passphrase {
     /// The first line of `path`, without its line break.
-    static func fromFile(_ path: String) throws(CLIError) -> [UInt8] {
+    package static func fromFile(_ path: String) throws(CLIError) -> [UInt8] {
         let bytes = try FileSystem.read(path, limit: 64 * 1024)
         var line = Array(bytes.prefix { $0 != 0x0A })
         if line.last == 0x0D { line.removeLast() }
@@ -56,7 +59,7 @@ enum Passphrase {
     /// A new passphrase from `-N`, a file, the environment, or asked twice on the terminal (/dev/tty, even
     /// when standard input is redirected, as ssh-keygen). Empty means none. With no terminal and nothing
     /// given this is an error, never a silent "no passphrase": `-N ''` says that explicitly.
-    static func new(flag: String?, file: String?, environment: [String], allowPrompt: Bool, for path: String) throws(CLIError) -> [UInt8] {
+    package static func new(flag: String?, file: String?, environment: [String], allowPrompt: Bool, for path: String) throws(CLIError) -> [UInt8] {
         if let flag { return Array(flag.utf8) }
         if let file { return try fromFile(file) }
         for name in environment {
@@ -72,9 +75,9 @@ enum Passphrase {
     }
 }
 
-enum OpenSSHKeyTextTrim {
+package enum OpenSSHKeyTextTrim {
     /// Text without trailing blanks and CR.
-    static func trimmed(_ text: String) -> String {
+    package static func trimmed(_ text: String) -> String {
         var result = Substring(text)
         while let last = result.last, last == " " || last == "\t" || last == "\r" { result.removeLast() }
         return String(result)
@@ -82,13 +85,13 @@ enum OpenSSHKeyTextTrim {
 }
 
 /// A key file read from disk: a private key (not yet decrypted) or a public key.
-enum KeyInput {
+package enum KeyInput {
     case privateKey(PrivateKeyDocument)
     case publicKey(PublicKey)
 
     /// Reads `path` and detects its format: openssh-key-v1, PEM/PKCS#8, PuTTY, RFC 4716, PKCS#8/PKCS#1
     /// public PEM, or an OpenSSH public key line (the first key in the file).
-    static func load(_ path: String) throws(CLIError) -> KeyInput {
+    package static func load(_ path: String) throws(CLIError) -> KeyInput {
         let bytes = try FileSystem.read(path, limit: PrivateKeyDocument.maximumLength)
         return try KeyError.located(in: path) { () throws(KeyError) in try parse(bytes) }
     }
@@ -98,11 +101,11 @@ enum KeyInput {
 
     /// Whether `head` (leading blanks removed) starts an armoured public key: RFC 4716 or PEM. Such files
     /// hold one key, read by ``parse(_:)``, not a list of key lines.
-    static func isArmoredPublicKey(_ head: some StringProtocol) -> Bool {
+    package static func isArmoredPublicKey(_ head: some StringProtocol) -> Bool {
         head.hasPrefix(rfc4716Marker) || pemPublicMarkers.contains { head.hasPrefix($0) }
     }
 
-    static func parse(_ bytes: [UInt8]) throws(KeyError) -> KeyInput {
+    package static func parse(_ bytes: [UInt8]) throws(KeyError) -> KeyInput {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KeyError(.invalidFormat, "not a text file (is it a DER or binary key?)")
         }
@@ -132,7 +135,7 @@ enum KeyInput {
     }
 
     /// The public key: of the private key's clear public part, or of decrypting it with `passphrases`.
-    func publicKey(path: String, passphrases: PassphraseOptions) throws(CLIError) -> PublicKey {
+    package func publicKey(path: String, passphrases: PassphraseOptions) throws(CLIError) -> PublicKey {
         switch self {
         case .publicKey(let key):
             return key

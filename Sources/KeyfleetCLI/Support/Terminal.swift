@@ -18,9 +18,9 @@ private func restoreEchoAndReraise(_ number: Int32) {
 }
 
 /// Output to stdout/stderr and input from the terminal.
-enum Terminal {
+package enum Terminal {
     /// Writes bytes to a file descriptor completely.
-    static func write(_ bytes: [UInt8], to fd: Int32) {
+    package static func write(_ bytes: [UInt8], to fd: Int32) {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -34,14 +34,14 @@ enum Terminal {
         }
     }
 
-    static func print(_ text: String) { write(Array((text + "\n").utf8), to: STDOUT_FILENO) }
-    static func printError(_ text: String) { write(Array(("keyfleet: " + text + "\n").utf8), to: STDERR_FILENO) }
+    package static func print(_ text: String) { write(Array((text + "\n").utf8), to: STDOUT_FILENO) }
+    package static func printError(_ text: String) { write(Array(("keyfleet: " + text + "\n").utf8), to: STDERR_FILENO) }
 
-    static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    package static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
     /// Asks on /dev/tty with echo off. Nil when there is no terminal. A signal while asking (Ctrl-C)
     /// puts echo back before the default action, as readpassphrase(3) does.
-    static func readSecret(prompt: String) -> [UInt8]? {
+    package static func readSecret(prompt: String) -> [UInt8]? {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -76,7 +76,7 @@ enum Terminal {
     }
 
     /// A file name or other user text made safe for a one-line message: control characters escaped.
-    static func safe(_ text: String) -> String {
+    package static func safe(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
@@ -92,12 +92,12 @@ enum Terminal {
 /// Renders untrusted text the way OpenSSH's `mprintf` does (utf8.c): in a UTF-8 locale, printable
 /// characters as they are and everything else as `\ooo` octal bytes; in the C locale, every byte
 /// outside printable ASCII as `\ooo`. Tab, CR and LF pass through, as in OpenSSH.
-struct OpenSSHTextSanitizer {
-    let utf8Locale: Bool
+package struct OpenSSHTextSanitizer {
+    package let utf8Locale: Bool
 
     /// The character set OpenSSH's `msetlocale` ends up with: the environment's LC_CTYPE through libc (so a
     /// locale that is not installed falls back to C, as for ssh-keygen), but C or C.UTF-8 for Turkish ones.
-    static func fromEnvironment() -> OpenSSHTextSanitizer {
+    package static func fromEnvironment() -> OpenSSHTextSanitizer {
         for name in ["LC_ALL", "LC_CTYPE", "LANG"] {
             guard let value = getenv(name) else { continue }
             if strncasecmp(value, "tr", 2) == 0 {
@@ -113,7 +113,7 @@ struct OpenSSHTextSanitizer {
         return OpenSSHTextSanitizer(utf8Locale: strcmp(codeset, "UTF-8") == 0)
     }
 
-    func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    package func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
         // Fast path: printable ASCII and tabs.
         if bytes.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }) {
             out.append(contentsOf: bytes)

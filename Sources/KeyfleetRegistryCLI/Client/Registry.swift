@@ -1,3 +1,4 @@
+import KeyfleetCLI
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes

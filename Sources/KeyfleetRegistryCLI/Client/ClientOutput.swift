@@ -1,3 +1,4 @@
+import KeyfleetCLI
 import ArgumentParser
 import Foundation
 import KeyfleetAPI
