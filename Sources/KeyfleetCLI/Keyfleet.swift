@@ -40,7 +40,11 @@ public struct Keyfleet: ParsableCommand {
 
     /// Parses `arguments` (the process's by default), runs the command and returns the exit status.
     /// Every error becomes one line on stderr; nothing traps.
-    public static func run(arguments: [String]? = nil) async -> Int32 {
+    ///
+    /// Synchronous on purpose: an `async` main starts Swift's concurrency runtime and its threads, which
+    /// costs a toolkit command about a millisecond; the registry's commands, which need it, run in
+    /// `keyfleet-registry`.
+    public static func run(arguments: [String]? = nil) -> Int32 {
         do {
             let given = arguments ?? Array(CommandLine.arguments.dropFirst())
             if let first = given.first, registryCommands.contains(first) {
@@ -51,11 +55,7 @@ public struct Keyfleet: ParsableCommand {
                 return 0
             }
             var command = try parseAsRoot(given)
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
+            try command.run()
             return 0
         } catch let error as CLIError {
             Terminal.printError(error.message)

@@ -6,4 +6,4 @@ import Glibc
 import Musl
 #endif
 
-exit(await Keyfleet.run())
+exit(Keyfleet.run())
