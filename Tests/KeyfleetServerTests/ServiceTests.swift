@@ -1,3 +1,4 @@
+import Hummingbird
 import Testing
 
 @Suite("Service routes and authentication")
@@ -36,6 +37,21 @@ struct ServiceTests {
             let answer = try await client.call(.post, "/v1/projects", token: registry.adminToken, json: huge)
             #expect(answer.status == 413)
             #expect(answer.code == "request-too-large")
+        }
+    }
+}
+
+@Suite("Bodies of a content type the operation does not take")
+struct ContentTypeTests {
+    @Test("a non-JSON body is 415 unsupported-media-type, and the server keeps serving", arguments: ["text/plain", "application/xml", "image/png"])
+    func unsupportedContentType(_ contentType: String) async throws {
+        try await TestRegistry.with { registry, client in
+            var headers = HTTPFields()
+            headers[.contentType] = contentType
+            let answer = try await client.call(.post, "/v1/projects", token: registry.adminToken, json: #"{"name":"web"}"#, headers: headers)
+            #expect(answer.status == 415, "\(answer.text)")
+            #expect(answer.code == "unsupported-media-type")
+            #expect(try await client.call(.get, "/health", token: nil).status == 200)
         }
     }
 }

@@ -145,7 +145,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 503:
@@ -172,7 +172,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .serviceUnavailable(.init(
                         headers: headers,
@@ -197,7 +197,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -252,7 +252,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 default:
@@ -274,7 +274,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -383,7 +383,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -405,7 +405,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -432,7 +432,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -457,7 +457,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -550,7 +550,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -575,7 +575,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -602,7 +602,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -627,7 +627,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -649,7 +649,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 413:
@@ -671,7 +671,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .contentTooLarge(.init(body: body))
                 case 422:
@@ -693,7 +693,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -715,7 +715,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -806,7 +806,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -831,7 +831,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -858,7 +858,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -883,7 +883,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -905,7 +905,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -927,7 +927,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -949,7 +949,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1025,7 +1025,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(body: body))
                 case 400:
@@ -1047,7 +1047,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -1074,7 +1074,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -1099,7 +1099,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 413:
@@ -1121,7 +1121,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .contentTooLarge(.init(body: body))
                 case 422:
@@ -1143,7 +1143,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -1165,7 +1165,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1232,7 +1232,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -1269,7 +1269,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -1294,7 +1294,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -1316,7 +1316,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1400,7 +1400,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -1425,7 +1425,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -1452,7 +1452,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -1477,7 +1477,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -1499,7 +1499,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -1521,7 +1521,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 412:
@@ -1543,7 +1543,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 case 422:
@@ -1565,7 +1565,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -1587,7 +1587,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1658,7 +1658,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -1683,7 +1683,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -1705,7 +1705,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 412:
@@ -1727,7 +1727,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 default:
@@ -1749,7 +1749,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1827,7 +1827,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -1849,7 +1849,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -1876,7 +1876,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -1901,7 +1901,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -1979,7 +1979,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -2004,7 +2004,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -2031,7 +2031,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -2056,7 +2056,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -2078,7 +2078,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -2100,7 +2100,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -2122,7 +2122,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -2189,7 +2189,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -2226,7 +2226,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -2251,7 +2251,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -2273,7 +2273,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -2344,7 +2344,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -2369,7 +2369,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -2391,7 +2391,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 412:
@@ -2413,7 +2413,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 default:
@@ -2435,7 +2435,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -2513,7 +2513,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -2538,7 +2538,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -2565,7 +2565,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -2590,7 +2590,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -2612,7 +2612,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -2634,7 +2634,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -2656,7 +2656,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -2678,7 +2678,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -2743,7 +2743,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -2773,7 +2773,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -2798,7 +2798,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -2820,7 +2820,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -2842,7 +2842,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 default:
@@ -2864,7 +2864,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -2961,7 +2961,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -2983,7 +2983,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -3010,7 +3010,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -3035,7 +3035,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -3130,7 +3130,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -3155,7 +3155,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -3182,7 +3182,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -3207,7 +3207,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -3229,7 +3229,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -3251,7 +3251,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -3273,7 +3273,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -3340,7 +3340,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -3377,7 +3377,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -3402,7 +3402,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -3424,7 +3424,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -3506,7 +3506,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -3531,7 +3531,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -3558,7 +3558,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -3583,7 +3583,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -3605,7 +3605,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -3627,7 +3627,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 412:
@@ -3649,7 +3649,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 case 422:
@@ -3671,7 +3671,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -3693,7 +3693,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -3764,7 +3764,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -3789,7 +3789,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -3811,7 +3811,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 412:
@@ -3833,7 +3833,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 default:
@@ -3855,7 +3855,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -3937,7 +3937,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -3962,7 +3962,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -3989,7 +3989,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -4014,7 +4014,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -4036,7 +4036,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 422:
@@ -4058,7 +4058,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -4080,7 +4080,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -4164,7 +4164,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -4189,7 +4189,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -4216,7 +4216,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -4241,7 +4241,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -4263,7 +4263,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -4285,7 +4285,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -4307,7 +4307,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -4329,7 +4329,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -4412,7 +4412,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -4437,7 +4437,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -4464,7 +4464,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -4489,7 +4489,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -4511,7 +4511,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 412:
@@ -4533,7 +4533,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 case 422:
@@ -4555,7 +4555,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -4577,7 +4577,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -4647,7 +4647,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -4669,7 +4669,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -4696,7 +4696,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -4721,7 +4721,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 422:
@@ -4743,7 +4743,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -4765,7 +4765,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -4844,7 +4844,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -4869,7 +4869,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -4896,7 +4896,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -4921,7 +4921,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -4943,7 +4943,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 422:
@@ -4965,7 +4965,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -4987,7 +4987,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5070,7 +5070,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -5092,7 +5092,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -5119,7 +5119,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -5144,7 +5144,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5222,7 +5222,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -5247,7 +5247,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -5274,7 +5274,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -5299,7 +5299,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -5321,7 +5321,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -5343,7 +5343,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -5365,7 +5365,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5432,7 +5432,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -5469,7 +5469,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -5494,7 +5494,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -5516,7 +5516,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5587,7 +5587,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -5612,7 +5612,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -5634,7 +5634,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 412:
@@ -5656,7 +5656,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
                 default:
@@ -5678,7 +5678,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5751,7 +5751,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -5776,7 +5776,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -5803,7 +5803,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -5828,7 +5828,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -5850,7 +5850,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 422:
@@ -5872,7 +5872,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -5894,7 +5894,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -5959,7 +5959,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -5989,7 +5989,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6014,7 +6014,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -6036,7 +6036,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -6058,7 +6058,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6135,7 +6135,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -6160,7 +6160,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -6187,7 +6187,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6212,7 +6212,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -6234,7 +6234,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -6256,7 +6256,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -6278,7 +6278,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -6300,7 +6300,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6365,7 +6365,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -6395,7 +6395,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6420,7 +6420,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -6442,7 +6442,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -6464,7 +6464,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6542,7 +6542,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -6564,7 +6564,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -6591,7 +6591,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6616,7 +6616,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6687,7 +6687,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -6712,7 +6712,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -6739,7 +6739,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6764,7 +6764,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 409:
@@ -6786,7 +6786,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 case 422:
@@ -6808,7 +6808,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -6830,7 +6830,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6885,7 +6885,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 401:
@@ -6912,7 +6912,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -6937,7 +6937,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -6994,7 +6994,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 401:
@@ -7021,7 +7021,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7046,7 +7046,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -7068,7 +7068,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -7134,7 +7134,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7159,7 +7159,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -7181,7 +7181,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 case 409:
@@ -7203,7 +7203,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .conflict(.init(body: body))
                 default:
@@ -7225,7 +7225,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -7303,7 +7303,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -7325,7 +7325,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -7352,7 +7352,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7377,7 +7377,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 default:
@@ -7399,7 +7399,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -7481,7 +7481,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .created(.init(
                         headers: headers,
@@ -7506,7 +7506,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -7533,7 +7533,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7558,7 +7558,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 422:
@@ -7580,7 +7580,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -7602,7 +7602,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -7661,7 +7661,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 401:
@@ -7688,7 +7688,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7713,7 +7713,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 case 404:
@@ -7735,7 +7735,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
                 default:
@@ -7757,7 +7757,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -7859,7 +7859,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(body: body))
                 case 400:
@@ -7881,7 +7881,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -7908,7 +7908,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -7933,7 +7933,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .forbidden(.init(body: body))
                 default:
@@ -7955,7 +7955,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -8031,7 +8031,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -8056,7 +8056,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -8083,7 +8083,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -8108,7 +8108,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -8130,7 +8130,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -8219,7 +8219,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .ok(.init(
                         headers: headers,
@@ -8246,7 +8246,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -8273,7 +8273,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -8298,7 +8298,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,
@@ -8370,7 +8370,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .badRequest(.init(body: body))
                 case 401:
@@ -8397,7 +8397,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unauthorized(.init(
                         headers: headers,
@@ -8422,7 +8422,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .contentTooLarge(.init(body: body))
                 case 422:
@@ -8444,7 +8444,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
                 default:
@@ -8466,7 +8466,7 @@ public struct Client: APIProtocol {
                             }
                         )
                     default:
-                        preconditionFailure("bestContentType chose an invalid content type.")
+                        throw UnexpectedContentType(chosenContentType)
                     }
                     return .`default`(
                         statusCode: response.status.code,

@@ -903,7 +903,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateSSHKey.Input(
                     headers: headers,
@@ -1122,7 +1122,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.GenerateSSHKey.Input(
                     headers: headers,
@@ -1330,7 +1330,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.BulkImportSSHKeys.Input(
                     headers: headers,
@@ -1665,7 +1665,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.UpdateSSHKey.Input(
                     path: path,
@@ -2166,7 +2166,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateProject.Input(
                     headers: headers,
@@ -2653,7 +2653,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.SetProjectMember.Input(
                     path: path,
@@ -3185,7 +3185,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateHost.Input(
                     headers: headers,
@@ -3533,7 +3533,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.UpdateHost.Input(
                     path: path,
@@ -3916,7 +3916,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.AddHostKey.Input(
                     path: path,
@@ -4348,7 +4348,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.SetHostLoginAccess.Input(
                     path: path,
@@ -4726,7 +4726,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateHostEnrollmentToken.Input(
                     path: path,
@@ -5052,7 +5052,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateCluster.Input(
                     headers: headers,
@@ -5528,7 +5528,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.AddClusterKey.Input(
                     path: path,
@@ -5870,7 +5870,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.AddClusterHost.Input(
                     path: path,
@@ -6353,7 +6353,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateUser.Input(
                     headers: headers,
@@ -7030,7 +7030,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.CreateToken.Input(
                     headers: headers,
@@ -7516,7 +7516,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.EnrollAgent.Input(
                     headers: headers,
@@ -7820,7 +7820,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         }
                     )
                 default:
-                    preconditionFailure("bestContentType chose an invalid content type.")
+                    throw UnexpectedContentType(chosenContentType)
                 }
                 return Operations.ReportAgent.Input(
                     headers: headers,

@@ -129,7 +129,7 @@ struct AgentClient: Sendable {
         if underlying is NIOSSLError || text.contains("SSL") || text.contains("certificate") || underlying is BoringSSLError {
             return AgentError(.untrusted, "the TLS connection to \(url) failed; its certificate does not match the pin: \(AgentError.printable(text))")
         }
-        if underlying is DecodingError {
+        if underlying is DecodingError || underlying is UnexpectedContentType {
             return AgentError.malformedAnswer("the answer from \(url) does not match the API: \(AgentError.printable(text))")
         }
         return AgentError(.unreachable, "cannot reach \(url): \(AgentError.printable(text))")

@@ -93,7 +93,7 @@ struct Registry {
             let underlying = error.underlyingError
             if let problem = underlying as? RegistryProblem { return CLIError(problem.message) }
             if let error = underlying as? CLIError { return error }
-            if underlying is DecodingError {
+            if underlying is DecodingError || underlying is UnexpectedContentType {
                 return CLIError("the server's answer to \(error.operationID) does not match the API: \(Self.oneLine(String(describing: underlying)))")
             }
             let text = Self.oneLine(String(describing: underlying))

@@ -47,6 +47,9 @@ public enum ProblemMapping {
         if underlying is APIProblem || underlying is BulkImportRefusal || underlying is PolicyError || underlying is StoreError || underlying is ServerError {
             return problem(for: underlying)
         }
+        if underlying is UnexpectedContentType {
+            return problem(for: APIProblem.unsupportedMediaType)
+        }
         if let decoding = underlying as? DecodingError {
             return document(status: 400, code: "bad-request", detail: describe(decoding))
         }

@@ -91,7 +91,7 @@ extension TestClientProtocol {
             } else {
                 data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
             }
-            headers[.contentType] = "application/json"
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             buffer = ByteBuffer(bytes: data)
         }
         return try await execute(uri: path, method: method, headers: headers, body: buffer) { response in
