@@ -65,7 +65,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "KeyfleetCore", dependencies: ["SSHKeys"], swiftSettings: strict),
+        .target(
+            name: "KeyfleetCore", dependencies: ["SSHKeys", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "KeyfleetStore",
             dependencies: [

@@ -187,3 +187,30 @@ struct CloudInitTests {
         }
     }
 }
+
+@Suite("Secret text and certificate pins")
+struct SecretTextTests {
+    @Test("the pin of a certificate is what openssl and sha256sum say")
+    func pinAgreesWithOpenSSL() throws {
+        let work = try TemporaryDirectory()
+        let certificate = work.file("cert.pem")
+        try ExternalTool.runChecked("openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("key.pem"),
+            "-out", certificate, "-days", "1", "-subj", "/CN=pin",
+        ])
+        let der = try ExternalTool.runChecked("openssl", ["x509", "-in", certificate, "-outform", "DER"]).stdout
+        let expected = "sha256:" + (try ExternalTool.runChecked("sha256sum", [], input: der)).text.prefix(64)
+        #expect(CertificatePin.of(der: der) == expected)
+        #expect(CertificatePin.isWellFormed(expected))
+        #expect(!CertificatePin.isWellFormed(expected.uppercased()))
+        #expect(!CertificatePin.isWellFormed(String(expected.dropLast())))
+    }
+
+    @Test("secret text: URL-safe characters and a bounded length", arguments: [
+        ("kfe_" + String(repeating: "a", count: 12), true), (String(repeating: "a", count: 15), false), ("kft_abc def ghi jkl", false),
+        (String(repeating: "~", count: 512), true), (String(repeating: "b", count: 513), false), ("kfh_aaaaaaaaaaaa\n", false),
+    ])
+    func secretText(_ text: String, _ valid: Bool) {
+        #expect(SecretText.isWellFormed(text) == valid)
+    }
+}

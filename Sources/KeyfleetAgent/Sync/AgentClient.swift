@@ -1,5 +1,6 @@
 internal import AsyncHTTPClient
 internal import Foundation
+internal import KeyfleetCore
 internal import HTTPTypes
 internal import KeyfleetAPI
 internal import NIOCore
@@ -65,7 +66,7 @@ struct AgentClient: Sendable {
         switch output {
         case .ok(let ok):
             guard case .json(let body) = ok.body else { throw AgentError.malformedAnswer("the enrollment answer is not JSON") }
-            guard Secret.isWellFormed(body.credential) else { throw AgentError.malformedAnswer("the credential is malformed") }
+            guard SecretText.isWellFormed(body.credential) else { throw AgentError.malformedAnswer("the credential is malformed") }
             return (body.host, body.credential)
         case .unauthorized:
             throw AgentError(.enrollmentRefused, "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
@@ -147,16 +148,5 @@ private struct BearerToken: ClientMiddleware {
         var request = request
         request.headerFields[.authorization] = "Bearer \(token)"
         return try await next(request, body, baseURL)
-    }
-}
-
-/// Shape checks of secrets received from the server.
-enum Secret {
-    static func isWellFormed(_ text: String) -> Bool {
-        (16...512).contains(text.utf8.count)
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
-            }
     }
 }

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import KeyfleetCore
 public import Logging
 internal import NIOSSL
 public import ServiceLifecycle
@@ -66,12 +67,12 @@ public struct HostAgent: Service {
         guard let url = URL(string: serverURL), let scheme = url.scheme, let host = url.host, scheme == "https" || scheme == "http" else {
             throw AgentError(.usage, "--server \"\(AgentError.printable(serverURL))\" is not an http(s) URL")
         }
-        guard Secret.isWellFormed(token) else {
+        guard SecretText.isWellFormed(token) else {
             throw AgentError(.usage, "the enrollment token is not 16 to 512 URL-safe characters")
         }
         var server = AgentState.Server(url: serverURL, host: "", caCertHash: nil, caCertificatePEM: nil, pinnedLeaf: nil)
         if let caCertHash {
-            guard ServerPin.isWellFormed(caCertHash) else {
+            guard CertificatePin.isWellFormed(caCertHash) else {
                 throw AgentError(.usage, "--ca-cert-hash must be sha256: and 64 lower-case hex digits")
             }
             guard scheme == "https" else { throw AgentError(.usage, "--ca-cert-hash needs an https:// server URL") }

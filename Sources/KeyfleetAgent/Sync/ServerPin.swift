@@ -1,4 +1,4 @@
-internal import Crypto
+internal import KeyfleetCore
 internal import Foundation
 internal import NIOConcurrencyHelpers
 internal import NIOCore
@@ -11,18 +11,6 @@ internal import NIOTLS
 /// self-signed certificate), fetches the chain the server presents, and keeps the certificate with that
 /// hash as the only trust root from then on.
 enum ServerPin {
-    /// `sha256:` and the lower-case hex SHA-256 of a certificate's DER.
-    static func hash(of certificate: NIOSSLCertificate) throws -> String {
-        let der = try certificate.toDERBytes()
-        return "sha256:" + SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// Whether `text` is `sha256:` and 64 lower-case hex digits.
-    static func isWellFormed(_ text: String) -> Bool {
-        let hex = text.utf8.dropFirst(7)
-        return text.hasPrefix("sha256:") && hex.count == 64 && hex.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-    }
-
     /// The certificate of the server's presented chain whose hash is `pin`, found without trusting the
     /// chain (it is trusted only because of the pin).
     static func fetchPinned(host: String, port: Int, pin: String) async throws(AgentError) -> (certificate: NIOSSLCertificate, isLeaf: Bool) {
@@ -33,7 +21,7 @@ enum ServerPin {
             throw AgentError(.unreachable, "cannot reach \(host):\(port) over TLS to check its certificate: \(error)")
         }
         for (index, certificate) in chain.enumerated() {
-            if (try? hash(of: certificate)) == pin { return (certificate, index == 0) }
+            if let der = try? certificate.toDERBytes(), CertificatePin.of(der: der) == pin { return (certificate, index == 0) }
         }
         throw AgentError(.untrusted, "no certificate the server \(host):\(port) presents has the pinned hash \(pin)")
     }

@@ -24,16 +24,11 @@ public struct Enrollment: Hashable, Sendable {
                 .invalidEnrollment, "the server URL \"\(PolicyError.printable(serverURL))\" is not an http(s) URL of printable ASCII",
                 field: "serverURL")
         }
-        guard (16...512).contains(token.utf8.count),
-            token.utf8.allSatisfy({ Self.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "~") })
-        else {
+        guard SecretText.isWellFormed(token) else {
             throw PolicyError(.invalidEnrollment, "the enrollment token is not 16 to 512 URL-safe characters", field: "token")
         }
         if let caCertHash {
-            let hex = caCertHash.utf8.dropFirst(7)
-            guard caCertHash.hasPrefix("sha256:"), hex.count == 64,
-                hex.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
-            else {
+            guard CertificatePin.isWellFormed(caCertHash) else {
                 throw PolicyError(
                     .invalidEnrollment, "the CA certificate hash is not \"sha256:\" and 64 lower-case hex digits", field: "caCertHash")
             }
@@ -41,9 +36,5 @@ public struct Enrollment: Hashable, Sendable {
         self.serverURL = serverURL
         self.token = token
         self.caCertHash = caCertHash
-    }
-
-    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }
 }

@@ -7,7 +7,7 @@ public enum AdminBootstrap {
     /// text, to be shown once; it is `token` when one is given (`KEYFLEET_ADMIN_TOKEN`). On later starts a
     /// given token the store does not know yet is added to the first administrator; nothing is returned.
     public static func ensureAdministrator(store: any Store, token: String?) async throws -> String? {
-        if let token, !Secrets.isWellFormed(token) {
+        if let token, !SecretText.isWellFormed(token, length: 32...512) {
             throw ServerStartError("KEYFLEET_ADMIN_TOKEN must be 32 to 512 characters of A-Z a-z 0-9 - _ . ~")
         }
         let existing = try await store.users(page: .largest).items

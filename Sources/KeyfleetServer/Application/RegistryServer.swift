@@ -1,4 +1,4 @@
-internal import Crypto
+internal import KeyfleetCore
 internal import Foundation
 public import Hummingbird
 internal import HummingbirdCore
@@ -111,7 +111,7 @@ public enum RegistryServer {
         }
         guard let anchor = chain.last else { throw ServerStartError("\(certificateFile) holds no PEM certificate") }
         let der = try anchor.toDERBytes()
-        let pin = "sha256:" + SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        let pin = CertificatePin.of(der: der)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         return (tls, pin)

@@ -7,7 +7,7 @@ extension RegistryAPI {
     public func enrollAgent(_ input: Operations.EnrollAgent.Input) async throws -> Operations.EnrollAgent.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         let token = body.token
-        guard (16...512).contains(token.utf8.count), Secrets.isURLSafe(token) else {
+        guard SecretText.isWellFormed(token) else {
             throw PolicyError(.invalidEnrollment, "the enrollment token is not 16 to 512 URL-safe characters", field: "token")
         }
         let credential = Secrets.make(.hostCredential)
@@ -39,7 +39,7 @@ extension RegistryAPI {
         guard case .host(let host) = Caller.current else { throw APIProblem.unauthorized() }
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         guard body.agentVersion.utf8.count <= 64, !body.agentVersion.isEmpty,
-            body.agentVersion.utf8.allSatisfy({ ($0 != UInt8(ascii: "~") && Secrets.isURLSafe(byte: $0)) || $0 == UInt8(ascii: "+") })
+            body.agentVersion.utf8.allSatisfy({ ($0 != UInt8(ascii: "~") && SecretText.isURLSafe($0)) || $0 == UInt8(ascii: "+") })
         else { throw APIProblem.badRequest("agent_version must be 1 to 64 of 0-9 A-Z a-z . + _ -", field: "agent_version") }
         let submitted = body.hostKeys ?? []
         guard submitted.count <= 16 else { throw APIProblem.requestTooLarge("at most 16 host keys are reported") }
@@ -61,15 +61,5 @@ extension RegistryAPI {
         }
         try await store.recordAgentReport(AgentReport(agentVersion: body.agentVersion, appliedVersion: applied, hostKeys: keys, error: error), host: host)
         return .noContent(.init())
-    }
-}
-
-extension Secrets {
-    /// Whether every character of `text` is one of `A-Z a-z 0-9 - _ . ~`.
-    static func isURLSafe(_ text: String) -> Bool { text.utf8.allSatisfy { isURLSafe(byte: $0) } }
-
-    static func isURLSafe(byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
     }
 }

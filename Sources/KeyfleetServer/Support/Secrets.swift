@@ -26,15 +26,6 @@ public enum Secrets {
         Array(SHA256.hash(data: Array(secret.utf8)))
     }
 
-    /// Whether a text could be a secret the server made or accepts (printable, URL-safe, 32 to 512 bytes).
-    public static func isWellFormed(_ text: String) -> Bool {
-        (32...512).contains(text.utf8.count)
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
-            }
-    }
-
     static func base64URL(_ bytes: [UInt8]) -> String {
         String(
             Data(bytes).base64EncodedString().compactMap { character -> Character? in
