@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 
@@ -34,5 +35,19 @@ struct AccessSetTests {
         ])
     func hostileLine(_ line: String) {
         #expect(throws: AgentError(.malformedAnswer, "")) { try AccessSet(version: 1, logins: ["root": [line]]) }
+    }
+
+    @Test("the saved answer is checked again when read back: a tampered line or login makes it unreadable, never trusted")
+    func decodingChecks() throws {
+        let good = try AccessSet(version: 7, logins: ["root": ["\(Self.key) keyfleet:a"]])
+        let data = try JSONEncoder().encode(good)
+        #expect(try JSONDecoder().decode(AccessSet.self, from: data) == good)
+        for tampered in [
+            #"{"version":7,"logins":{"root":["command=\"/bin/sh\" \#(Self.key) x"]}}"#,
+            #"{"version":7,"logins":{"../../etc/shadow":["\#(Self.key) x"]}}"#,
+            #"{"version":7,"logins":{"root":["\#(Self.key) a\n\#(Self.key) b"]}}"#,
+        ] {
+            #expect(throws: DecodingError.self) { try JSONDecoder().decode(AccessSet.self, from: Data(tampered.utf8)) }
+        }
     }
 }

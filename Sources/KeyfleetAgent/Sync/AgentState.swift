@@ -81,11 +81,9 @@ public struct AgentState: Sendable {
 
     /// The last complete answer, or nil (none yet, or unreadable: then the agent waits for the server).
     func loadAccess() -> AccessSet? {
-        guard let state = try? SafeDirectory(directory, create: false), let bytes = try? state.read("access.json"),
-            let decoded = try? JSONDecoder().decode(AccessSet.self, from: Data(bytes))
-        else { return nil }
-        // Checked again: the file is the agent's own, but a value is only trusted once parsed.
-        return try? AccessSet(version: decoded.version, logins: decoded.logins)
+        // Decoding checks every line again: the file is the agent's own, but a value is only trusted once parsed.
+        guard let state = try? SafeDirectory(directory, create: false), let bytes = try? state.read("access.json") else { return nil }
+        return try? JSONDecoder().decode(AccessSet.self, from: Data(bytes))
     }
 
     /// Keeps `access` as the last complete answer.
