@@ -55,3 +55,22 @@ struct ContentTypeTests {
         }
     }
 }
+
+@Suite("The bearer header")
+struct BearerHeaderTests {
+    @Test("the scheme is case-insensitive and blanks around the token are ignored; other schemes and empty tokens are not tokens")
+    func parsing() async throws {
+        try await TestRegistry.with { registry, client in
+            for header in ["Bearer \(registry.adminToken)", "bearer \(registry.adminToken)", "BEARER   \(registry.adminToken) \t"] {
+                var headers = HTTPFields()
+                headers[.authorization] = header
+                #expect(try await client.call(.get, "/v1/users/me", token: nil, headers: headers).status == 200, "\(header)")
+            }
+            for header in ["Basic \(registry.adminToken)", "Bearer", "Bearer    ", registry.adminToken] {
+                var headers = HTTPFields()
+                headers[.authorization] = header
+                #expect(try await client.call(.get, "/v1/users/me", token: nil, headers: headers).status == 401, "\(header)")
+            }
+        }
+    }
+}

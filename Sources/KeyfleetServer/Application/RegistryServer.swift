@@ -149,10 +149,7 @@ struct NotFoundMiddleware<Context: RequestContext>: RouterMiddleware {
             let problem = ProblemMapping.document(
                 status: error.status.code, code: error.status == .notFound ? "not-found" : "method-not-allowed",
                 detail: error.status == .notFound ? "no such path in the API" : "the path does not take this method")
-            let (head, _) = ProblemMiddleware.response(problem)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let data = (try? encoder.encode(problem)) ?? Data()
+            let (head, data) = ProblemMiddleware.encoded(problem)
             return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
     }

@@ -51,13 +51,19 @@ public struct ProblemMiddleware: ServerMiddleware {
 
     /// The response carrying `problem`.
     static func response(_ problem: Components.Schemas.Problem) -> (HTTPResponse, HTTPBody?) {
+        let (head, data) = encoded(problem)
+        return (head, HTTPBody(data))
+    }
+
+    /// The head and the JSON of a problem document, for this middleware and for the router's own 404s.
+    static func encoded(_ problem: Components.Schemas.Problem) -> (HTTPResponse, Data) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(problem)) ?? Data(#"{"code":"internal","status":500,"title":"Internal Server Error","type":"urn:keyfleet:problem:internal"}"#.utf8)
         var fields = HTTPFields()
         fields[.contentType] = "application/problem+json"
         fields[.cacheControl] = "no-store"
-        return (HTTPResponse(status: .init(code: problem.status), headerFields: fields), HTTPBody(data))
+        return (HTTPResponse(status: .init(code: problem.status), headerFields: fields), data)
     }
 
     private static func cause(of error: any Error) -> String {
