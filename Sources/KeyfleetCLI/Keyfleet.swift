@@ -57,15 +57,26 @@ public struct Keyfleet: ParsableCommand {
             var command = try parseAsRoot(given)
             try command.run()
             return 0
-        } catch let error as CLIError {
+        } catch {
+            return report(error)
+        }
+    }
+}
+
+extension ParsableCommand {
+    /// Prints `error` as one line on stderr (or the help it asks for on stdout) and returns the exit status:
+    /// 0 for help, 1 for bad input or usage, 2 for a wrong passphrase. The one place both `keyfleet` and
+    /// `keyfleet-registry` turn what a command threw into what a person sees.
+    package static func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let error as CLIError:
             Terminal.printError(error.message)
             return error.exitCode
-        } catch let error as KeyError {
+        case let error as KeyError:
             Terminal.printError(error.description)
             return error.code == .wrongPassphrase ? 2 : 1
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
+        default:
+            if exitCode(for: error) == .success {
                 Terminal.print(fullMessage(for: error))
                 return 0
             }

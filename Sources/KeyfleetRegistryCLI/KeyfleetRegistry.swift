@@ -28,19 +28,8 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
                 try command.run()
             }
             return 0
-        } catch let error as CLIError {
-            Terminal.printError(error.message)
-            return error.exitCode
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                Terminal.print(fullMessage(for: error))
-                return 0
-            }
-            if let exit = error as? ExitCode { return exit.rawValue }
-            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            Terminal.printError("\(message) (see keyfleet --help)")
-            return 1
+            return report(error)
         }
     }
 }

@@ -81,19 +81,12 @@ struct HostAgentCommand: AsyncParsableCommand {
         var hostKeysDirectory = "/etc/ssh"
         @Option(help: ArgumentHelp("Seconds each long-poll waits (1 to 60).", valueName: "seconds"))
         var wait: Int32 = 30
-        @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
-        var logLevel = "info"
+        @OptionGroup var logging: LogOptions
 
         func run() async throws {
             guard let mode = DeliveryMode(rawValue: mode) else { throw CLIError.usage("--mode must be files, command or legacy") }
             guard (1...60).contains(wait) else { throw CLIError.usage("--wait must be 1 to 60 seconds") }
-            guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError.usage("--log-level \"\(Terminal.safe(logLevel))\" is not a log level") }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let logger = Logger(label: "keyfleet.host-agent")
+            let logger = try logging.bootstrap(label: "keyfleet.host-agent")
             let agent = HostAgent(
                 configuration: HostAgentConfiguration(
                     stateDirectory: stateDirectory, mode: mode, keysDirectory: keysDirectory, hostKeysDirectory: hostKeysDirectory, wait: wait),

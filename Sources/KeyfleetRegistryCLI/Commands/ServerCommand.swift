@@ -36,15 +36,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: ArgumentHelp("URL agents and cloud-init use to reach this server.", valueName: "url"))
     var publicURL: String?
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
-    var logLevel = "info"
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
         guard let (host, port) = ServerConfiguration.parseListen(listen) else {
             throw CLIError.usage("--listen \"\(Terminal.safe(listen))\" is not HOST:PORT with a port from 0 to 65535")
-        }
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw CLIError.usage("--log-level \"\(Terminal.safe(logLevel))\" is not a log level")
         }
         let tls: (certificateFile: String, keyFile: String)?
         switch (tlsCertificate, tlsKey) {
@@ -60,13 +56,7 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? Self.defaultDataDirectory(),
             host: host, port: port, tls: tls, publicURL: publicURL, adminToken: environment["KEYFLEET_ADMIN_TOKEN"])
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "keyfleet.server")
-        logger.logLevel = level
+        let logger = try logging.bootstrap(label: "keyfleet.server")
         do {
             try await RegistryServer.run(configuration, logger: logger) { line in
                 Terminal.print(line)
