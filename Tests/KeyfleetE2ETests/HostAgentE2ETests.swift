@@ -226,23 +226,13 @@ struct HostAgentE2ETests {
         ])
         let der = try ExternalTool.runChecked("openssl", ["x509", "-in", certificate, "-outform", "DER"]).stdout
         let expectedPin = "sha256:" + (try ExternalTool.run("sha256sum", [], input: der)).text.prefix(64)
-        let token = "kft_" + String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
-        let server = try BackgroundProcess(
-            KeyfleetBinary.path,
-            ["server", "--data-dir", work.file("registry"), "--listen", "127.0.0.1:0", "--tls-cert", certificate, "--tls-key", key],
-            environment: ["KEYFLEET_ADMIN_TOKEN": token])
+        let server = try RegistryServerProcess(
+            dataDirectory: work.file("registry"), arguments: ["--tls-cert", certificate, "--tls-key", key],
+            adminToken: "kft_" + String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }))
         defer { server.stop() }
-        var url = ""
-        for _ in 0..<100 where url.isEmpty {
-            if let line = server.standardOutput.split(separator: "\n").first(where: { $0.contains("listening on https://") }),
-                let range = line.range(of: "https://")
-            {
-                url = String(line[range.lowerBound...])
-            } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        #expect(!url.isEmpty, "\(server.standardError)")
+        let url = server.url
+        let token = server.token
+        #expect(url.hasPrefix("https://"))
         let api = RegistryHTTP(url: url, token: token, caFile: certificate)
         let project = try api.id(try api.call("POST", "/v1/projects", ["name": "tls"]))
         let created = try api.call("POST", "/v1/hosts", ["name": "tls-1", "project": project, "logins": [LoopbackSSHD.userName]])

@@ -1,16 +1,25 @@
 public import Foundation
 
-/// A long-running program started with `posix_spawn` (see ``LoopbackSSHD`` for why not `Process`), its
-/// stdout and stderr in files, stopped with SIGTERM (then SIGKILL) when asked or when released.
+/// A long-running program for a test (a server, an agent, sshd), started with `posix_spawn`, its stdout and
+/// stderr in files, stopped with SIGTERM (then SIGKILL) when asked or when released. The one way the suites
+/// start such programs.
+///
+/// Not Foundation's `Process`: on Linux, `Process` learns that a child ended when a socket the child
+/// inherited closes, and sshd closes every inherited descriptor at start-up, so `Process` would block its
+/// reaper thread in `waitpid` on the still-running sshd and every later `waitUntilExit` would hang.
+///
+/// With a `timeLimit` the program runs under timeout(1), so it cannot outlive a test run that is killed
+/// before it stops it; timeout passes SIGTERM on, and leads its own process group, which SIGKILL reaches.
 public final class BackgroundProcess: @unchecked Sendable {
-    /// The process id.
+    /// The process id (of timeout(1) when there is a time limit).
     public let pid: pid_t
     private let logs: TemporaryDirectory
     private let lock = NSLock()
     private var exitStatus: Int32?
 
-    /// Starts `path` with `arguments`, the test's environment plus `environment`.
-    public init(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `path` with `arguments`, in the test's environment changed by `environment` (a nil value
+    /// removes the variable), under timeout(1) when `timeLimit` (seconds) is given.
+    public init(_ path: String, _ arguments: [String], environment: [String: String?] = [:], timeLimit: Int? = nil) throws {
         logs = try TemporaryDirectory()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -32,15 +41,17 @@ public final class BackgroundProcess: @unchecked Sendable {
         for (name, value) in environment { merged[name] = value }
         let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in envp { free(pointer) } }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        var command = [path] + arguments
+        if let timeLimit { command = [try ExternalTool.path(of: "timeout"), String(timeLimit)] + command }
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw ToolError(description: "posix_spawn \(path) failed: \(result)") }
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        guard result == 0 else { throw ToolError(description: "posix_spawn \(command[0]) failed: \(result)") }
         self.pid = pid
     }
 
-    deinit { _ = stop(signal: SIGKILL) }
+    deinit { killHard() }
 
     /// What the process wrote to stdout so far.
     public var standardOutput: String { (try? String(contentsOfFile: logs.file("stdout"), encoding: .utf8)) ?? "" }
@@ -60,24 +71,40 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
     }
 
-    /// Sends `signal` (SIGTERM by default), waits up to 5 s, then SIGKILL; returns the wait status.
+    /// Sends `signal` (SIGTERM by default), waits up to `grace`, then SIGKILL; returns the wait status.
     @discardableResult
-    public func stop(signal: Int32 = SIGTERM) -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) -> Int32 {
         lock.withLock {
             if let exitStatus { return exitStatus }
             var status: Int32 = 0
             kill(pid, signal)
-            for _ in 0..<100 {
+            let deadline = ContinuousClock.now + grace
+            while ContinuousClock.now < deadline {
                 if waitpid(pid, &status, WNOHANG) == pid {
                     exitStatus = status
                     return status
                 }
-                usleep(50_000)
+                usleep(20_000)
             }
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
-            exitStatus = status
-            return status
+            return Self.killGroup(pid, &exitStatus)
         }
+    }
+
+    /// `kill -9` of the process and, under timeout(1), of its process group; returns the wait status.
+    @discardableResult
+    public func killHard() -> Int32 {
+        lock.withLock {
+            if let exitStatus { return exitStatus }
+            return Self.killGroup(pid, &exitStatus)
+        }
+    }
+
+    private static func killGroup(_ pid: pid_t, _ exitStatus: inout Int32?) -> Int32 {
+        var status: Int32 = 0
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        exitStatus = status
+        return status
     }
 }

@@ -3,10 +3,7 @@ import Foundation
 /// A real sshd on a loopback port with its own configuration, host key and authorized_keys file, for
 /// checking that sshd reads our lines as we do and for suites that drive sshd end to end. Stopped when released.
 ///
-/// sshd is started with `posix_spawn` (under `timeout 600`), not Foundation's `Process`: on Linux, `Process` learns that a child
-/// ended when a socket the child inherited closes, and sshd closes every inherited descriptor at start-up,
-/// so `Process` would block its reaper thread in `waitpid` on the still-running sshd and every later
-/// `waitUntilExit` in the test run would hang.
+/// sshd runs as a ``BackgroundProcess`` under `timeout 600` (see there for why not Foundation's `Process`).
 ///
 /// The server's directory holds `host_key`, `sshd_config`, `authorized_keys` (read for every user) and `sshd.log`.
 public final class LoopbackSSHD: Sendable {
@@ -20,7 +17,7 @@ public final class LoopbackSSHD: Sendable {
     public var configPath: String { directory.file("sshd_config") }
     /// The pid file sshd writes (SIGHUP that pid to reload).
     public var pidFile: String { directory.file("sshd.pid") }
-    private let pid: pid_t
+    private let process: BackgroundProcess
 
     /// sshd could not be started; the description ends with the tail of its log.
     public struct StartFailure: Error, CustomStringConvertible {
@@ -78,67 +75,25 @@ public final class LoopbackSSHD: Sendable {
         for _ in 0..<20 {
             let port = Int.random(in: 20_000...60_999)
             try? FileManager.default.removeItem(atPath: log)
-            // Under timeout(1), so that sshd cannot outlive a test run that is killed before it stops it.
-            let pid = try Self.spawn(try ExternalTool.path(of: "timeout"), ["600", sshd, "-D", "-f", config, "-p", String(port), "-E", log])
+            let process = try BackgroundProcess(sshd, ["-D", "-f", config, "-p", String(port), "-E", log], timeLimit: 600)
             // Up to 5 s for "Server listening on 127.0.0.1 port N".
             for _ in 0..<100 {
                 if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Server listening on 127.0.0.1 port \(port)") {
                     self.directory = directory
                     self.port = port
-                    self.pid = pid
+                    self.process = process
                     return
                 }
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { break }  // exited: port taken, try another
+                if !process.isRunning { break }  // exited: port taken, try another
                 usleep(50_000)
             }
-            Self.stop(pid)
+            process.stop(grace: .seconds(2))
         }
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         throw StartFailure(description: "sshd did not start: \(text.suffix(2000))")
     }
 
-    deinit { Self.stop(pid) }
-
-    /// `posix_spawn` with stdin, stdout and stderr on /dev/null, signals unblocked and at their defaults.
-    private static func spawn(_ path: String, _ arguments: [String]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        guard result == 0 else { throw StartFailure(description: "posix_spawn \(path) failed: \(result)") }
-        return pid
-    }
-
-    /// SIGTERM (timeout(1) passes it on to sshd), up to 2 s to exit, then SIGKILL; always reaped.
-    private static func stop(_ pid: pid_t) {
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<40 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
-            usleep(50_000)
-        }
-        kill(-pid, SIGKILL)  // timeout(1) leads its own process group, sshd included
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-    }
+    deinit { process.stop(grace: .seconds(2)) }
 
     /// The user sshd logs in: whoever runs the tests.
     public static var userName: String { ProcessInfo.processInfo.userName }

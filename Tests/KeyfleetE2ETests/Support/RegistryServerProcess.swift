@@ -5,9 +5,8 @@ import TestSupport
 import FoundationNetworking
 #endif
 
-/// The real `keyfleet server` on 127.0.0.1 and a free port, with its own data directory, started with
-/// `posix_spawn` under `timeout 900` (see LoopbackSSHD for why not Foundation's `Process`). Its stdout and
-/// stderr go to files; the URL and the administrator token are read from what it prints.
+/// The real `keyfleet server` on 127.0.0.1 and a free port, with its own data directory, run as a
+/// ``BackgroundProcess`` under `timeout 900`. The URL and the administrator token are read from what it prints.
 final class RegistryServerProcess: @unchecked Sendable {
     struct StartFailure: Error, CustomStringConvertible {
         var description: String
@@ -17,25 +16,20 @@ final class RegistryServerProcess: @unchecked Sendable {
     let url: String
     /// The administrator token it printed on first start (or the one passed in on a restart).
     let token: String
-    private let pid: pid_t
-    private let logDirectory: TemporaryDirectory
-    private var stopped = false
+    private let process: BackgroundProcess
 
-    /// Starts the server on `dataDirectory`; `token` is required when the directory already holds a
-    /// registry (the server prints the token only on first start).
-    init(dataDirectory: String, token: String? = nil) throws {
-        let logs = try TemporaryDirectory()
-        let out = logs.file("stdout"), err = logs.file("stderr")
-        let keyfleet = KeyfleetBinary.path
-        let pid = try Self.spawn(
-            try ExternalTool.path(of: "timeout"),
-            ["900", keyfleet, "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"],
-            stdout: out, stderr: err)
+    /// Starts the server on `dataDirectory` with `arguments` added (`--tls-cert ...`). `token` is required
+    /// when the directory already holds a registry (the server prints the token only on first start);
+    /// `adminToken` is given to the server as KEYFLEET_ADMIN_TOKEN (and is then the token).
+    init(dataDirectory: String, token: String? = nil, arguments: [String] = [], adminToken: String? = nil) throws {
+        let process = try BackgroundProcess(
+            KeyfleetBinary.path,
+            ["server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments,
+            environment: ["KEYFLEET_ADMIN_TOKEN": adminToken], timeLimit: 900)
         var foundURL: String?
-        var foundToken = token
+        var foundToken = token ?? adminToken
         for _ in 0..<400 {
-            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") {
+            for line in process.standardOutput.split(separator: "\n") {
                 if let range = line.range(of: "Administrator API token (shown once; keep it safe): ") {
                     foundToken = String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
                 }
@@ -44,86 +38,30 @@ final class RegistryServerProcess: @unchecked Sendable {
                 }
             }
             if foundURL != nil { break }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                let error = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-                throw StartFailure(description: "keyfleet server exited at start (status \(status)): \(error.suffix(2000))")
+            if !process.isRunning {
+                throw StartFailure(description: "keyfleet server exited at start: \(process.standardError.suffix(2000))")
             }
             usleep(50_000)
         }
         guard let foundURL, let foundToken else {
-            Self.kill(pid, signal: SIGKILL)
-            let error = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-            throw StartFailure(description: "keyfleet server did not say it listens (or gave no token) within 20 s: \(error.suffix(2000))")
+            process.killHard()
+            throw StartFailure(description: "keyfleet server did not say it listens (or gave no token) within 20 s: \(process.standardError.suffix(2000))")
         }
         self.dataDirectory = dataDirectory
         self.url = foundURL
         self.token = foundToken
-        self.pid = pid
-        self.logDirectory = logs
+        self.process = process
     }
-
-    deinit { if !stopped { Self.kill(pid, signal: SIGKILL) } }
 
     /// What the server wrote on stderr so far (its logs).
-    var standardError: String { (try? String(contentsOfFile: logDirectory.file("stderr"), encoding: .utf8)) ?? "" }
+    var standardError: String { process.standardError }
 
-    /// SIGTERM (timeout(1) passes it on) and wait for a graceful exit; returns the exit status.
+    /// SIGTERM (timeout(1) passes it on) and wait for a graceful exit; returns the wait status.
     @discardableResult
-    func stop() -> Int32 {
-        stopped = true
-        var status: Int32 = 0
-        Foundation.kill(pid, SIGTERM)
-        for _ in 0..<200 {
-            if waitpid(pid, &status, WNOHANG) == pid { return status }
-            usleep(50_000)
-        }
-        Self.kill(pid, signal: SIGKILL)
-        return -1
-    }
+    func stop() -> Int32 { process.stop() }
 
     /// `kill -9` of the server (and timeout(1), which leads its process group).
-    func killHard() {
-        stopped = true
-        Self.kill(pid, signal: SIGKILL)
-    }
-
-    private static func kill(_ pid: pid_t, signal: Int32) {
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { return }
-        Foundation.kill(-pid, signal)
-        Foundation.kill(pid, signal)
-        waitpid(pid, &status, 0)
-    }
-
-    private static func spawn(_ path: String, _ arguments: [String], stdout: String, stderr: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var environment = ProcessInfo.processInfo.environment
-        environment["KEYFLEET_ADMIN_TOKEN"] = nil
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw StartFailure(description: "posix_spawn \(path) failed: \(result)") }
-        return pid
-    }
+    func killHard() { process.killHard() }
 
     // MARK: - Talking to it
 
