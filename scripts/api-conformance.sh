@@ -11,24 +11,15 @@ cd "$(dirname "$0")/.."
 binary=${1:-.build/debug/keyfleet}
 examples=${SCHEMATHESIS_EXAMPLES:-10}
 work=$(mktemp -d)
-server_pid=
+source scripts/lib/registry-server.sh
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_registry_server
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-token="kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-KEYFLEET_ADMIN_TOKEN=$token "$binary" server --data-dir "$work/data" --listen 127.0.0.1:0 --log-level error \
-    >"$work/out" 2>"$work/err" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/out" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/err" >&2; echo "error: keyfleet server did not start" >&2; exit 1; }
-    sleep 0.1
-done
-url=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
-[ -n "$url" ] || { echo "error: keyfleet server never said where it listens" >&2; exit 1; }
+token=$(new_admin_token)
+start_registry_server "$binary" "$work/data" KEYFLEET_ADMIN_TOKEN="$token"
 
 # Some objects to address, so that generated identifiers sometimes hit something real.
 auth=(-H "Authorization: Bearer $token" -H "Content-Type: application/json")

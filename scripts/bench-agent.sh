@@ -19,9 +19,9 @@ done
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
 
 work=$(mktemp -d)
-server_pid=
+source scripts/lib/registry-server.sh
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_registry_server
     rm -rf "$work" "${agents:-}"
 }
 trap cleanup EXIT
@@ -48,17 +48,10 @@ fi
 # one ext4 file system (where allocating and freeing inodes for the atomic replaces dominates).
 agents=$(mktemp -d -p "${BENCH_AGENT_DIR:-$work}")
 echo "== $hosts agents against one server (agents' files in $(df --output=fstype "$agents" | tail -1))"
-token="kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+token=$(new_admin_token)
 ids=$("$bin/keyfleet-bench" fleet-seed --data-dir "$work/data" --token "$token" --tokens-file "$work/tokens" --hosts "$hosts")
 key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
 key_fingerprint=$(sed -E 's/.*fingerprint=([^ ]+).*/\1/' <<<"$ids")
-"$bin/keyfleet" server --data-dir "$work/data" --listen 127.0.0.1:0 --log-level error >"$work/out" 2>"$work/err" &
-server_pid=$!
-for _ in $(seq 1 300); do
-    grep -q "listening on" "$work/out" 2>/dev/null && break
-    sleep 0.1
-done
-url=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
-[ -n "$url" ] || { cat "$work/err" >&2; echo "error: the server did not start" >&2; exit 1; }
+start_registry_server "$bin/keyfleet" "$work/data"
 ${FLEET_PREFIX:-} "$bin/keyfleet-bench" fleet-run --server "$url" --token "$token" --tokens-file "$work/tokens" --key "$key" \
     --fingerprint "$key_fingerprint" --work "$agents" --server-pid "$server_pid"

@@ -23,14 +23,14 @@ swift build -c release --static-swift-stdlib --scratch-path .build-release --pro
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
 
 work=$(mktemp -d)
-server_pid=
+source scripts/lib/registry-server.sh
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    stop_registry_server
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-token="kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+token=$(new_admin_token)
 echo "seeding $((projects * keys)) keys and $((projects * hosts)) hosts..."
 start=$(date +%s)
 ids=$("$bin/keyfleet-bench" registry-seed --data-dir "$work/data" --token "$token" \
@@ -39,14 +39,7 @@ echo "seeded in $(( $(date +%s) - start )) s: $ids"
 key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
 host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
 
-"$bin/keyfleet" server --data-dir "$work/data" --listen 127.0.0.1:0 --log-level error >"$work/out" 2>"$work/err" &
-server_pid=$!
-for _ in $(seq 1 300); do
-    grep -q "listening on" "$work/out" 2>/dev/null && break
-    sleep 0.1
-done
-url=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
-[ -n "$url" ] || { cat "$work/err" >&2; echo "error: the server did not start" >&2; exit 1; }
+start_registry_server "$bin/keyfleet" "$work/data"
 
 auth="Authorization: Bearer $token"
 # Every route answers 200 before it is measured (the first access read builds the access cache).

@@ -1,0 +1,38 @@
+# Sourced by the scripts that drive a real `keyfleet server` (api-conformance.sh, bench-registry.sh,
+# bench-agent.sh): a random administrator token, a server on a free loopback port, and its removal on exit.
+#
+#   work=$(mktemp -d); source scripts/lib/registry-server.sh
+#   start_registry_server BINARY DATA_DIR [environment assignments...]   # sets server_pid and url
+#
+# The caller's EXIT trap must call stop_registry_server and remove $work.
+
+server_pid=
+
+# A fresh administrator token: kft_ and 256 random bits in base64url.
+new_admin_token() {
+    echo "kft_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+}
+
+start_registry_server() {
+    local binary=$1 data=$2
+    shift 2
+    env "$@" "$binary" server --data-dir "$data" --listen 127.0.0.1:0 --log-level error >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    for _ in $(seq 1 300); do
+        grep -q "listening on" "$work/server.out" 2>/dev/null && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    url=$(grep -o 'http://[0-9.:]*' "$work/server.out" | head -1)
+    if [ -z "$url" ]; then
+        cat "$work/server.err" >&2
+        echo "error: keyfleet server did not start (see above)" >&2
+        exit 1
+    fi
+}
+
+stop_registry_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    fi
+}
