@@ -72,19 +72,9 @@ struct HostAgentE2ETests {
             return try api.id(try api.call("POST", "/v1/ssh-keys", body)["key"])
         }
 
-        func logsIn(_ identity: String) throws -> Bool {
-            try sshd.ssh(identity: identity, command: "true").status == 0
-        }
+        func logsIn(_ identity: String) throws -> Bool { try sshd.logsIn(identity) }
 
-        /// Seconds until `logsIn(identity)` equals `expected`, polling; nil after `limit` seconds.
-        func secondsUntil(_ identity: String, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
-            let start = Date()
-            while Date().timeIntervalSince(start) < limit {
-                if try logsIn(identity) == expected { return Date().timeIntervalSince(start) }
-                usleep(50_000)
-            }
-            return nil
-        }
+        func secondsUntil(_ identity: String, logsIn expected: Bool) throws -> Double? { try sshd.secondsUntil(identity, logsIn: expected) }
 
         var diagnostics: String {
             "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))"
@@ -259,12 +249,7 @@ struct HostAgentE2ETests {
         let granted = work.file("granted")
         try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", granted])
         _ = try api.call("POST", "/v1/ssh-keys", ["name": "granted", "public_key": try String(contentsOfFile: granted + ".pub", encoding: .utf8), "project": project])
-        var loggedIn = false
-        for _ in 0..<50 where !loggedIn {
-            loggedIn = try sshd.ssh(identity: granted, command: "true").status == 0
-            if !loggedIn { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(loggedIn, "\(agent.standardError.suffix(2000))")
+        #expect(try sshd.secondsUntil(granted, logsIn: true) != nil, "\(agent.standardError.suffix(2000))")
 
         // The credential is revoked: the agent says so and changes nothing; the break-glass key works.
         let glass = work.file("glass")
@@ -300,22 +285,12 @@ struct HostAgentE2ETests {
         let dropIn = sshd.directory.file("sshd_config.d/50-keyfleet.conf")
         #expect(FileManager.default.fileExists(atPath: dropIn))
         #expect(try ExternalTool.run("sshd", ["-t", "-f", sshd.configPath]).status == 0)
-        var loggedIn = false
-        for _ in 0..<50 where !loggedIn {
-            loggedIn = try sshd.ssh(identity: pair, command: "true").status == 0
-            if !loggedIn { usleep(100_000) }
-        }
-        #expect(loggedIn, "after install, sshd reads the keys directory")
+        #expect(try sshd.secondsUntil(pair, logsIn: true) != nil, "after install, sshd reads the keys directory")
 
         let uninstall = try KeyfleetBinary.run(["host-agent", "uninstall", "--sshd-config", sshd.configPath, "--sshd-pid-file", sshd.pidFile])
         #expect(uninstall.status == 0, "\(uninstall.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dropIn))
-        var refused = false
-        for _ in 0..<50 where !refused {
-            refused = try sshd.ssh(identity: pair, command: "true").status != 0
-            if !refused { usleep(100_000) }
-        }
-        #expect(refused, "after uninstall, the keys directory is no longer read")
+        #expect(try sshd.secondsUntil(pair, logsIn: false) != nil, "after uninstall, the keys directory is no longer read")
         #expect(try ExternalTool.run("sshd", ["-t", "-f", sshd.configPath]).status == 0)
 
         // A keys directory sshd could not use is refused before anything changes.

@@ -57,14 +57,9 @@ struct HostAgentLegacyE2ETests {
         defer { agent.stop() }
         let diagnostics = { "agent stderr:\n\(agent.standardError.suffix(3000))\nsshd log:\n\(sshd.log.suffix(2000))" }
 
-        func logsIn(_ identity: String) throws -> Bool { try sshd.ssh(identity: identity, command: "true", user: name).status == 0 }
-        func secondsUntil(_ identity: String, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
-            let start = Date()
-            while Date().timeIntervalSince(start) < limit {
-                if try logsIn(identity) == expected { return Date().timeIntervalSince(start) }
-                usleep(50_000)
-            }
-            return nil
+        func logsIn(_ identity: String) throws -> Bool { try sshd.logsIn(identity, user: name) }
+        func secondsUntil(_ identity: String, logsIn expected: Bool) throws -> Double? {
+            try sshd.secondsUntil(identity, user: name, logsIn: expected)
         }
 
         #expect(try logsIn(own), "the user's own key works before the agent writes anything\n\(diagnostics())")

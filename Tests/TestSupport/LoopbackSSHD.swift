@@ -114,6 +114,21 @@ public final class LoopbackSSHD: Sendable {
         return try ExternalTool.run("ssh", options + ["\(user ?? Self.userName)@127.0.0.1", command])
     }
 
+    /// Whether `ssh` with `identity` logs in as `user` (the current user by default).
+    public func logsIn(_ identity: String, user: String? = nil) throws -> Bool {
+        try ssh(identity: identity, command: "true", user: user).status == 0
+    }
+
+    /// Seconds until ``logsIn(_:user:)`` answers `expected`, trying every 50 ms; nil after `limit` seconds.
+    public func secondsUntil(_ identity: String, user: String? = nil, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < limit {
+            if try logsIn(identity, user: user) == expected { return Date().timeIntervalSince(start) }
+            usleep(50_000)
+        }
+        return nil
+    }
+
     /// sshd's log so far, for failure messages.
     public var log: String { (try? directory.read("sshd.log")) ?? "" }
 }

@@ -41,40 +41,33 @@ extension RegistryAPI {
         return project
     }
 
-    /// Whether the current user may read a key: their own, any key of a project they belong to, or any key
-    /// at all for an administrator.
-    func mayRead(_ key: SSHKeyRecord) async throws -> Bool {
+    /// The current user's standing on a key: `.owner` for an administrator and for the person whose key it
+    /// is, their role in the project for a project key, nil when they have none. `project` looks a project up
+    /// (in the store, or in a snapshot).
+    private func standing(on key: SSHKeyRecord, project: (ProjectID) async throws -> Project?) async throws -> Project.Role? {
         let user = try currentUser().user
-        if user.role == .admin { return true }
+        if user.role == .admin { return .owner }
         switch key.owner {
-        case .user(let owner): return owner == user.id
-        case .project(let projectID):
-            guard let project = try await store.project(projectID) else { return false }
-            return project.members[user.id] != nil
+        case .user(let owner): return owner == user.id ? .owner : nil
+        case .project(let projectID): return try await project(projectID)?.members[user.id]
         }
     }
 
+    /// Whether the current user may read a key: their own, any key of a project they belong to, or any key
+    /// at all for an administrator.
+    func mayRead(_ key: SSHKeyRecord) async throws -> Bool {
+        try await standing(on: key, project: { try await store.project($0) }) != nil
+    }
+
     /// ``mayRead(_:)`` answered from a consistent snapshot of the registry instead of the store.
-    func mayRead(_ key: SSHKeyRecord, in snapshot: RegistrySnapshot) throws -> Bool {
-        let user = try currentUser().user
-        if user.role == .admin { return true }
-        switch key.owner {
-        case .user(let owner): return owner == user.id
-        case .project(let projectID): return snapshot.projects[projectID]?.members[user.id] != nil
-        }
+    func mayRead(_ key: SSHKeyRecord, in snapshot: RegistrySnapshot) async throws -> Bool {
+        try await standing(on: key, project: { snapshot.projects[$0] }) != nil
     }
 
     /// Whether the current user may change or delete a key: their own personal key, a key of a project
     /// they own, or any key for an administrator.
     func mayChange(_ key: SSHKeyRecord) async throws -> Bool {
-        let user = try currentUser().user
-        if user.role == .admin { return true }
-        switch key.owner {
-        case .user(let owner): return owner == user.id
-        case .project(let projectID):
-            guard let project = try await store.project(projectID) else { return false }
-            return project.members[user.id] == .owner
-        }
+        try await standing(on: key, project: { try await store.project($0) }) == .owner
     }
 
     /// 403 unless the current user is an administrator.

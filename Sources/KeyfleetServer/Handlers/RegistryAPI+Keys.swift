@@ -185,7 +185,7 @@ extension RegistryAPI {
         // From the registry in memory when it is loaded and current (no store query), else from the store.
         if let registry = try await access.loadedRegistry() {
             let id: KeyID = try identifier(input.path.keyId, "key")
-            guard let found = registry.snapshot.keys[id], try mayRead(found, in: registry.snapshot) else {
+            guard let found = registry.snapshot.keys[id], try await mayRead(found, in: registry.snapshot) else {
                 throw APIProblem.notFound("key", id.rawValue)
             }
             record = found
