@@ -64,12 +64,14 @@ struct BearerHeaderTests {
             for header in ["Bearer \(registry.adminToken)", "bearer \(registry.adminToken)", "BEARER   \(registry.adminToken) \t"] {
                 var headers = HTTPFields()
                 headers[.authorization] = header
-                #expect(try await client.call(.get, "/v1/users/me", token: nil, headers: headers).status == 200, "\(header)")
+                let answer = try await client.call(.get, "/v1/users/me", token: nil, headers: headers)
+                #expect(answer.status == 200, "\(header)")
             }
             for header in ["Basic \(registry.adminToken)", "Bearer", "Bearer    ", registry.adminToken] {
                 var headers = HTTPFields()
                 headers[.authorization] = header
-                #expect(try await client.call(.get, "/v1/users/me", token: nil, headers: headers).status == 401, "\(header)")
+                let answer = try await client.call(.get, "/v1/users/me", token: nil, headers: headers)
+                #expect(answer.status == 401, "\(header)")
             }
         }
     }
