@@ -47,11 +47,14 @@ import HTTPTypes
 ///   | 401 | `unauthorized` (no, unknown or revoked token; an unknown, used or expired enrollment token) |
 ///   | 403 | `forbidden` (the role does not allow it), `read-only-token` (a change made with a read-only token) |
 ///   | 404 | `not-found` (no such object, or one the caller may not see: existence is not revealed) |
-///   | 409 | `conflict` (a unique name or the same key already exists: `existing_id`, `existing_name` name it) |
+///   | 409 | `conflict` (a unique name or the same key already exists: `existing_id`, `existing_name` name it), `would-lock-out` (the change leaves a login with no key; `allow_empty=true` to do it anyway) |
 ///   | 412 | `precondition-failed` (`If-Match` does not match the current `ETag`) |
 ///   | 413 | `input-too-large` (a submitted key over 16 KiB), `request-too-large` (a body over the server's limit, a bulk import over 1000 keys) |
+///   | 410 | `host-deleted` (the host credential belonged to a host that was deleted; the agent removes its keys and stops) |
 ///   | 415 | `unsupported-media-type` |
 ///   | 422 | every other `PolicyError` code: `no-key`, `multiple-keys`, `forbidden-character`, `options-not-allowed`, `weak-rsa-key`, `dsa-key`, `certificate-not-key`, `unknown-key-type`, `invalid-key`, `comment-too-long`, `encrypted-private-key`, `invalid-login`, `reserved-login`, `invalid-label`, `invalid-name`, `invalid-identifier`, `invalid-expiry`, `expiry-in-past`, `invalid-enrollment`; and `invalid-reference` (a referenced object is missing or may not be used there), `bulk-import-refused` |
+///   | 428 | `precondition-required` (a change that removes more than its object, such as a project with hosts, needs `If-Match`) |
+///   | 429 | `too-many-requests` (too many server-side key generations running; retry after `Retry-After` seconds) |
 ///   | 500 | `internal`, `database` (no detail about the cause is given) |
 ///   | 503 | `unavailable` (the store cannot be reached; `/health` only, or while shutting down) |
 ///
@@ -733,8 +736,12 @@ public struct Client: APIProtocol {
     ///
     /// Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
     /// `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-    /// `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-    /// 403 `forbidden`.
+    /// `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+    /// `conflict` (name taken); 403 `forbidden`.
+    ///
+    /// Generation runs on its own small pool, apart from the store and request handling, so it never delays
+    /// other requests. Each user may have one generation running at a time and the server a few in all:
+    /// beyond that, 429 `too-many-requests` with `Retry-After`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/ssh-keys/generate`.
@@ -930,6 +937,36 @@ public struct Client: APIProtocol {
                         throw UnexpectedContentType(chosenContentType)
                     }
                     return .unprocessableContent(.init(body: body))
+                case 429:
+                    let headers: Components.Responses.TooManyRequests.Headers = .init(retryAfter: try converter.getOptionalHeaderFieldAsURI(
+                        in: response.headerFields,
+                        name: "Retry-After",
+                        as: Swift.Int.self
+                    ))
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.TooManyRequests.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        throw UnexpectedContentType(chosenContentType)
+                    }
+                    return .tooManyRequests(.init(
+                        headers: headers,
+                        body: body
+                    ))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses._Error.Body
@@ -2285,7 +2322,12 @@ public struct Client: APIProtocol {
     }
     /// Delete a project with its keys, hosts and clusters.
     ///
-    /// Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+    /// Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+    /// is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+    /// (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+    /// with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+    /// cannot take a fleet's access by accident. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
@@ -2416,6 +2458,28 @@ public struct Client: APIProtocol {
                         throw UnexpectedContentType(chosenContentType)
                     }
                     return .preconditionFailed(.init(body: body))
+                case 428:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.PreconditionRequired.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        throw UnexpectedContentType(chosenContentType)
+                    }
+                    return .preconditionRequired(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses._Error.Body
@@ -3705,7 +3769,9 @@ public struct Client: APIProtocol {
     }
     /// Delete a host with its enrollment tokens and credential.
     ///
-    /// The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+    /// The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+    /// stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/delete(deleteHost)`.
@@ -4093,10 +4159,11 @@ public struct Client: APIProtocol {
     /// Take a key off a host's own list for one login, or off its rescue keys.
     ///
     /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-    /// silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-    /// first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-    /// list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+    /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+    /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -4124,6 +4191,13 @@ public struct Client: APIProtocol {
                     explode: true,
                     name: "login",
                     value: input.query.login
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "allow_empty",
+                    value: input.query.allowEmpty
                 )
                 try converter.setQueryItemAsURI(
                     in: &request,
@@ -4342,9 +4416,10 @@ public struct Client: APIProtocol {
     /// Set how one login gets its keys.
     ///
     /// `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-    /// `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-    /// `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-    /// with `inherited`; 412 when `If-Match` is stale.
+    /// `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+    /// in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+    /// on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+    /// for `keys` with `inherited`; 412 when `If-Match` is stale.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/hosts/{host_id}/logins/{login}/access`.
@@ -4370,6 +4445,13 @@ public struct Client: APIProtocol {
                     in: &request.headerFields,
                     name: "If-Match",
                     value: input.headers.ifMatch
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "allow_empty",
+                    value: input.query.allowEmpty
                 )
                 converter.setAcceptHeader(
                     in: &request.headerFields,
@@ -4514,6 +4596,28 @@ public struct Client: APIProtocol {
                         throw UnexpectedContentType(chosenContentType)
                     }
                     return .notFound(.init(body: body))
+                case 409:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.Conflict.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        throw UnexpectedContentType(chosenContentType)
+                    }
+                    return .conflict(.init(body: body))
                 case 412:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses.PreconditionFailed.Body
@@ -8156,6 +8260,9 @@ public struct Client: APIProtocol {
     /// with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
     /// credential (the agent keeps its files and reports it).
     ///
+    /// 410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+    /// fault. The agent removes every key it manages and stops.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/agent/sync`.
     /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)`.
@@ -8279,6 +8386,28 @@ public struct Client: APIProtocol {
                         headers: headers,
                         body: body
                     ))
+                case 410:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.HostDeleted.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        throw UnexpectedContentType(chosenContentType)
+                    }
+                    return .gone(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses._Error.Body
@@ -8313,7 +8442,7 @@ public struct Client: APIProtocol {
     /// Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
     /// canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
     /// `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-    /// 413 `request-too-large`; 401 `unauthorized`.
+    /// 413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/agent/report`.
@@ -8403,6 +8532,28 @@ public struct Client: APIProtocol {
                         headers: headers,
                         body: body
                     ))
+                case 410:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.HostDeleted.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        throw UnexpectedContentType(chosenContentType)
+                    }
+                    return .gone(.init(body: body))
                 case 413:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses.ContentTooLarge.Body

@@ -39,11 +39,14 @@ info:
       | 401 | `unauthorized` (no, unknown or revoked token; an unknown, used or expired enrollment token) |
       | 403 | `forbidden` (the role does not allow it), `read-only-token` (a change made with a read-only token) |
       | 404 | `not-found` (no such object, or one the caller may not see: existence is not revealed) |
-      | 409 | `conflict` (a unique name or the same key already exists: `existing_id`, `existing_name` name it) |
+      | 409 | `conflict` (a unique name or the same key already exists: `existing_id`, `existing_name` name it), `would-lock-out` (the change leaves a login with no key; `allow_empty=true` to do it anyway) |
       | 412 | `precondition-failed` (`If-Match` does not match the current `ETag`) |
       | 413 | `input-too-large` (a submitted key over 16 KiB), `request-too-large` (a body over the server's limit, a bulk import over 1000 keys) |
+      | 410 | `host-deleted` (the host credential belonged to a host that was deleted; the agent removes its keys and stops) |
       | 415 | `unsupported-media-type` |
       | 422 | every other `PolicyError` code: `no-key`, `multiple-keys`, `forbidden-character`, `options-not-allowed`, `weak-rsa-key`, `dsa-key`, `certificate-not-key`, `unknown-key-type`, `invalid-key`, `comment-too-long`, `encrypted-private-key`, `invalid-login`, `reserved-login`, `invalid-label`, `invalid-name`, `invalid-identifier`, `invalid-expiry`, `expiry-in-past`, `invalid-enrollment`; and `invalid-reference` (a referenced object is missing or may not be used there), `bulk-import-refused` |
+      | 428 | `precondition-required` (a change that removes more than its object, such as a project with hosts, needs `If-Match`) |
+      | 429 | `too-many-requests` (too many server-side key generations running; retry after `Retry-After` seconds) |
       | 500 | `internal`, `database` (no detail about the cause is given) |
       | 503 | `unavailable` (the store cannot be reached; `/health` only, or while shutting down) |
 
@@ -235,8 +238,12 @@ paths:
 
         Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
         `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-        `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-        403 `forbidden`.
+        `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+        `conflict` (name taken); 403 `forbidden`.
+
+        Generation runs on its own small pool, apart from the store and request handling, so it never delays
+        other requests. Each user may have one generation running at a time and the server a few in all:
+        beyond that, 429 `too-many-requests` with `Retry-After`.
       requestBody:
         required: true
         content:
@@ -267,6 +274,8 @@ paths:
           $ref: '#/components/responses/Conflict'
         '422':
           $ref: '#/components/responses/UnprocessableContent'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
         default:
           $ref: '#/components/responses/Error'
 
@@ -495,7 +504,12 @@ paths:
       operationId: deleteProject
       tags: [Projects]
       summary: Delete a project with its keys, hosts and clusters.
-      description: Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+      description: |
+        Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+        is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+        (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+        with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+        cannot take a fleet's access by accident. 412 when `If-Match` is stale.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
       responses:
@@ -509,6 +523,8 @@ paths:
           $ref: '#/components/responses/NotFound'
         '412':
           $ref: '#/components/responses/PreconditionFailed'
+        '428':
+          $ref: '#/components/responses/PreconditionRequired'
         default:
           $ref: '#/components/responses/Error'
 
@@ -738,7 +754,9 @@ paths:
       operationId: deleteHost
       tags: [Hosts]
       summary: Delete a host with its enrollment tokens and credential.
-      description: The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+      description: |
+        The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+        stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
       responses:
@@ -811,16 +829,23 @@ paths:
       summary: Take a key off a host's own list for one login, or off its rescue keys.
       description: |
         Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-        `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-        silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-        first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-        list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+        `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+        is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+        keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+        explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+        on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
       parameters:
         - name: login
           in: query
           description: The login whose list to change; `root` by default.
           schema:
             $ref: '#/components/schemas/LoginName'
+        - name: allow_empty
+          in: query
+          description: Allow the change even though it leaves the login with no key that may log in.
+          schema:
+            type: boolean
+            default: false
         - name: rescue
           in: query
           description: Change the rescue keys instead of a login's list.
@@ -867,11 +892,18 @@ paths:
       summary: Set how one login gets its keys.
       description: |
         `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-        `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-        `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-        with `inherited`; 412 when `If-Match` is stale.
+        `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+        in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+        on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+        for `keys` with `inherited`; 412 when `If-Match` is stale.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - name: allow_empty
+          in: query
+          description: Allow the change even though it leaves the login with no key that may log in.
+          schema:
+            type: boolean
+            default: false
       requestBody:
         required: true
         content:
@@ -896,6 +928,8 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
         '412':
           $ref: '#/components/responses/PreconditionFailed'
         '422':
@@ -1542,6 +1576,9 @@ paths:
         and `next_expiry_at` says when the first of them expires; the server wakes waiting requests then,
         with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
         credential (the agent keeps its files and reports it).
+
+        410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+        fault. The agent removes every key it manages and stops.
       security:
         - hostCredential: []
       parameters:
@@ -1579,6 +1616,8 @@ paths:
           $ref: '#/components/responses/BadRequest'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '410':
+          $ref: '#/components/responses/HostDeleted'
         default:
           $ref: '#/components/responses/Error'
 
@@ -1591,7 +1630,7 @@ paths:
         Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
         canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
         `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-        413 `request-too-large`; 401 `unauthorized`.
+        413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
       security:
         - hostCredential: []
       requestBody:
@@ -1607,6 +1646,8 @@ paths:
           $ref: '#/components/responses/BadRequest'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '410':
+          $ref: '#/components/responses/HostDeleted'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
         '422':
@@ -1807,6 +1848,29 @@ components:
             code: conflict
             existing_id: 6f1c2d0e-7a4b-4f8e-9a55-0b1e2c3d4f5a
             existing_name: alice-laptop
+    PreconditionRequired:
+      description: The change needs `If-Match` with the object's current ETag (`precondition-required`), because it removes more than the object itself.
+      content:
+        application/problem+json:
+          schema:
+            $ref: '#/components/schemas/Problem'
+    TooManyRequests:
+      description: The caller has too many of this kind of request running (`too-many-requests`); retry after `Retry-After` seconds.
+      headers:
+        Retry-After:
+          schema:
+            type: integer
+            minimum: 0
+      content:
+        application/problem+json:
+          schema:
+            $ref: '#/components/schemas/Problem'
+    HostDeleted:
+      description: The credential belonged to a host that was deleted (`host-deleted`); the agent removes the keys it manages and stops.
+      content:
+        application/problem+json:
+          schema:
+            $ref: '#/components/schemas/Problem'
     PreconditionFailed:
       description: The object changed since it was read (`precondition-failed`); read it again.
       content:
@@ -2109,9 +2173,9 @@ components:
           default: ed25519
         bits:
           type: integer
-          description: 'ECDSA: 256 (default), 384 or 521. RSA: 2048 to 16384, a multiple of 8 (default 3072). Ignored for Ed25519.'
+          description: 'ECDSA: 256 (default), 384 or 521. RSA: 2048 to 4096, a multiple of 8 (default 3072); larger RSA keys are made locally with `keyfleet keygen`. Ignored for Ed25519.'
           minimum: 256
-          maximum: 16384
+          maximum: 4096
         comment:
           type: string
           description: The comment stored with the key and written in the private key file.

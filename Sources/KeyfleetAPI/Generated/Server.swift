@@ -1083,8 +1083,12 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     ///
     /// Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
     /// `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-    /// `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-    /// 403 `forbidden`.
+    /// `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+    /// `conflict` (name taken); 403 `forbidden`.
+    ///
+    /// Generation runs on its own small pool, apart from the store and request handling, so it never delays
+    /// other requests. Each user may have one generation running at a time and the server a few in all:
+    /// beyond that, 429 `too-many-requests` with `Retry-After`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/ssh-keys/generate`.
@@ -1245,6 +1249,29 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: 422)
                     suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .applicationProblemJson(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/problem+json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/problem+json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .tooManyRequests(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 429)
+                    suppressMutabilityWarning(&response)
+                    try converter.setHeaderFieldAsURI(
+                        in: &response.headerFields,
+                        name: "Retry-After",
+                        value: value.headers.retryAfter
+                    )
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {
                     case let .applicationProblemJson(value):
@@ -2456,7 +2483,12 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     }
     /// Delete a project with its keys, hosts and clusters.
     ///
-    /// Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+    /// Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+    /// is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+    /// (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+    /// with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+    /// cannot take a fleet's access by accident. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
@@ -2561,6 +2593,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 case let .preconditionFailed(value):
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: 412)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .applicationProblemJson(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/problem+json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/problem+json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .preconditionRequired(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 428)
                     suppressMutabilityWarning(&response)
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {
@@ -3721,7 +3771,9 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     }
     /// Delete a host with its enrollment tokens and credential.
     ///
-    /// The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+    /// The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+    /// stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/delete(deleteHost)`.
@@ -4069,10 +4121,11 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     /// Take a key off a host's own list for one login, or off its rescue keys.
     ///
     /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-    /// silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-    /// first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-    /// list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+    /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+    /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -4110,6 +4163,13 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         explode: true,
                         name: "login",
                         as: Components.Schemas.LoginName.self
+                    ),
+                    allowEmpty: try converter.getOptionalQueryItemAsURI(
+                        in: request.soar_query,
+                        style: .form,
+                        explode: true,
+                        name: "allow_empty",
+                        as: Swift.Bool.self
                     ),
                     rescue: try converter.getOptionalQueryItemAsURI(
                         in: request.soar_query,
@@ -4289,9 +4349,10 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     /// Set how one login gets its keys.
     ///
     /// `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-    /// `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-    /// `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-    /// with `inherited`; 412 when `If-Match` is stale.
+    /// `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+    /// in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+    /// on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+    /// for `keys` with `inherited`; 412 when `If-Match` is stale.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/hosts/{host_id}/logins/{login}/access`.
@@ -4322,6 +4383,13 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         as: Components.Schemas.LoginName.self
                     )
                 )
+                let query: Operations.SetHostLoginAccess.Input.Query = .init(allowEmpty: try converter.getOptionalQueryItemAsURI(
+                    in: request.soar_query,
+                    style: .form,
+                    explode: true,
+                    name: "allow_empty",
+                    as: Swift.Bool.self
+                ))
                 let headers: Operations.SetHostLoginAccess.Input.Headers = .init(
                     ifMatch: try converter.getOptionalHeaderFieldAsURI(
                         in: request.headerFields,
@@ -4352,6 +4420,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 }
                 return Operations.SetHostLoginAccess.Input(
                     path: path,
+                    query: query,
                     headers: headers,
                     body: body
                 )
@@ -4443,6 +4512,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 case let .notFound(value):
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: 404)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .applicationProblemJson(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/problem+json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/problem+json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .conflict(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 409)
                     suppressMutabilityWarning(&response)
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {
@@ -7645,6 +7732,9 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     /// with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
     /// credential (the agent keeps its files and reports it).
     ///
+    /// 410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+    /// fault. The agent removes every key it manages and stops.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/agent/sync`.
     /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)`.
@@ -7755,6 +7845,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         )
                     }
                     return (response, body)
+                case let .gone(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 410)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .applicationProblemJson(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/problem+json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/problem+json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
                 case let .`default`(statusCode, value):
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: statusCode)
@@ -7782,7 +7890,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     /// Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
     /// canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
     /// `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-    /// 413 `request-too-large`; 401 `unauthorized`.
+    /// 413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/agent/report`.
@@ -7861,6 +7969,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         name: "WWW-Authenticate",
                         value: value.headers.wwwAuthenticate
                     )
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .applicationProblemJson(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/problem+json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/problem+json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .gone(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 410)
+                    suppressMutabilityWarning(&response)
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {
                     case let .applicationProblemJson(value):

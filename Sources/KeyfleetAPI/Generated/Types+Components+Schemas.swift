@@ -398,7 +398,7 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/GenerateSSHKeyRequest/type`.
             public var _type: Components.Schemas.GenerateSSHKeyRequest._TypePayload?
-            /// ECDSA: 256 (default), 384 or 521. RSA: 2048 to 16384, a multiple of 8 (default 3072). Ignored for Ed25519.
+            /// ECDSA: 256 (default), 384 or 521. RSA: 2048 to 4096, a multiple of 8 (default 3072); larger RSA keys are made locally with `keyfleet keygen`. Ignored for Ed25519.
             ///
             /// - Remark: Generated from `#/components/schemas/GenerateSSHKeyRequest/bits`.
             public var bits: Swift.Int?
@@ -421,7 +421,7 @@ extension Components {
             /// - Parameters:
             ///   - name:
             ///   - _type: The key type.
-            ///   - bits: ECDSA: 256 (default), 384 or 521. RSA: 2048 to 16384, a multiple of 8 (default 3072). Ignored for Ed25519.
+            ///   - bits: ECDSA: 256 (default), 384 or 521. RSA: 2048 to 4096, a multiple of 8 (default 3072); larger RSA keys are made locally with `keyfleet keygen`. Ignored for Ed25519.
             ///   - comment: The comment stored with the key and written in the private key file.
             ///   - passphrase: Encrypt the private key with this passphrase (never stored or logged).
             ///   - project:

@@ -901,8 +901,12 @@ public enum Operations {
     ///
     /// Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
     /// `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-    /// `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-    /// 403 `forbidden`.
+    /// `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+    /// `conflict` (name taken); 403 `forbidden`.
+    ///
+    /// Generation runs on its own small pool, apart from the store and request handling, so it never delays
+    /// other requests. Each user may have one generation running at a time and the server a few in all:
+    /// beyond that, 429 `too-many-requests` with `Retry-After`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/ssh-keys/generate`.
@@ -1144,6 +1148,29 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller has too many of this kind of request running (`too-many-requests`); retry after `Retry-After` seconds.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ssh-keys/generate/post(generateSSHKey)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
                             response: self
                         )
                     }
@@ -3099,7 +3126,12 @@ public enum Operations {
     }
     /// Delete a project with its keys, hosts and clusters.
     ///
-    /// Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+    /// Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+    /// is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+    /// (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+    /// with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+    /// cannot take a fleet's access by accident. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
@@ -3278,6 +3310,29 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "preconditionFailed",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The change needs `If-Match` with the object's current ETag (`precondition-required`), because it removes more than the object itself.
+            ///
+            /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)/responses/428`.
+            ///
+            /// HTTP response code: `428 preconditionRequired`.
+            case preconditionRequired(Components.Responses.PreconditionRequired)
+            /// The associated value of the enum case if `self` is `.preconditionRequired`.
+            ///
+            /// - Throws: An error if `self` is not `.preconditionRequired`.
+            /// - SeeAlso: `.preconditionRequired`.
+            public var preconditionRequired: Components.Responses.PreconditionRequired {
+                get throws {
+                    switch self {
+                    case let .preconditionRequired(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "preconditionRequired",
                             response: self
                         )
                     }
@@ -5121,7 +5176,9 @@ public enum Operations {
     }
     /// Delete a host with its enrollment tokens and credential.
     ///
-    /// The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+    /// The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+    /// stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/delete(deleteHost)`.
@@ -5669,10 +5726,11 @@ public enum Operations {
     /// Take a key off a host's own list for one login, or off its rescue keys.
     ///
     /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-    /// silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-    /// first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-    /// list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+    /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+    /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -5710,6 +5768,10 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/keys/{key_id}/DELETE/query/login`.
                 public var login: Components.Schemas.LoginName?
+                /// Allow the change even though it leaves the login with no key that may log in.
+                ///
+                /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/keys/{key_id}/DELETE/query/allow_empty`.
+                public var allowEmpty: Swift.Bool?
                 /// Change the rescue keys instead of a login's list.
                 ///
                 /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/keys/{key_id}/DELETE/query/rescue`.
@@ -5718,12 +5780,15 @@ public enum Operations {
                 ///
                 /// - Parameters:
                 ///   - login: The login whose list to change; `root` by default.
+                ///   - allowEmpty: Allow the change even though it leaves the login with no key that may log in.
                 ///   - rescue: Change the rescue keys instead of a login's list.
                 public init(
                     login: Components.Schemas.LoginName? = nil,
+                    allowEmpty: Swift.Bool? = nil,
                     rescue: Swift.Bool? = nil
                 ) {
                     self.login = login
+                    self.allowEmpty = allowEmpty
                     self.rescue = rescue
                 }
             }
@@ -6026,9 +6091,10 @@ public enum Operations {
     /// Set how one login gets its keys.
     ///
     /// `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-    /// `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-    /// `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-    /// with `inherited`; 412 when `If-Match` is stale.
+    /// `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+    /// in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+    /// on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+    /// for `keys` with `inherited`; 412 when `If-Match` is stale.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/hosts/{host_id}/logins/{login}/access`.
@@ -6060,6 +6126,21 @@ public enum Operations {
                 }
             }
             public var path: Operations.SetHostLoginAccess.Input.Path
+            /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/logins/{login}/access/PUT/query`.
+            public struct Query: Sendable, Hashable {
+                /// Allow the change even though it leaves the login with no key that may log in.
+                ///
+                /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/logins/{login}/access/PUT/query/allow_empty`.
+                public var allowEmpty: Swift.Bool?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - allowEmpty: Allow the change even though it leaves the login with no key that may log in.
+                public init(allowEmpty: Swift.Bool? = nil) {
+                    self.allowEmpty = allowEmpty
+                }
+            }
+            public var query: Operations.SetHostLoginAccess.Input.Query
             /// - Remark: Generated from `#/paths/v1/hosts/{host_id}/logins/{login}/access/PUT/header`.
             public struct Headers: Sendable, Hashable {
                 /// Change only if the object's `ETag` is this one; 412 `precondition-failed` otherwise.
@@ -6091,14 +6172,17 @@ public enum Operations {
             ///
             /// - Parameters:
             ///   - path:
+            ///   - query:
             ///   - headers:
             ///   - body:
             public init(
                 path: Operations.SetHostLoginAccess.Input.Path,
+                query: Operations.SetHostLoginAccess.Input.Query = .init(),
                 headers: Operations.SetHostLoginAccess.Input.Headers = .init(),
                 body: Operations.SetHostLoginAccess.Input.Body
             ) {
                 self.path = path
+                self.query = query
                 self.headers = headers
                 self.body = body
             }
@@ -6263,6 +6347,29 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A unique name or the same key exists (`conflict`); `existing_id` and `existing_name` name it.
+            ///
+            /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/logins/{login}/access/put(setHostLoginAccess)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
                             response: self
                         )
                     }
@@ -11465,6 +11572,9 @@ public enum Operations {
     /// with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
     /// credential (the agent keeps its files and reports it).
     ///
+    /// 410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+    /// fault. The agent removes every key it manages and stops.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/agent/sync`.
     /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)`.
@@ -11678,6 +11788,29 @@ public enum Operations {
                     }
                 }
             }
+            /// The credential belonged to a host that was deleted (`host-deleted`); the agent removes the keys it manages and stops.
+            ///
+            /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)/responses/410`.
+            ///
+            /// HTTP response code: `410 gone`.
+            case gone(Components.Responses.HostDeleted)
+            /// The associated value of the enum case if `self` is `.gone`.
+            ///
+            /// - Throws: An error if `self` is not `.gone`.
+            /// - SeeAlso: `.gone`.
+            public var gone: Components.Responses.HostDeleted {
+                get throws {
+                    switch self {
+                    case let .gone(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "gone",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// Any other error (`internal`, `database`, `unsupported-media-type`, ...), as a problem document.
             ///
             /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)/responses/default`.
@@ -11739,7 +11872,7 @@ public enum Operations {
     /// Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
     /// canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
     /// `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-    /// 413 `request-too-large`; 401 `unauthorized`.
+    /// 413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/agent/report`.
@@ -11855,6 +11988,29 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The credential belonged to a host that was deleted (`host-deleted`); the agent removes the keys it manages and stops.
+            ///
+            /// - Remark: Generated from `#/paths//v1/agent/report/post(reportAgent)/responses/410`.
+            ///
+            /// HTTP response code: `410 gone`.
+            case gone(Components.Responses.HostDeleted)
+            /// The associated value of the enum case if `self` is `.gone`.
+            ///
+            /// - Throws: An error if `self` is not `.gone`.
+            /// - SeeAlso: `.gone`.
+            public var gone: Components.Responses.HostDeleted {
+                get throws {
+                    switch self {
+                    case let .gone(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "gone",
                             response: self
                         )
                     }

@@ -69,8 +69,12 @@ public protocol APIProtocol: Sendable {
     ///
     /// Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
     /// `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-    /// `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-    /// 403 `forbidden`.
+    /// `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+    /// `conflict` (name taken); 403 `forbidden`.
+    ///
+    /// Generation runs on its own small pool, apart from the store and request handling, so it never delays
+    /// other requests. Each user may have one generation running at a time and the server a few in all:
+    /// beyond that, 429 `too-many-requests` with `Retry-After`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/ssh-keys/generate`.
@@ -139,7 +143,12 @@ public protocol APIProtocol: Sendable {
     func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output
     /// Delete a project with its keys, hosts and clusters.
     ///
-    /// Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+    /// Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+    /// is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+    /// (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+    /// with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+    /// cannot take a fleet's access by accident. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
@@ -204,7 +213,9 @@ public protocol APIProtocol: Sendable {
     func updateHost(_ input: Operations.UpdateHost.Input) async throws -> Operations.UpdateHost.Output
     /// Delete a host with its enrollment tokens and credential.
     ///
-    /// The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+    /// The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+    /// stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/delete(deleteHost)`.
@@ -228,10 +239,11 @@ public protocol APIProtocol: Sendable {
     /// Take a key off a host's own list for one login, or off its rescue keys.
     ///
     /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-    /// silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-    /// first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-    /// list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+    /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+    /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -240,9 +252,10 @@ public protocol APIProtocol: Sendable {
     /// Set how one login gets its keys.
     ///
     /// `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-    /// `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-    /// `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-    /// with `inherited`; 412 when `If-Match` is stale.
+    /// `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+    /// in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+    /// on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+    /// for `keys` with `inherited`; 412 when `If-Match` is stale.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/hosts/{host_id}/logins/{login}/access`.
@@ -420,6 +433,9 @@ public protocol APIProtocol: Sendable {
     /// with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
     /// credential (the agent keeps its files and reports it).
     ///
+    /// 410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+    /// fault. The agent removes every key it manages and stops.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/agent/sync`.
     /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)`.
@@ -429,7 +445,7 @@ public protocol APIProtocol: Sendable {
     /// Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
     /// canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
     /// `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-    /// 413 `request-too-large`; 401 `unauthorized`.
+    /// 413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/agent/report`.
@@ -511,8 +527,12 @@ extension APIProtocol {
     ///
     /// Refusals, nothing stored: 422 `invalid-name`, `invalid-label`, `invalid-expiry`, `expiry-in-past`,
     /// `forbidden-character` (in the comment or passphrase), `weak-rsa-key` (RSA `bits` under 2048),
-    /// `invalid-key` (`bits` not valid for the type), `invalid-reference`; 409 `conflict` (name taken);
-    /// 403 `forbidden`.
+    /// `invalid-key` (`bits` not valid for the type, or RSA over 4096 bits), `invalid-reference`; 409
+    /// `conflict` (name taken); 403 `forbidden`.
+    ///
+    /// Generation runs on its own small pool, apart from the store and request handling, so it never delays
+    /// other requests. Each user may have one generation running at a time and the server a few in all:
+    /// beyond that, 429 `too-many-requests` with `Retry-After`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/ssh-keys/generate`.
@@ -647,7 +667,12 @@ extension APIProtocol {
     }
     /// Delete a project with its keys, hosts and clusters.
     ///
-    /// Project owners and administrators only (403 `forbidden`). The project's hosts lose their enrollment and credentials; their agents keep the last keys they had (fail static) until they are removed by hand. 412 when `If-Match` is stale.
+    /// Project owners and administrators only (403 `forbidden`). Every key, host and cluster of the project
+    /// is deleted with it, each with its own audit entry in the same transaction; the hosts' agents are told
+    /// (410 `host-deleted`) and remove the keys they manage. A project that still has hosts is deleted only
+    /// with `If-Match` carrying its current ETag (428 `precondition-required` without it), so one command
+    /// cannot take a fleet's access by accident. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
@@ -772,7 +797,9 @@ extension APIProtocol {
     }
     /// Delete a host with its enrollment tokens and credential.
     ///
-    /// The host's agent can no longer sync (401) and keeps its last keys (fail static). 412 when `If-Match` is stale.
+    /// The host's agent is told on its next sync (410 `host-deleted`) and removes every key it manages, then
+    /// stops; files it does not manage stay as they were. 412 when `If-Match` is stale.
+    ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/delete(deleteHost)`.
@@ -814,10 +841,11 @@ extension APIProtocol {
     /// Take a key off a host's own list for one login, or off its rescue keys.
     ///
     /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. Removing the last key leaves the login explicit with no keys (nobody may log in), never
-    /// silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it explicit
-    /// first, or remove the key from the project or cluster). 404 `not-found` when the key is not on the
-    /// list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
+    /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
+    /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
+    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -836,20 +864,23 @@ extension APIProtocol {
     /// Set how one login gets its keys.
     ///
     /// `inherited`: the cluster's keys, or the project's keys and its owners' and members' personal keys.
-    /// `explicit`: exactly `keys` (possibly none). 422 `invalid-login` (no such login on the host),
-    /// `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request` for `keys`
-    /// with `inherited`; 412 when `If-Match` is stale.
+    /// `explicit`: exactly `keys` (possibly none). A change that leaves the login with no key that may log
+    /// in is refused with 409 `would-lock-out` unless `allow_empty=true`. 422 `invalid-login` (no such login
+    /// on the host), `invalid-reference` (a key that may not reach this project's hosts), 400 `bad-request`
+    /// for `keys` with `inherited`; 412 when `If-Match` is stale.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/hosts/{host_id}/logins/{login}/access`.
     /// - Remark: Generated from `#/paths//v1/hosts/{host_id}/logins/{login}/access/put(setHostLoginAccess)`.
     public func setHostLoginAccess(
         path: Operations.SetHostLoginAccess.Input.Path,
+        query: Operations.SetHostLoginAccess.Input.Query = .init(),
         headers: Operations.SetHostLoginAccess.Input.Headers = .init(),
         body: Operations.SetHostLoginAccess.Input.Body
     ) async throws -> Operations.SetHostLoginAccess.Output {
         try await setHostLoginAccess(Operations.SetHostLoginAccess.Input(
             path: path,
+            query: query,
             headers: headers,
             body: body
         ))
@@ -1188,6 +1219,9 @@ extension APIProtocol {
     /// with a new version, so the line also leaves the file. 401 `unauthorized` for an unknown or revoked
     /// credential (the agent keeps its files and reports it).
     ///
+    /// 410 `host-deleted` when the credential belonged to a host that was deleted: an instruction, not a
+    /// fault. The agent removes every key it manages and stops.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/agent/sync`.
     /// - Remark: Generated from `#/paths//v1/agent/sync/get(syncAgent)`.
@@ -1205,7 +1239,7 @@ extension APIProtocol {
     /// Sent after enrollment, after each applied sync, and hourly. The host keys are parsed and stored
     /// canonically (shown in `Host.agent`, usable for known_hosts). 422 `invalid-key`, `forbidden-character`,
     /// `multiple-keys` (one key per list item), `certificate-not-key`, `dsa-key`, `weak-rsa-key`;
-    /// 413 `request-too-large`; 401 `unauthorized`.
+    /// 413 `request-too-large`; 401 `unauthorized`; 410 `host-deleted` as for `syncAgent`.
     ///
     ///
     /// - Remark: HTTP `POST /v1/agent/report`.
