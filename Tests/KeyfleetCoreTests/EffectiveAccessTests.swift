@@ -168,7 +168,7 @@ struct EffectiveAccessTests {
         let soon = try #require(entries.first { $0.keyID.rawValue == "k-exp-soon" })
         #expect(soon.expiresAt == World.now + 3600)
         let text = ExpiryTime.authorizedKeysText(World.now + 3600)
-        #expect(text.hasSuffix("Z") && text.utf8.count == 13)
+        #expect(text.hasSuffix("Z") && text.utf8.count == 15)
         #expect(soon.line.hasPrefix("expiry-time=\"\(text)\" ssh-ed25519 "))
         try expectSafe(soon, options: [.expiryTime(text)])
         for entry in entries where entry.keyID.rawValue != "k-exp-soon" {

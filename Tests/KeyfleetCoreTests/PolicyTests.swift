@@ -112,13 +112,13 @@ struct PolicyTests {
         #expect(throws: (any Error).self) { try JSONDecoder().decode([KeyID].self, from: Data(#"["a b"]"#.utf8)) }
     }
 
-    @Test("expiry-time text agrees with date(1) on random times, rounded down to the minute, in UTC")
+    @Test("expiry-time text agrees with date(1) on random times, to the second, in UTC")
     func expiryTimeText() throws {
         var times: [UInt64] = [ExpiryTime.earliest, ExpiryTime.latest, 951_782_400, 4_107_542_399, 1_700_000_059, 1_709_164_800]
         for _ in 0..<300 { times.append(UInt64.random(in: ExpiryTime.earliest...ExpiryTime.latest)) }
         let dir = try TemporaryDirectory()
         let input = try dir.write("times", times.map { "@\($0)" }.joined(separator: "\n") + "\n")
-        let expected = try ExternalTool.runChecked("date", ["-u", "-f", input, "+%Y%m%d%H%MZ"], environment: ["TZ": "UTC"]).text
+        let expected = try ExternalTool.runChecked("date", ["-u", "-f", input, "+%Y%m%d%H%M%SZ"], environment: ["TZ": "UTC"]).text
             .split(separator: "\n").map(String.init)
         #expect(expected.count == times.count)
         for (time, text) in zip(times, expected) {

@@ -18,7 +18,7 @@ import SSHKeys
 ///    cluster lists; a key of another project never reaches `P`'s hosts. Keys missing from the snapshot
 ///    (deleted) are skipped.
 /// 4. Keys whose expiry is at or before `now` are left out. An expiring key's line carries
-///    `expiry-time="YYYYMMDDHHMMZ"` (UTC, rounded down to the minute) so sshd enforces it even if the agent
+///    `expiry-time="YYYYMMDDHHMMSSZ"` (UTC, to the second) so sshd enforces it even if the agent
 ///    stops.
 /// 5. Records holding the same key material give one entry. It is rendered from the record that expires
 ///    last (no expiry counts as last; among equals the smallest identifier): sshd would accept the key

@@ -1,5 +1,5 @@
 /// Expiry times as the registry keeps them (seconds since 1970-01-01 UTC) and as sshd reads them
-/// (`expiry-time="YYYYMMDDHHMMZ"`).
+/// (`expiry-time="YYYYMMDDHHMMSSZ"`).
 public enum ExpiryTime {
     /// The earliest expiry authorized_keys can express: 1970-01-02 00:00 UTC (sshd refuses any time on the
     /// first day of 1970, which its parser cannot tell from an error).
@@ -15,10 +15,12 @@ public enum ExpiryTime {
         }
     }
 
-    /// `YYYYMMDDHHMMZ` for `seconds` (clamped to ``earliest`` ... ``latest``), rounded down to the minute.
+    /// `YYYYMMDDHHMMSSZ` for `seconds` (clamped to ``earliest`` ... ``latest``), to the second.
     ///
-    /// Rounding down means sshd stops accepting the key up to 59 seconds before the registry does, never
-    /// after. The trailing `Z` makes sshd read the time as UTC, not as the server's local time.
+    /// sshd refuses a line once the clock is past its `expiry-time`, and the registry drops the key at that
+    /// same second, so neither refuses the key before its stated expiry nor accepts it after. (sshd also
+    /// takes `YYYYMMDDHHMM`; writing minutes would refuse a key up to 59 seconds early.) The trailing `Z`
+    /// makes sshd read the time as UTC, not as the server's local time.
     public static func authorizedKeysText(_ seconds: UInt64) -> String {
         let clamped = min(max(seconds, earliest), latest)
         let days = Int64(clamped / 86_400)
@@ -28,7 +30,8 @@ public enum ExpiryTime {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return digits(Int(year), 4) + digits(month, 2) + digits(day, 2) + digits(secondOfDay / 3600, 2) + digits(secondOfDay % 3600 / 60, 2) + "Z"
+        return digits(Int(year), 4) + digits(month, 2) + digits(day, 2) + digits(secondOfDay / 3600, 2) + digits(secondOfDay % 3600 / 60, 2)
+            + digits(secondOfDay % 60, 2) + "Z"
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
