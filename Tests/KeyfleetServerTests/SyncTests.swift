@@ -141,13 +141,15 @@ struct SyncTests {
         }
     }
 
-    @Test("deleting the host ends its sync with 401")
+    @Test("deleting the host ends its sync with 410 host-deleted")
     func deletedHost() async throws {
         try await TestRegistry.with { registry, client in
             let world = try await HostWorld.make(registry)
             let (id, credential) = try await Self.enrolled(client, world)
             #expect(try await client.call(.delete, "/v1/hosts/\(id)", token: world.owner.token).status == 204)
-            #expect(try await Self.sync(client, credential, version: 0, wait: 0).status == 401)
+            let gone = try await Self.sync(client, credential, version: 0, wait: 0)
+            #expect(gone.status == 410)
+            #expect(gone.code == "host-deleted")
         }
     }
 }

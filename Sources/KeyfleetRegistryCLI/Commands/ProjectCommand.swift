@@ -64,14 +64,21 @@ struct ProjectCommand: ParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a project with its keys, hosts and clusters.")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a project with its keys, hosts and clusters.",
+            discussion: "A project that still has hosts is deleted only with --force: its hosts' agents then remove every key they manage.")
         @Argument(help: "The project's name or id.") var project: String
+        @Flag(help: "Delete the project even though it has hosts, which lose every key it gave them.") var force = false
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
             let id = try await registry.projectID(project)
-            _ = try await registry.call { client in try await client.deleteProject(path: .init(projectId: id)).noContent }
+            // --force sends the project's current ETag, which is how the API is told the hosts go too.
+            let ifMatch = force ? try await registry.call { client in try await client.getProject(path: .init(projectId: id)).ok.headers.eTag } : nil
+            _ = try await registry.call { client in
+                try await client.deleteProject(path: .init(projectId: id), headers: .init(ifMatch: ifMatch)).noContent
+            }
             Terminal.print("Project \(Terminal.safe(project)) deleted")
         }
     }

@@ -62,6 +62,9 @@ public struct Authenticator: ServerMiddleware {
             }
         } else if forHost {
             guard let host = try await store.host(credentialHash: hash) else {
+                // A deleted host's agent is told so, as an instruction to remove its keys; any other
+                // unknown credential is a fault the agent rides out.
+                if try await store.isRetiredHostCredential(hash) { throw APIProblem.hostDeleted }
                 throw APIProblem.unauthorized("the host credential is unknown or revoked")
             }
             caller = .host(host)

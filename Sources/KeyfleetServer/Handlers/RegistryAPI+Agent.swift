@@ -30,7 +30,8 @@ extension RegistryAPI {
         case .unchanged:
             return .notModified(.init())
         case .gone:
-            throw APIProblem.unauthorized("the host credential is unknown or revoked")
+            // The credential was valid when the request began: the host was deleted while it waited.
+            throw APIProblem.hostDeleted
         }
     }
 

@@ -34,6 +34,11 @@ extension RegistryAPI {
     public func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output {
         let project = try await managedProject(try identifier(input.path.projectId, "project"))
         try EntityTag.check(ifMatch: input.headers.ifMatch, current: EntityTag.of(Components.Schemas.Project(project)))
+        // Deleting a project with hosts takes every key off them: only on purpose, with If-Match.
+        if input.headers.ifMatch == nil, !(try await store.hosts(HostFilter(project: project.id), page: PageRequest(limit: 1)).items.isEmpty) {
+            throw APIProblem.preconditionRequired(
+                "the project \"\(project.name)\" still has hosts, which would lose every key; delete it with If-Match (keyfleet project delete --force)")
+        }
         try await store.deleteProject(project.id, by: principal)
         logger.info("project deleted", metadata: ["project.id": "\(project.id)"])
         return .noContent(.init())

@@ -11,13 +11,16 @@ public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
     public var reason: String
     /// The request field at fault, when there is one.
     public var field: String?
+    /// Seconds after which the request may succeed, sent as `Retry-After`.
+    public var retryAfter: Int?
 
     /// An error.
-    public init(status: Int, code: String, _ reason: String, field: String? = nil) {
+    public init(status: Int, code: String, _ reason: String, field: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.reason = reason
         self.field = field
+        self.retryAfter = retryAfter
     }
 
     public var description: String { reason }
@@ -45,6 +48,10 @@ public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
         APIProblem(status: 404, code: "not-found", "no \(kind) with identifier \"\(id)\"")
     }
 
+    /// 410: the host credential belonged to a host that was deleted; its agent removes its keys and stops.
+    public static let hostDeleted = APIProblem(
+        status: 410, code: "host-deleted", "this host was deleted from the registry; its agent removes the keys it manages")
+
     /// 412: `If-Match` does not match.
     public static let preconditionFailed = APIProblem(
         status: 412, code: "precondition-failed", "the object changed since it was read (If-Match does not match its ETag)")
@@ -52,6 +59,16 @@ public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
     /// 413: a body over the server's limit.
     public static func requestTooLarge(_ reason: String) -> APIProblem {
         APIProblem(status: 413, code: "request-too-large", reason)
+    }
+
+    /// 428: a change that removes more than its object needs `If-Match`.
+    public static func preconditionRequired(_ reason: String) -> APIProblem {
+        APIProblem(status: 428, code: "precondition-required", reason)
+    }
+
+    /// 429: too many requests of this kind are running; retry after `retryAfter` seconds.
+    public static func tooManyRequests(_ reason: String, retryAfter: Int) -> APIProblem {
+        APIProblem(status: 429, code: "too-many-requests", reason, retryAfter: retryAfter)
     }
 
     /// 415: a body that is not JSON.

@@ -39,6 +39,15 @@ public enum ProblemMapping {
         }
     }
 
+    /// The `Retry-After` seconds `error` asks for, if any.
+    public static func retryAfter(for error: any Error) -> Int? {
+        switch error {
+        case let error as APIProblem: error.retryAfter
+        case let error as ServerError: retryAfter(for: error.underlyingError)
+        default: nil
+        }
+    }
+
     /// Whether an error is the server's fault (5xx), which is worth logging.
     public static func isServerFault(_ problem: Components.Schemas.Problem) -> Bool { problem.status >= 500 }
 
@@ -102,10 +111,13 @@ public enum ProblemMapping {
         case 403: "Forbidden"
         case 404: "Not Found"
         case 409: "Conflict"
+        case 410: "Gone"
         case 412: "Precondition Failed"
         case 413: "Content Too Large"
         case 415: "Unsupported Media Type"
         case 422: "Unprocessable Content"
+        case 428: "Precondition Required"
+        case 429: "Too Many Requests"
         case 503: "Service Unavailable"
         default: "Internal Server Error"
         }

@@ -34,7 +34,9 @@ public struct ProblemMiddleware: ServerMiddleware {
                     "request failed",
                     metadata: ["operation": "\(operationID)", "error": "\(Self.cause(of: error))"])
             }
-            return Self.response(problem)
+            var (head, problemBody) = Self.response(problem)
+            if let seconds = ProblemMapping.retryAfter(for: error) { head.headerFields[.retryAfter] = String(seconds) }
+            return (head, problemBody)
         }
     }
 

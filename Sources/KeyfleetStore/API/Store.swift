@@ -20,7 +20,8 @@ public protocol Store: Sendable {
     func users(named name: String?, page: PageRequest) async throws -> Page<User>
     /// Changes a user (name, role) with `change`.
     func updateUser(_ id: UserID, by principal: Principal, _ change: @Sendable (inout User) throws -> Void) async throws -> User
-    /// Deletes a user with their tokens, personal keys and memberships.
+    /// Deletes a user with their tokens, personal keys and memberships; each token and key removed with the
+    /// user gets its own audit entry in the same transaction.
     func deleteUser(_ id: UserID, by principal: Principal) async throws
 
     /// Records an API token of `user` by the SHA-256 of its text (32 bytes); the text itself is never stored.
@@ -56,7 +57,8 @@ public protocol Store: Sendable {
     func setMember(_ user: UserID, role: Project.Role, in project: ProjectID, by principal: Principal) async throws -> Project
     /// Removes `user` from the project.
     func removeMember(_ user: UserID, from project: ProjectID, by principal: Principal) async throws -> Project
-    /// Deletes a project with its keys, hosts and clusters.
+    /// Deletes a project with its keys, hosts and clusters, each with its own audit entry in the same
+    /// transaction; the hosts' credentials are retired (``isRetiredHostCredential(_:)``).
     func deleteProject(_ id: ProjectID, by principal: Principal) async throws
 
     // MARK: SSH keys
@@ -95,7 +97,8 @@ public protocol Store: Sendable {
     func hosts(_ filter: HostFilter, page: PageRequest) async throws -> Page<Host>
     /// Changes a host (name, labels, logins, access, rescue keys, cluster) with `change`.
     func updateHost(_ id: HostID, by principal: Principal, _ change: @Sendable (inout Host) throws -> Void) async throws -> Host
-    /// Deletes a host with its enrollment tokens and credentials.
+    /// Deletes a host with its enrollment tokens and credentials; its unrevoked credentials are retired
+    /// (``isRetiredHostCredential(_:)``).
     func deleteHost(_ id: HostID, by principal: Principal) async throws
 
     /// Adds a cluster; the store assigns its identifier and passes it to `make`.
@@ -125,6 +128,8 @@ public protocol Store: Sendable {
     func enroll(tokenHash: [UInt8], credentialHash: [UInt8]) async throws -> HostID?
     /// The host whose unrevoked credential has the SHA-256 `credentialHash`, or nil.
     func host(credentialHash: [UInt8]) async throws -> HostID?
+    /// Whether `credentialHash` (SHA-256) was the unrevoked credential of a host that has since been deleted.
+    func isRetiredHostCredential(_ credentialHash: [UInt8]) async throws -> Bool
     /// Records what a host's agent reported (not audited: it changes no access).
     func recordAgentReport(_ report: AgentReport, host: HostID) async throws
     /// What the agents of `hosts` last reported, and whether each host holds an unrevoked credential;

@@ -95,6 +95,13 @@ enum Migrations {
                 "CREATE INDEX host_credentials_host ON host_credentials (host_id)",
             ]
         },
+        // The credentials of deleted hosts, by hash only, so the server can tell their agents that the host is
+        // gone (an instruction to remove its keys) rather than that the credential is unknown (a fault).
+        Migration(number: 3, name: "retired-host-credentials") { _ in
+            [
+                "CREATE TABLE retired_host_credentials (credential_hash TEXT PRIMARY KEY, host_id TEXT NOT NULL, retired_at BIGINT NOT NULL)"
+            ]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

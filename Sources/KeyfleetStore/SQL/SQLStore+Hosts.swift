@@ -89,11 +89,23 @@ extension SQLStore {
     public func deleteHost(_ id: HostID, by principal: Principal) async throws {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadHost(tx.database, id) else { throw StoreError.notFound("host", id.rawValue) }
-            try await tx.setLabels("host", id.rawValue, [:])
-            try await tx.run("DELETE FROM hosts WHERE id = \(bind: id.rawValue)")
-            try await tx.audit("host.delete", "host", id.rawValue, before: AuditJSON.host(before), after: nil)
+            try await Self.removeHost(tx, before)
             try await tx.bumpVersion()
         }
+    }
+
+    /// Deletes `host` inside `tx` with its audit entry, retiring its unrevoked credentials first so that its
+    /// agent is told the host is gone.
+    static func removeHost(_ tx: Transaction, _ host: Host) async throws {
+        try await tx.run(
+            """
+            INSERT INTO retired_host_credentials (credential_hash, host_id, retired_at) \
+            SELECT credential_hash, host_id, \(bind: tx.nowValue) FROM host_credentials \
+            WHERE host_id = \(bind: host.id.rawValue) AND revoked_at IS NULL
+            """)
+        try await tx.setLabels("host", host.id.rawValue, [:])
+        try await tx.run("DELETE FROM hosts WHERE id = \(bind: host.id.rawValue)")
+        try await tx.audit("host.delete", "host", host.id.rawValue, before: AuditJSON.host(host), after: nil)
     }
 
     /// `AND project_id IN (...)`, or nothing matches for an empty set.
@@ -220,10 +232,15 @@ extension SQLStore {
     public func deleteCluster(_ id: ClusterID, by principal: Principal) async throws {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadCluster(tx.database, id) else { throw StoreError.notFound("cluster", id.rawValue) }
-            try await tx.run("DELETE FROM clusters WHERE id = \(bind: id.rawValue)")
-            try await tx.audit("cluster.delete", "cluster", id.rawValue, before: AuditJSON.cluster(before), after: nil)
+            try await Self.removeCluster(tx, before)
             try await tx.bumpVersion()
         }
+    }
+
+    /// Deletes `cluster` inside `tx` with its audit entry; its hosts stay, outside any cluster.
+    static func removeCluster(_ tx: Transaction, _ cluster: Cluster) async throws {
+        try await tx.run("DELETE FROM clusters WHERE id = \(bind: cluster.id.rawValue)")
+        try await tx.audit("cluster.delete", "cluster", cluster.id.rawValue, before: AuditJSON.cluster(cluster), after: nil)
     }
 
     static func checkCluster(_ tx: Transaction, _ cluster: Cluster) async throws {

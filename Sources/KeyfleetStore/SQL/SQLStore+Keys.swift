@@ -108,11 +108,16 @@ extension SQLStore {
     public func deleteKey(_ id: KeyID, by principal: Principal) async throws {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadKey(tx.database, id) else { throw StoreError.notFound("key", id.rawValue) }
-            try await tx.setLabels("key", id.rawValue, [:])
-            try await tx.run("DELETE FROM ssh_keys WHERE id = \(bind: id.rawValue)")
-            try await tx.audit("key.delete", "key", id.rawValue, before: AuditJSON.key(before), after: nil)
+            try await Self.removeKey(tx, before)
             try await tx.bumpVersion()
         }
+    }
+
+    /// Deletes `key` inside `tx` with its audit entry; it leaves every host, rescue and cluster list.
+    static func removeKey(_ tx: Transaction, _ key: SSHKeyRecord) async throws {
+        try await tx.setLabels("key", key.id.rawValue, [:])
+        try await tx.run("DELETE FROM ssh_keys WHERE id = \(bind: key.id.rawValue)")
+        try await tx.audit("key.delete", "key", key.id.rawValue, before: AuditJSON.key(key), after: nil)
     }
 
     // MARK: Helpers

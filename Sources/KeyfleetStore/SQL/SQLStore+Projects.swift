@@ -124,11 +124,22 @@ extension SQLStore {
     public func deleteProject(_ id: ProjectID, by principal: Principal) async throws {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadProject(tx.database, id) else { throw StoreError.notFound("project", id.rawValue) }
-            try await tx.run(
-                "DELETE FROM labels WHERE object_type = 'key' AND object_id IN (SELECT id FROM ssh_keys WHERE owner_project_id = \(bind: id.rawValue))")
-            try await tx.run("DELETE FROM labels WHERE object_type = 'host' AND object_id IN (SELECT id FROM hosts WHERE project_id = \(bind: id.rawValue))")
-            try await tx.run("DELETE FROM projects WHERE id = \(bind: id.rawValue)")
-            try await tx.audit("project.delete", "project", id.rawValue, before: AuditJSON.project(before), after: nil)
+            // What goes with the project, each with its own audit entry: hosts first (their agents learn it
+            // through the retired credentials), then clusters, then keys.
+            let project = id.rawValue
+            for host in try await Loaders.hosts(tx.database, try await tx.all("SELECT * FROM hosts WHERE project_id = \(bind: project) ORDER BY id")) {
+                try await Self.removeHost(tx, host)
+            }
+            let clusters = try await tx.all("SELECT * FROM clusters WHERE project_id = \(bind: project) ORDER BY id")
+            for cluster in try await Loaders.clusters(tx.database, clusters) {
+                try await Self.removeCluster(tx, cluster)
+            }
+            let keys = try await tx.all("SELECT * FROM ssh_keys WHERE owner_project_id = \(bind: project) ORDER BY id")
+            for key in try await Loaders.keys(tx.database, keys) {
+                try await Self.removeKey(tx, key)
+            }
+            try await tx.run("DELETE FROM projects WHERE id = \(bind: project)")
+            try await tx.audit("project.delete", "project", project, before: AuditJSON.project(before), after: nil)
             try await tx.bumpVersion()
         }
     }

@@ -130,6 +130,13 @@ extension SQLStore {
         }
     }
 
+    public func isRetiredHostCredential(_ credentialHash: [UInt8]) async throws -> Bool {
+        let hash = try Coding.digest(credentialHash, field: "the credential hash")
+        return try await read { db in
+            try await db.raw("SELECT host_id FROM retired_host_credentials WHERE credential_hash = \(bind: hash)").first() != nil
+        }
+    }
+
     // MARK: Audit
 
     public func audit(_ filter: AuditFilter, page: PageRequest) async throws -> Page<AuditEntry> {

@@ -60,9 +60,23 @@ extension SQLStore {
         try await write(by: principal) { tx in
             guard let before = try await Self.loadUser(tx.database, id) else { throw StoreError.notFound("user", id.rawValue) }
             try await Self.checkUserRemovable(tx, before)
-            try await tx.run(
-                "DELETE FROM labels WHERE object_type = 'key' AND object_id IN (SELECT id FROM ssh_keys WHERE owner_user_id = \(bind: id.rawValue))")
-            try await tx.run("DELETE FROM users WHERE id = \(bind: id.rawValue)")
+            // What goes with the user, each with its own audit entry: memberships, tokens, personal keys.
+            let user = id.rawValue
+            let memberships = try await tx.all("SELECT project_id FROM project_members WHERE user_id = \(bind: user) ORDER BY project_id")
+            for row in memberships {
+                let projectID: ProjectID = try Coding.id(row, "project_id")
+                guard let project = try await Self.loadProject(tx.database, projectID) else { continue }
+                var after = project
+                after.members[id] = nil
+                try await tx.audit("project.member.remove", "project", project.id.rawValue, before: AuditJSON.project(project), after: AuditJSON.project(after))
+            }
+            for token in try await tx.all("SELECT * FROM api_tokens WHERE user_id = \(bind: user) ORDER BY id").map(Loaders.token) {
+                try await tx.audit("token.delete", "token", token.id.rawValue, before: AuditJSON.token(token), after: nil)
+            }
+            for key in try await Loaders.keys(tx.database, try await tx.all("SELECT * FROM ssh_keys WHERE owner_user_id = \(bind: user) ORDER BY id")) {
+                try await Self.removeKey(tx, key)
+            }
+            try await tx.run("DELETE FROM users WHERE id = \(bind: user)")
             try await tx.audit("user.delete", "user", id.rawValue, before: AuditJSON.user(before), after: nil)
             try await tx.bumpVersion()
         }
