@@ -12,6 +12,10 @@ internal import OpenAPIHummingbird
 internal import OpenAPIRuntime
 internal import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `keyfleet server`: the registry's HTTP server over the embedded store, until SIGTERM or SIGINT.
 public enum RegistryServer {
     /// The server's version, reported by `/health`.
@@ -45,11 +49,17 @@ public enum RegistryServer {
         _ configuration: ServerConfiguration, store: SQLStore, logger: Logger, announce: @escaping @Sendable (String) -> Void
     ) async throws {
         let scheme = configuration.tls == nil ? "http" : "https"
-        var server: HTTPServerBuilder = .http1()
+        var limits = configuration.connectionLimits
+        // Every connection holds a descriptor: take the whole allowance the system gives, and keep some for
+        // the store and the log, so that a full house is refused by the limit rather than by accept(2).
+        let descriptors = FileDescriptorLimit.raise()
+        limits.maximumConnections = min(limits.maximumConnections, max(64, descriptors - 256))
+        let http1: HTTPServerBuilder = .http1(configuration: limits.channelConfiguration(ConnectionCounter()))
+        var server = http1
         var caCertHash: String?
         if let files = configuration.tls {
             let (tls, pin) = try tlsConfiguration(certificateFile: files.certificateFile, keyFile: files.keyFile)
-            server = try .tls(tlsConfiguration: tls)
+            server = try .tls(http1, tlsConfiguration: tls)
             caCertHash = pin
         }
         let endpoint = EndpointBox(ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash))
@@ -127,6 +137,21 @@ public enum RegistryServer {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<20).map { _ in alphabet[Int(generator.next() % 32)] })
+    }
+}
+
+/// The process's limit on open file descriptors.
+enum FileDescriptorLimit {
+    /// Raises the soft limit to the hard one and returns the limit now in force.
+    static func raise() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
     }
 }
 

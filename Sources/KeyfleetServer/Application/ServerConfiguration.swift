@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var adminToken: String?
     /// The largest request body accepted.
     public var maximumBodySize: Int = 1 << 20
+    /// Connections at once, and how long a client may keep one without sending.
+    public var connectionLimits = ConnectionLimits()
 
     /// A configuration.
     public init(

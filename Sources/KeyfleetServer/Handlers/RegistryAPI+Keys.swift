@@ -1,6 +1,5 @@
 internal import Foundation
 public import KeyfleetAPI
-internal import NIOPosix
 internal import KeyfleetCore
 internal import KeyfleetStore
 internal import SSHKeys
@@ -81,10 +80,11 @@ extension RegistryAPI {
         let type = try Self.generatedType(body._type ?? .ed25519, bits: body.bits)
         let owner = try await newKeyOwner(project: body.project)
 
-        // Making an RSA key (up to 16384 bits: seconds) and running bcrypt_pbkdf for the passphrase are CPU
-        // work; they run on NIO's blocking pool so the request handlers' threads keep serving.
+        // Making an RSA key (up to 4096 bits: about a second) and running bcrypt_pbkdf for the passphrase are
+        // CPU work; they run on the generator's own low-priority threads, one per user at a time, so neither
+        // the store's threads nor the request handlers wait for them.
         let passphrase = body.passphrase.map { Array($0.utf8) }
-        let generated: Result<(PrivateKey, String), KeyError> = try await NIOThreadPool.singleton.runIfActive {
+        let generated: Result<(PrivateKey, String), KeyError> = try await KeyGenerator.shared.run(for: try currentUser().user.id) {
             do throws(KeyError) {
                 let key = try PrivateKey.generate(type.type, bits: type.bits, comment: comment)
                 return .success((key, try key.serialized(as: PrivateKeyEncoding(format: .openSSH, passphrase: passphrase))))
@@ -270,6 +270,9 @@ extension RegistryAPI {
         }
     }
 
+    /// The largest RSA key the server makes: 8192 bits take tens of seconds of a core.
+    static let maximumGeneratedRSABits = 4096
+
     /// The type and size to generate, checked as the API description says.
     static func generatedType(
         _ type: Components.Schemas.GenerateSSHKeyRequest._TypePayload, bits: Int?
@@ -288,8 +291,13 @@ extension RegistryAPI {
             guard size >= PrivateKey.rsaBitRange.lowerBound else {
                 throw PolicyError(.weakRSAKey, "an RSA key of \(size) bits is too weak; at least 2048 are required", field: "bits")
             }
+            guard size <= maximumGeneratedRSABits else {
+                throw PolicyError(
+                    .invalidKey, "the server generates RSA keys of up to \(maximumGeneratedRSABits) bits, not \(size); make larger ones with keyfleet keygen",
+                    field: "bits")
+            }
             guard PrivateKey.rsaBitRange.contains(size), size % 8 == 0 else {
-                throw PolicyError(.invalidKey, "RSA keys have 2048 to 16384 bits in multiples of 8, not \(size)", field: "bits")
+                throw PolicyError(.invalidKey, "RSA keys have 2048 to \(maximumGeneratedRSABits) bits in multiples of 8, not \(size)", field: "bits")
             }
             return (.rsa, size)
         }
