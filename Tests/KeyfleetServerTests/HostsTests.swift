@@ -162,7 +162,12 @@ struct HostsTests {
 
             let inherited = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)", token: world.owner.token)
             #expect(inherited.status == 409, "root inherits")
-            let removed = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token)
+            // The last key of a login: refused unless the caller says so, nothing changed.
+            let lockOut = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token)
+            #expect(lockOut.status == 409)
+            #expect(lockOut.code == "would-lock-out")
+            let removed = try await client.call(
+                .delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy&allow_empty=true", token: world.owner.token)
             #expect(removed.status == 200)
             #expect((removed.dictionary("access")["deploy"] as? [String: Any])?["keys"] as? [String] == [], "explicit and empty, not inherited")
             #expect(try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token).status == 404)
@@ -173,6 +178,12 @@ struct HostsTests {
             #expect((reset.dictionary("access")["deploy"] as? [String: Any])?["mode"] as? String == "inherited")
             let explicitWithout = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: ["mode": "explicit"])
             #expect(explicitWithout.status == 400)
+            // An explicit empty list where keys are inherited locks everyone out: only with allow_empty.
+            let empty: [String: Any] = ["mode": "explicit", "keys": [String]()]
+            let emptied = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: empty)
+            #expect(emptied.code == "would-lock-out", "\(emptied.text)")
+            let allowed = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access?allow_empty=true", token: world.owner.token, json: empty)
+            #expect(allowed.status == 200, "\(allowed.text)")
 
             let current = try await client.call(.get, "/v1/hosts/\(id)", token: world.owner.token)
             #expect(try await client.call(.delete, "/v1/hosts/\(id)", token: world.owner.token, headers: [.ifMatch: "\"stale\""]).status == 412)

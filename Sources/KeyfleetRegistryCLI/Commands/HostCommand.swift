@@ -7,7 +7,9 @@ struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host",
         abstract: "Create, list, describe and delete hosts; choose their keys; see their effective access.",
-        subcommands: [Create.self, List.self, Describe.self, Delete.self, AddKey.self, RemoveKey.self, Keys.self, EnrollToken.self]
+        subcommands: [
+            Create.self, List.self, Describe.self, Delete.self, AddKey.self, RemoveKey.self, SetAccess.self, Keys.self, EnrollToken.self,
+        ]
     )
 
     /// `--project`, to find a host by name within one project.
@@ -156,35 +158,78 @@ struct HostCommand: ParsableCommand {
 
     struct AddKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Let a key log in to a host as one login (its own list then overrides what it inherited), or add a rescue key.")
+            abstract: "Let a key log in to a host as one login, or add a rescue key.",
+            discussion: """
+                A login either inherits its keys (from its cluster, or from its project) or has its own list. \
+                Adding a key to a login that inherits gives it its own list, so say what becomes of the keys it \
+                inherited: --keep-inherited copies them into the new list, --only lets only this key in. \
+                keyfleet host set-access --inherit goes back to inheriting.
+                """)
         @OptionGroup var lookup: Lookup
         @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
         @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
         @Flag(help: "Add it to the rescue keys instead.") var rescue = false
+        @Flag(name: .customLong("keep-inherited"), help: "For a login that inherits: copy the keys it inherits into its own list too.")
+        var keepInherited = false
+        @Flag(help: "For a login that inherits: its own list holds only this key; the keys it inherited stop working there.")
+        var only = false
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             if rescue, login != nil { throw CLIError.usage("--login and --rescue exclude each other") }
+            if keepInherited, only { throw CLIError.usage("--keep-inherited and --only exclude each other") }
             let registry = try Registry(connection.resolve())
             let (hostID, _) = try await lookup.resolve(registry)
-            let host = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok.body.json }
+            let read = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok }
+            let host = try read.body.json
             let keyID = try await registry.keyID(key, preferring: host.project)
-            let changed = try await registry.call { client in
-                try await client.addHostKey(
-                    path: .init(hostId: hostID), body: .json(.init(sshKey: keyID, login: login, rescue: rescue ? true : nil))
-                ).ok.body.json
+            let loginName = login ?? "root"
+            let inherits = !rescue && host.access.additionalProperties[loginName]?.mode != .explicit && host.logins.contains(loginName)
+            let changed: Components.Schemas.Host
+            if inherits {
+                let access = try await registry.call { client in
+                    try await client.getHostAccess(path: .init(hostId: hostID), query: .init(login: loginName)).ok.body.json
+                }
+                let inherited = access.logins.first { $0.login == loginName }?.keys ?? []
+                let names = inherited.map { "\($0.name) (\($0.fingerprint))" }
+                let what = names.isEmpty ? "no keys" : "\(names.count) key(s): " + names.joined(separator: ", ")
+                guard keepInherited || only else {
+                    throw CLIError(
+                        "the login \(Terminal.safe(loginName)) on \(Terminal.safe(host.name)) inherits \(Terminal.safe(what)); adding a key gives it its own list: "
+                            + "pass --keep-inherited to keep them, or --only to let only this key in")
+                }
+                var keys = keepInherited ? inherited.map(\.keyId) : []
+                if !keys.contains(keyID) { keys.append(keyID) }
+                Terminal.printInfo(
+                    "The login \(Terminal.safe(loginName)) inherited \(Terminal.safe(what)); it now has its own list of \(keys.count) key(s)"
+                        + (keepInherited ? ", the inherited ones included." : ": only \(Terminal.safe(key))."))
+                changed = try await registry.call { client in
+                    try await client.setHostLoginAccess(
+                        path: .init(hostId: hostID, login: loginName), headers: .init(ifMatch: read.headers.eTag),
+                        body: .json(.init(mode: .explicit, keys: keys))
+                    ).ok.body.json
+                }
+            } else {
+                changed = try await registry.call { client in
+                    try await client.addHostKey(
+                        path: .init(hostId: hostID), body: .json(.init(sshKey: keyID, login: login, rescue: rescue ? true : nil))
+                    ).ok.body.json
+                }
             }
             try HostCommand.show(changed, output.output)
         }
     }
 
     struct RemoveKey: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Take a key off a host's own list for one login, or off its rescue keys.")
+        static let configuration = CommandConfiguration(
+            abstract: "Take a key off a host's own list for one login, or off its rescue keys.",
+            discussion: "Taking off the last key that may log in as the login is refused unless --allow-empty is given.")
         @OptionGroup var lookup: Lookup
         @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
         @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
         @Flag(help: "Remove it from the rescue keys instead.") var rescue = false
+        @Flag(name: .customLong("allow-empty"), help: "Remove it even when no key may then log in as the login.") var allowEmpty = false
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
@@ -196,7 +241,47 @@ struct HostCommand: ParsableCommand {
             let keyID = try await registry.keyID(key, preferring: host.project)
             let changed = try await registry.call { client in
                 try await client.removeHostKey(
-                    path: .init(hostId: hostID, keyId: keyID), query: .init(login: login, rescue: rescue ? true : nil)
+                    path: .init(hostId: hostID, keyId: keyID),
+                    query: .init(login: login, allowEmpty: allowEmpty ? true : nil, rescue: rescue ? true : nil)
+                ).ok.body.json
+            }
+            try HostCommand.show(changed, output.output)
+        }
+    }
+
+    struct SetAccess: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-access",
+            abstract: "Set how one login gets its keys: inherited (from its cluster or project) or its own list.",
+            discussion: """
+                --inherit: the cluster's keys, or the project's keys and its owners' and members' personal keys. \
+                --explicit: exactly the --ssh-key keys given (none with --allow-empty). A change after which no key \
+                may log in as the login is refused unless --allow-empty is given.
+                """)
+        @OptionGroup var lookup: Lookup
+        @Option(help: ArgumentHelp("The login.", valueName: "user")) var login: String
+        @Flag(help: "Inherit the keys from the host's cluster or project.") var inherit = false
+        @Flag(help: "Use exactly the --ssh-key keys.") var explicit = false
+        @Option(name: .customLong("ssh-key"), help: ArgumentHelp("A key of the explicit list (name or id); repeatable.", valueName: "key"))
+        var keys: [String] = []
+        @Flag(name: .customLong("allow-empty"), help: "Apply it even when no key may then log in as the login.") var allowEmpty = false
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            guard inherit != explicit else { throw CLIError.usage("give one of --inherit and --explicit") }
+            if inherit, !keys.isEmpty { throw CLIError.usage("--ssh-key goes with --explicit; --inherit takes the cluster's or project's keys") }
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let read = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok }
+            let host = try read.body.json
+            var ids: [String] = []
+            for key in keys { ids.append(try await registry.keyID(key, preferring: host.project)) }
+            let access = Components.Schemas.LoginAccess(mode: inherit ? .inherited : .explicit, keys: inherit ? nil : ids)
+            let changed = try await registry.call { client in
+                try await client.setHostLoginAccess(
+                    path: .init(hostId: hostID, login: login), query: .init(allowEmpty: allowEmpty ? true : nil),
+                    headers: .init(ifMatch: read.headers.eTag), body: .json(access)
                 ).ok.body.json
             }
             try HostCommand.show(changed, output.output)

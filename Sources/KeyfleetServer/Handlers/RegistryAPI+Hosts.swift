@@ -127,6 +127,7 @@ extension RegistryAPI {
         let keyText = input.path.keyId
         let login = try LoginName(input.query.login ?? "root")
         let key = KeyID(rawValue: keyText)
+        let guardLockOut = try await lockOutGuard(allowEmpty: input.query.allowEmpty ?? false)
         let updated = try await store.updateHost(host.id, by: principal) { host in
             if rescue {
                 guard let key, host.rescueKeys.contains(key) else { throw APIProblem.notFound("rescue key", String(keyText.prefix(64))) }
@@ -139,7 +140,9 @@ extension RegistryAPI {
                     .conflict, "the login \"\(login)\" inherits its keys and has no own list: set it explicit, or remove the key from the project or cluster")
             }
             guard let key, keys.contains(key) else { throw APIProblem.notFound("key on the login's list", String(keyText.prefix(64))) }
+            let before = host
             try host.setAccess(.explicit(keys.filter { $0 != key }), for: login)
+            try guardLockOut(before, host, login)
         }
         return try await .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(hostBody(updated))))
     }
@@ -150,11 +153,30 @@ extension RegistryAPI {
         let login = try LoginName(input.path.login)
         let mode = try await loginAccess(body, project: try await projectOf(host), field: "keys")
         let ifMatch = input.headers.ifMatch
+        let guardLockOut = try await lockOutGuard(allowEmpty: input.query.allowEmpty ?? false)
         let updated = try await store.updateHost(host.id, by: principal) { host in
             try EntityTag.check(ifMatch: ifMatch, current: host.entityTag)
+            let before = host
             try host.setAccess(mode, for: login)
+            try guardLockOut(before, host, login)
         }
         return try await .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(hostBody(updated))))
+    }
+
+    /// A check, run inside the host's update, that refuses (409 `would-lock-out`) a change after which
+    /// nobody may log in as `login` where somebody could before, unless `allowEmpty`. It reads the registry
+    /// as it is now, through the one effective-access rule.
+    func lockOutGuard(allowEmpty: Bool) async throws -> @Sendable (KeyfleetCore.Host, KeyfleetCore.Host, LoginName) throws -> Void {
+        if allowEmpty { return { _, _, _ in } }
+        let registry = try await access.registry().snapshot
+        let now = clock()
+        return { before, after, login in
+            let had = EffectiveAccess.compute(host: before, login: login, registry: registry, now: now)
+            guard !had.isEmpty, EffectiveAccess.compute(host: after, login: login, registry: registry, now: now).isEmpty else { return }
+            throw APIProblem(
+                status: 409, code: "would-lock-out",
+                "after this change no key may log in to \(before.name) as \(login) (\(had.count) may now); pass allow_empty=true (--allow-empty) to do it anyway")
+        }
     }
 
     public func getHostAccess(_ input: Operations.GetHostAccess.Input) async throws -> Operations.GetHostAccess.Output {
