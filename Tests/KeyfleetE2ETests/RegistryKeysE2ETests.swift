@@ -20,12 +20,14 @@ private func mode(_ path: String) throws -> Int {
 struct RegistryKeysE2ETests {
     /// A key imported from a file stored as the canonical OpenSSH line of the same key ssh-keygen made.
     private func importAndCheck(
-        _ server: RegistryServerProcess, name: String, file: String, publicKeyFile: String, warning: Bool = false
+        _ server: RegistryServerProcess, name: String, file: String, publicKeyFile: String, privateKey: Bool = false, extra: [String] = []
     ) async throws {
         let before = try await server.storedKeys().count
-        let result = try server.client(["ssh-key", "create", "--name", name, "--public-key-from-file", file, "-o", "json"])
+        let result = try server.client(["ssh-key", "create", "--name", name, "--public-key-from-file", file, "-o", "json"] + extra)
         #expect(result.status == 0, "\(name): \(result.stderr)")
-        #expect(result.stderr.contains("private-key-discarded") == warning, "\(name): \(result.stderr)")
+        // A private key never reaches the server: it would warn that it discarded one.
+        #expect(!result.stderr.contains("private-key-discarded"), "\(name): the private key was sent: \(result.stderr)")
+        #expect(result.stderr.contains("sending only its public key") == privateKey, "\(name): \(result.stderr)")
         let stored = try await server.storedKeys()
         #expect(stored.count == before + 1)
         let key = try #require(stored.first { $0["name"] as? String == name }, "\(name) not stored")
@@ -69,12 +71,18 @@ struct RegistryKeysE2ETests {
         try ExternalTool.runChecked("puttygen", [directory.file("putty.ppk"), "-O", "public", "-o", directory.file("putty.ppk.pub")])
         try await importAndCheck(server, name: "ppk-public", file: directory.file("putty.ppk.pub"), publicKeyFile: putty + ".pub")
 
-        // A private key file (from standard input too): only the public key is kept, with a warning.
+        // A private key file: the client derives its public key and sends only that, from the clear public
+        // part (OpenSSH, PuTTY) or by decrypting it with the passphrase (PEM keeps no clear public part).
         let secret = try RealKeys.make("ecdsa", bits: 256, in: directory, name: "secret")
-        try await importAndCheck(server, name: "private-openssh", file: secret, publicKeyFile: secret + ".pub", warning: true)
+        try await importAndCheck(server, name: "private-openssh", file: secret, publicKeyFile: secret + ".pub", privateKey: true)
         let puttyPrivate = try RealKeys.make("ed25519", in: directory, name: "putty2")
         try ExternalTool.runChecked("puttygen", [puttyPrivate, "-O", "private", "-o", directory.file("putty2.ppk")])
-        try await importAndCheck(server, name: "private-ppk", file: directory.file("putty2.ppk"), publicKeyFile: puttyPrivate + ".pub", warning: true)
+        try await importAndCheck(server, name: "private-ppk", file: directory.file("putty2.ppk"), publicKeyFile: puttyPrivate + ".pub", privateKey: true)
+        let pemPrivate = try RealKeys.make("rsa", bits: 2048, in: directory, name: "pem-private")
+        try ExternalTool.runChecked("ssh-keygen", ["-p", "-q", "-m", "PEM", "-N", "s3cret pass", "-P", "", "-f", pemPrivate])
+        #expect(try String(contentsOfFile: pemPrivate, encoding: .utf8).contains("ENCRYPTED"))
+        try await importAndCheck(
+            server, name: "private-pem", file: pemPrivate, publicKeyFile: pemPrivate + ".pub", privateKey: true, extra: ["-P", "s3cret pass"])
 
         // The same key again for the same owner: 409 naming the existing key.
         let again = try server.client(["ssh-key", "create", "--name", "dup", "--public-key-from-file", ed25519 + ".pub"])
@@ -83,7 +91,7 @@ struct RegistryKeysE2ETests {
 
         // list -o json shows every stored key, fingerprint filter finds one.
         let listed = try server.clientJSON(["ssh-key", "list", "-o", "json"]) as? [[String: Any]]
-        #expect(listed?.count == 7)
+        #expect(listed?.count == 8)
         let fingerprint = try RealKeys.fingerprint(rsa + ".pub")
         let filtered = try server.clientJSON(["ssh-key", "list", "--fingerprint", fingerprint, "-o", "json"]) as? [[String: Any]]
         #expect(filtered?.map { $0["name"] as? String } == ["pkcs8"])
@@ -91,7 +99,7 @@ struct RegistryKeysE2ETests {
         let table = try server.client(["ssh-key", "list"])
         #expect(table.status == 0)
         let rows = table.text.split(separator: "\n")
-        #expect(rows.count == 8)
+        #expect(rows.count == 9)
         #expect(rows.allSatisfy { !$0.hasSuffix(" ") })
         #expect(rows.first?.hasPrefix("ID") == true)
     }

@@ -36,6 +36,9 @@ package enum Terminal {
 
     package static func print(_ text: String) { write(Array((text + "\n").utf8), to: STDOUT_FILENO) }
     package static func printError(_ text: String) { write(Array(("keyfleet: " + text + "\n").utf8), to: STDERR_FILENO) }
+    /// A line for the person on stderr that is not an error (a warning, a note), so it does not start with
+    /// `keyfleet:` as errors do.
+    package static func printInfo(_ text: String) { write(Array((text + "\n").utf8), to: STDERR_FILENO) }
 
     package static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 

@@ -2,6 +2,7 @@ import KeyfleetCLI
 import ArgumentParser
 import Foundation
 import KeyfleetAPI
+import SSHKeys
 
 /// `keyfleet ssh-key`: the registry's named public keys.
 struct SSHKeyCommand: ParsableCommand {
@@ -23,7 +24,7 @@ struct SSHKeyCommand: ParsableCommand {
 
     static func printWarnings(_ warnings: [Components.Schemas.ImportWarning]) {
         for warning in warnings {
-            Terminal.printError("warning: \(Terminal.safe(warning.message)) (\(Terminal.safe(warning.code)))")
+            Terminal.printInfo("warning: \(Terminal.safe(warning.message)) (\(Terminal.safe(warning.code)))")
         }
     }
 
@@ -37,21 +38,28 @@ struct SSHKeyCommand: ParsableCommand {
         @Option(help: "Make it a key of this project (name or id) instead of a personal key.") var project: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("A label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
         @Option(help: ArgumentHelp("Expiry: a duration (30d, 12h) or an RFC 3339 time.", valueName: "when")) var expires: String?
+        @OptionGroup var passphrases: PassphraseOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            // Sent as it is: the server parses, checks and refuses (a little over the 16 KiB it takes is read,
-            // so that the server, not the client, says the input is too large).
+            // A little over the 16 KiB the server takes is read, so that the server, not the client, says a
+            // public key is too large.
             let bytes = try FileSystem.read(file, limit: 1 << 20)
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = try Self.publicText(bytes, path: file, passphrases: passphrases)
             let labels = try ClientInput.labels(labels)
             let expiry = try ClientInput.expiry(expires)
             let registry = try Registry(connection.resolve())
             let projectID = try await registry.optionalProjectID(project)
-            let answer = try await registry.call { client in
-                try await client.createSSHKey(body: .json(.init(name: name, publicKey: text, project: projectID, labels: labels, expiresAt: expiry)))
-                    .created.body.json
+            let answer: Components.Schemas.CreateSSHKeyResponse
+            do {
+                answer = try await registry.call { client in
+                    try await client.createSSHKey(body: .json(.init(name: name, publicKey: text, project: projectID, labels: labels, expiresAt: expiry)))
+                        .created.body.json
+                }
+            } catch {
+                // The refusal is about what the file holds: say which file.
+                throw CLIError("\(Terminal.safe(file)): \(error.message)", exitCode: error.exitCode)
             }
             SSHKeyCommand.printWarnings(answer.warnings)
             if output.output == .json {
@@ -59,6 +67,26 @@ struct SSHKeyCommand: ParsableCommand {
             } else {
                 SSHKeyCommand.describe(answer.key)
             }
+        }
+
+        /// The text to send for `bytes`: public key text as it is (the server parses and checks it), but of a
+        /// private key only its public key, derived here, so that the private key never leaves the machine.
+        /// The public key comes from the file's clear public part where the format keeps one (OpenSSH,
+        /// PuTTY), else from decrypting the key with the passphrase given or asked for.
+        static func publicText(_ bytes: [UInt8], path: String, passphrases: PassphraseOptions) throws(CLIError) -> String {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let head = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+            guard PrivateKeyDocument.looksLikePrivateKey(head) else { return text }
+            let document = try KeyError.located(in: path) { () throws(KeyError) in try PrivateKeyDocument(text: text) }
+            var key: PublicKey
+            if let clear = document.info.publicKey {
+                key = clear
+            } else {
+                key = try passphrases.decrypt(document, path: path).publicKey
+            }
+            if let comment = document.info.comment, let commented = try? key.withComment(comment) { key = commented }
+            Terminal.printInfo("\(Terminal.safe(path)) is a private key: sending only its public key; the private key stays here")
+            return key.openSSHLine
         }
     }
 
