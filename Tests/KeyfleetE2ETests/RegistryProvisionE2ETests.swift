@@ -61,10 +61,33 @@ struct RegistryProvisionE2ETests {
         // Revoke: delete one key, it is gone from every login at once.
         #expect(try server.client(["ssh-key", "delete", "deploy-1"]).status == 0)
         #expect(try effective() == ["root": [fingerprints[1]], "deploy": [fingerprints[1]]])
-        // And taking the other off one login's own list leaves that login with none.
-        let removed = try server.client(["host", "remove-key", "web-1", "--ssh-key", "deploy-2", "--login", "deploy"])
+        // Taking the other off one login's own list would leave nobody able to log in as it: refused, in
+        // one line, unless --allow-empty says that is meant.
+        let lockOut = try server.client(["host", "remove-key", "web-1", "--ssh-key", "deploy-2", "--login", "deploy"])
+        #expect(lockOut.status == 1 && lockOut.stderr.hasSuffix("(would-lock-out)\n"), "\(lockOut.stderr)")
+        #expect(try effective() == ["root": [fingerprints[1]], "deploy": [fingerprints[1]]])
+        let removed = try server.client(["host", "remove-key", "web-1", "--ssh-key", "deploy-2", "--login", "deploy", "--allow-empty"])
         #expect(removed.status == 0, "\(removed.stderr)")
         #expect(try effective() == ["root": [fingerprints[1]], "deploy": []])
+        // set-access --inherit gives the login the project's keys again.
+        let inherit = try server.client(["host", "set-access", "web-1", "--login", "deploy", "--inherit"])
+        #expect(inherit.status == 0, "\(inherit.stderr)")
+        #expect(try effective() == ["root": [fingerprints[1]], "deploy": [fingerprints[1]]])
+        // Adding a key to a login that inherits says what it inherits and asks what becomes of it.
+        let third = try RealKeys.make("ed25519", in: directory, name: "third")
+        #expect(try server.client(["ssh-key", "create", "--name", "deploy-3", "--project", "web", "--public-key-from-file", third + ".pub"]).status == 0)
+        let thirdFingerprint = try RealKeys.fingerprint(third + ".pub")
+        #expect(try effective()["deploy"] == [fingerprints[1], thirdFingerprint], "a new project key reaches a login that inherits")
+        let ask = try server.client(["host", "add-key", "web-1", "--ssh-key", "deploy-3", "--login", "deploy"])
+        #expect(ask.status == 1 && ask.stderr.contains("inherits") && ask.stderr.contains("deploy-2"), "\(ask.stderr)")
+        let only = try server.client(["host", "add-key", "web-1", "--ssh-key", "deploy-3", "--login", "deploy", "--only"])
+        #expect(only.status == 0, "\(only.stderr)")
+        #expect(only.stderr.contains("inherited") && !only.stderr.hasPrefix("keyfleet:"), "\(only.stderr)")
+        #expect(try effective()["deploy"] == [thirdFingerprint])
+        #expect(try server.client(["host", "set-access", "web-1", "--login", "deploy", "--inherit"]).status == 0)
+        let keep = try server.client(["host", "add-key", "web-1", "--ssh-key", "deploy-3", "--login", "deploy", "--keep-inherited"])
+        #expect(keep.status == 0, "\(keep.stderr)")
+        #expect(try effective()["deploy"] == [fingerprints[1], thirdFingerprint])
 
         // A fresh enrollment token: printed alone on stdout.
         let token = try server.client(["host", "enroll-token", "web-1"])
