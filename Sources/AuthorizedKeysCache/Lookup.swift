@@ -24,19 +24,20 @@ public enum Lookup {
     /// given (sshd's `%f`).
     ///
     /// Fails (status 1) for an invalid login, a cache directory or file that is a symlink, not owned by
-    /// root (or the running user, for tests) or writable by group or others, a file without the cache
-    /// header or a final line feed, and any read error. A login without a file has no keys: nothing
-    /// printed, status 0.
+    /// root (uid 0) or writable by group or others, a file without the cache header or a final line feed,
+    /// and any read error. A login without a file has no keys: nothing printed, status 0.
+    ///
+    /// Only root is trusted, never the running user: sshd runs the lookup as an unprivileged user (`nobody`),
+    /// and anything else running as that user must not be able to plant keys in a cache it owns.
     public static func answer(directory: String, login: String, fingerprint: String?) -> Answer {
         let name = Array(login.utf8)
         guard CacheFile.isValidLogin(name), login != ".", login != ".." else {
             return .failure("the user name is not one the cache can hold")
         }
-        let owner = geteuid()
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard directoryFD >= 0 else { return .failure("cannot open the cache directory \(directory)") }
         defer { close(directoryFD) }
-        guard isSafe(directoryFD, owner: owner, directory: true) else {
+        guard isSafe(directoryFD, directory: true) else {
             return .failure("the cache directory \(directory) is not owned by root or is writable by others")
         }
         let fileFD = openat(directoryFD, login, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
@@ -45,7 +46,7 @@ public enum Lookup {
         }
         defer { close(fileFD) }
         var info = stat()
-        guard fstat(fileFD, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, isSafe(fileFD, owner: owner, directory: false) else {
+        guard fstat(fileFD, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, isSafe(fileFD, directory: false) else {
             return .failure("the cache file of \(login) is not a regular file owned by root and writable only by it")
         }
         let size = Int(info.st_size)
@@ -145,11 +146,11 @@ public enum Lookup {
     }
 
 
-    /// Owned by root (or by the running user, which is root under sshd) and not writable by group or others.
-    private static func isSafe(_ descriptor: Int32, owner: uid_t, directory: Bool) -> Bool {
+    /// Owned by root (uid 0, whoever runs the lookup) and not writable by group or others.
+    private static func isSafe(_ descriptor: Int32, directory: Bool) -> Bool {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { return false }
-        guard info.st_uid == 0 || info.st_uid == owner else { return false }
+        guard info.st_uid == 0 else { return false }
         guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else { return false }
         return directory ? (info.st_mode & S_IFMT) == S_IFDIR : true
     }
