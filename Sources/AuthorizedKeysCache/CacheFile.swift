@@ -6,8 +6,13 @@ import Musl
 import Darwin
 #endif
 
-/// The local cache that `keyfleet-authorized-keys` answers sshd from: one file per login in a root-owned
-/// directory (by default `/var/lib/keyfleet/authorized`), written atomically by the host agent.
+/// The local cache that `keyfleet-authorized-keys` answers sshd from: one file per login (mode 0644) in a
+/// directory owned by root and writable by root alone (by default `/var/lib/keyfleet-authorized`, 0755),
+/// written atomically by the host agent.
+///
+/// sshd runs the lookup as an unprivileged `AuthorizedKeysCommandUser` (`nobody` by default), which must be
+/// able to walk to the cache and read it; so the cache has its own directory, outside the agent's state
+/// directory (`/var/lib/keyfleet`, 0700, which holds the host's credential).
 ///
 /// A file is a header line, then one line per key: its SHA-256 fingerprint as sshd prints it (`%f`), a
 /// space, and the authorized_keys line exactly as sshd is to read it, sorted by fingerprint (bytewise) so
@@ -25,8 +30,13 @@ public enum CacheFile {
     /// The first line of every cache file.
     public static let header = "# keyfleet authorized-keys cache 2 sorted"
 
-    /// The default cache directory.
-    public static let defaultDirectory = "/var/lib/keyfleet/authorized"
+    /// The default cache directory: its own, beside (not inside) the agent's private state directory, so
+    /// the unprivileged lookup user can reach it.
+    public static let defaultDirectory = "/var/lib/keyfleet-authorized"
+
+    /// What every cache file the agent writes starts with, whatever its format version: the agent removes
+    /// only files that start so, and leaves any other file in the directory alone.
+    public static let headerPrefix = "# keyfleet authorized-keys cache "
 
     /// A cache file's text for `entries` (fingerprint, line), sorted by fingerprint; lines of one
     /// fingerprint keep their order.

@@ -1,11 +1,12 @@
 // keyfleet-authorized-keys: sshd's AuthorizedKeysCommand for Keyfleet.
 //
 //   AuthorizedKeysCommand /usr/local/bin/keyfleet-authorized-keys %u %f
-//   AuthorizedKeysCommandUser keyfleet-lookup
+//   AuthorizedKeysCommandUser nobody
 //
 // Prints the authorized_keys lines of login %u from the host agent's local cache (only the one whose
-// fingerprint is %f when given). It never touches the network, and exits 1 whenever it is unsure
-// (sshd then ignores whatever was printed). `--cache-dir DIR` before the arguments names another cache.
+// fingerprint is %f when given), /var/lib/keyfleet-authorized unless `--cache-dir DIR` comes before the
+// arguments. It never touches the network, trusts only a cache owned by root, and exits 1 whenever it is
+// unsure (sshd then ignores whatever was printed).
 import AuthorizedKeysCache
 
 #if canImport(Glibc)

@@ -89,4 +89,60 @@ struct KeysWriterTests {
             #expect(throws: AgentError(.usage, "")) { try SSHDInstaller(mode: .files, keysDirectory: bad, reload: .none).dropIn() }
         }
     }
+
+    @Test("the lookup cache has its own directory outside the agent's private state directory, where sshd's lookup user can reach it")
+    func defaultCacheDirectory() throws {
+        #expect(CacheFile.defaultDirectory == "/var/lib/keyfleet-authorized")
+        #expect(HostAgentConfiguration.defaultKeysDirectory(.command) == CacheFile.defaultDirectory)
+        #expect(HostAgentConfiguration(mode: .command).keysDirectory == CacheFile.defaultDirectory)
+        #expect(!(CacheFile.defaultDirectory + "/").hasPrefix(AgentState.defaultDirectory + "/"))
+        // The lookup's own default is the agent's, so the drop-in needs no --cache-dir.
+        #expect(try SSHDInstaller(mode: .command, reload: .none).dropIn().contains("keyfleet-authorized-keys %u %f\n"))
+    }
+
+    @Test("a file named like a login that the agent did not write stays, in files and command mode; so do other files", arguments: [DeliveryMode.files, .command])
+    func unmanagedFilesStay(_ mode: DeliveryMode) throws {
+        let work = try TemporaryDirectory()
+        let directory = work.file("keys")
+        let writer = KeysWriter(mode: mode, directory: directory)
+        try writer.apply(try AccessSet(version: 1, logins: ["root": ["\(Self.key) keyfleet:a"], "deploy": ["\(Self.key) keyfleet:b"]]))
+        let unmanaged = ["breakglass": "\(Self.key) admin's own\n", "README.txt": "keep me\n", "ops": ""]
+        for (name, text) in unmanaged { _ = try work.write("keys/" + name, text, mode: 0o644) }
+        // deploy's file goes (its login left), root's empties; the admin's files stay byte for byte.
+        try writer.apply(try AccessSet(version: 2, logins: ["root": []]))
+        #expect(!FileManager.default.fileExists(atPath: work.file("keys/root")))
+        #expect(!FileManager.default.fileExists(atPath: work.file("keys/deploy")))
+        for (name, text) in unmanaged { #expect(try work.read("keys/" + name) == text, "\(name)") }
+    }
+
+    @Test("removing everything (the host was deleted) removes the agent's files and leftovers, and nothing else", arguments: [DeliveryMode.files, .command])
+    func removeAll(_ mode: DeliveryMode) throws {
+        let work = try TemporaryDirectory()
+        let directory = work.file("keys")
+        let writer = KeysWriter(mode: mode, directory: directory)
+        #expect(try writer.removeAll().isEmpty, "a keys directory never written is nothing to remove")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+        try writer.apply(try AccessSet(version: 1, logins: ["root": ["\(Self.key) keyfleet:a"], "deploy": ["\(Self.key) keyfleet:b"]]))
+        _ = try work.write("keys/.root.123.tmp", "half a file", mode: 0o600)
+        let unmanaged = ["breakglass": "\(Self.key) admin's own\n", "README.txt": "keep me\n"]
+        for (name, text) in unmanaged { _ = try work.write("keys/" + name, text, mode: 0o644) }
+        #expect(try writer.removeAll().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == unmanaged.keys.sorted())
+        for (name, text) in unmanaged { #expect(try work.read("keys/" + name) == text, "\(name)") }
+        // Again: nothing left to remove, nothing else touched.
+        #expect(try writer.removeAll().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == unmanaged.keys.sorted())
+    }
+
+    @Test("removing everything refuses a keys directory that is a symlink or writable by others, and removes nothing")
+    func removeAllRefusesUnsafeDirectory() throws {
+        let work = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: work.file("elsewhere"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        _ = try work.write("elsewhere/root", KeysWriter.filesHeader, mode: 0o644)
+        try FileManager.default.createSymbolicLink(atPath: work.file("link"), withDestinationPath: work.file("elsewhere"))
+        #expect(throws: AgentError(.local, "")) { try KeysWriter(mode: .files, directory: work.file("link")).removeAll() }
+        #expect(chmod(work.file("elsewhere"), 0o777) == 0)
+        #expect(throws: AgentError(.local, "")) { try KeysWriter(mode: .files, directory: work.file("elsewhere")).removeAll() }
+        #expect(FileManager.default.fileExists(atPath: work.file("elsewhere/root")))
+    }
 }

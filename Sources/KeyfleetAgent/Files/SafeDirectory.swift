@@ -42,8 +42,11 @@ final class SafeDirectory: Sendable {
                 throw Failure(description: "\(path) contains \"..\"")
             }
             var next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            var made = false
             if next < 0 && errno == ENOENT && create {
-                if mkdirat(current, String(component), mode) != 0 && errno != EEXIST {
+                if mkdirat(current, String(component), mode) == 0 {
+                    made = true
+                } else if errno != EEXIST {
                     let reason = String(cString: strerror(errno))
                     close(current)
                     throw Failure(description: "cannot make \(path): \(reason)")
@@ -51,6 +54,13 @@ final class SafeDirectory: Sendable {
                 next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             }
             let reason = errno
+            // A directory made here gets exactly `mode`, whatever the umask: a lookup cache made 0700 under
+            // umask 077 would refuse every login to sshd's unprivileged lookup user.
+            if made && next >= 0 && fchmod(next, mode) != 0 {
+                close(next)
+                close(current)
+                throw Failure(description: "cannot set the mode of \(path) at \"\(component)\"")
+            }
             close(current)
             guard next >= 0 else {
                 throw Failure(
@@ -85,11 +95,16 @@ final class SafeDirectory: Sendable {
         var next = openat(descriptor, name, flags)
         if next < 0 && errno == ENOENT {
             guard create else { return nil }
-            guard mkdirat(descriptor, name, mode) == 0 || errno == EEXIST else {
+            let made = mkdirat(descriptor, name, mode) == 0
+            guard made || errno == EEXIST else {
                 throw Failure(description: "cannot make \(path)/\(name): \(String(cString: strerror(errno)))")
             }
             _ = fsync(descriptor)
             next = openat(descriptor, name, flags)
+            if made && next >= 0 && fchmod(next, mode) != 0 {
+                close(next)
+                throw Failure(description: "cannot set the mode of \(path)/\(name)")
+            }
         }
         guard next >= 0 else {
             let reason = errno
@@ -183,6 +198,39 @@ final class SafeDirectory: Sendable {
             total += count
         }
         return (Array(bytes.prefix(total)), info)
+    }
+
+    /// Whether `name` is a regular file whose contents start with `prefix` (false when it does not exist or
+    /// is something else: a symlink is never opened).
+    func starts(_ name: String, with prefix: [UInt8]) throws -> Bool {
+        try Self.checkName(name)
+        let file = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if file < 0 {
+            if errno == ENOENT || errno == ELOOP { return false }
+            throw Failure(description: "cannot open \(path)/\(name): \(String(cString: strerror(errno)))")
+        }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        var bytes = [UInt8](repeating: 0, count: prefix.count)
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.read(file, base + total, buffer.count - total)
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            total += count
+        }
+        return total == prefix.count && bytes == prefix
+    }
+
+    /// Whether `name` is a symlink (not followed).
+    func isSymlink(_ name: String) throws -> Bool {
+        try Self.checkName(name)
+        var info = stat()
+        return fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }
 
     /// Removes `name` if it exists.

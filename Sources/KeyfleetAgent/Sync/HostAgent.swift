@@ -1,3 +1,4 @@
+internal import AuthorizedKeysCache
 internal import Foundation
 internal import KeyfleetCore
 public import Logging
@@ -17,11 +18,12 @@ public struct HostAgentConfiguration: Sendable {
     /// How long each long-poll asks the server to wait, in seconds.
     public var wait: Int32
 
-    /// The default keys directory of `mode`.
+    /// The default keys directory of `mode`. The lookup cache has its own directory, outside the state
+    /// directory (0700, the credential's), because sshd's unprivileged lookup user must reach it.
     public static func defaultKeysDirectory(_ mode: DeliveryMode) -> String {
         switch mode {
         case .files: "/etc/ssh/keyfleet"
-        case .command: "/var/lib/keyfleet/authorized"
+        case .command: CacheFile.defaultDirectory
         case .legacy: ""  // each user's ~/.ssh/authorized_keys
         }
     }

@@ -75,7 +75,7 @@ struct HostAgentCommand: AsyncParsableCommand {
                 "files (AuthorizedKeysFile), command (AuthorizedKeysCommand) or legacy (a block in each user's ~/.ssh/authorized_keys, written as that user).",
                 valueName: "mode"))
         var mode: String = "files"
-        @Option(name: .customLong("keys-dir"), help: ArgumentHelp("Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet/authorized for command; not used by legacy).", valueName: "dir"))
+        @Option(name: .customLong("keys-dir"), help: ArgumentHelp("Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet-authorized for command; not used by legacy).", valueName: "dir"))
         var keysDirectory: String?
         @Option(name: .customLong("host-keys-dir"), help: ArgumentHelp("Where ssh_host_*_key.pub are.", valueName: "dir"))
         var hostKeysDirectory = "/etc/ssh"
