@@ -21,6 +21,9 @@ public struct AccessSet: Hashable, Sendable, Codable {
     /// The most lines one login may have, and the most bytes of all lines together; a larger answer is refused.
     public static let maximumLinesPerLogin = 200_000
     static let maximumTotalBytes = 256 << 20
+    /// The most bytes of a sync answer's body: 256 MiB of lines and a quarter more for the JSON around them
+    /// (quotes, commas, indentation, escaped slashes). The agent stops reading there (``AnswerLimit``).
+    static let maximumAnswerBytes = maximumTotalBytes + maximumTotalBytes / 4
 
     /// Checks an answer: every login a valid Unix name, every line a plain key whose only option is
     /// `expiry-time` (the one the server renders). Any fault refuses the whole answer.

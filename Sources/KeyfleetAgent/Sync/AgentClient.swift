@@ -21,6 +21,8 @@ struct AgentClient: Sendable {
         case changed(AccessSet)
         /// Nothing changed while the server waited.
         case unchanged
+        /// The server says the host was deleted (410 `host-deleted`): remove every managed key and stop.
+        case hostDeleted
     }
 
     /// A client for `server`, sending `credential` as bearer token when given.
@@ -45,7 +47,7 @@ struct AgentClient: Sendable {
             }
         }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let middlewares: [any ClientMiddleware] = credential.map { [BearerToken(token: $0)] } ?? []
+        let middlewares: [any ClientMiddleware] = (credential.map { [BearerToken(token: $0)] } ?? []) + [AnswerLimit()]
         client = Client(serverURL: url, transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(90))), middlewares: middlewares)
         serverURL = server.url
     }
@@ -93,11 +95,24 @@ struct AgentClient: Sendable {
         case .notModified:
             return .unchanged
         case .unauthorized:
-            throw AgentError(.revoked, "the server refused this host's credential: it was revoked or the host deleted")
+            throw AgentError(.revoked, "the server refused this host's credential: it is unknown or was revoked")
+        case .gone(let gone):
+            // An instruction, not a fault, but only as the problem document says it; any other 410 is a
+            // fault like any other (fail static).
+            switch gone.body {
+            case .applicationProblemJson(let problem):
+                guard problem.code == Self.hostDeletedCode else {
+                    throw AgentError.malformedAnswer("the server answered 410 with the problem \"\(AgentError.printable(problem.code))\"")
+                }
+                return .hostDeleted
+            }
         case .badRequest, .default:
             throw AgentError(.unreachable, "the server answered the sync with status \(Self.status(of: output))")
         }
     }
+
+    /// The problem code of the server's 410 to a deleted host's agent.
+    static let hostDeletedCode = "host-deleted"
 
     /// Tells the server the host keys and what was applied. Failures are the caller's to log.
     func report(appliedVersion: Int64?, hostKeys: [String], error: String?) async throws(AgentError) {
@@ -111,6 +126,7 @@ struct AgentClient: Sendable {
         switch output {
         case .noContent: return
         case .unauthorized: throw AgentError(.revoked, "the server refused this host's credential")
+        case .gone: throw AgentError(.hostDeleted, "the server says this host was deleted from the registry")
         default: throw AgentError(.unreachable, "the server answered the report with status \(Self.status(of: output))")
         }
     }
@@ -123,9 +139,11 @@ struct AgentClient: Sendable {
         return String(text.prefix(while: { $0 != "(" }))
     }
 
-    /// A transport failure, told apart: TLS (certificate) problems from unreachable servers.
+    /// A transport failure, told apart: TLS (certificate) problems from unreachable servers. An
+    /// ``AgentError`` thrown by a middleware or while the body arrived (``AnswerLimit``) is passed on as it is.
     private static func transportError(_ error: any Error, _ url: String) -> AgentError {
         let underlying = (error as? ClientError)?.underlyingError ?? error
+        if let agentError = underlying as? AgentError { return agentError }
         let text = String(describing: underlying)
         if underlying is NIOSSLError || text.contains("SSL") || text.contains("certificate") || underlying is BoringSSLError {
             return AgentError(.untrusted, "the TLS connection to \(url) failed; its certificate does not match the pin: \(AgentError.printable(text))")
@@ -148,5 +166,62 @@ private struct BearerToken: ClientMiddleware {
         var request = request
         request.headerFields[.authorization] = "Bearer \(token)"
         return try await next(request, body, baseURL)
+    }
+}
+
+/// Stops reading an answer at its limit while it arrives, instead of after the whole body is in memory: the
+/// generated code collects a body without a limit, and a server (or anything between) could send an
+/// endless one. An answer whose `Content-Length` is over the limit is refused before its body is read.
+///
+/// The limit of a sync answer is ``AccessSet/maximumAnswerBytes``; every other answer is small.
+struct AnswerLimit: ClientMiddleware {
+    /// The most bytes the answer to `operationID` may have.
+    static func limit(_ operationID: String) -> Int64 {
+        operationID == "syncAgent" ? Int64(AccessSet.maximumAnswerBytes) : 1 << 20
+    }
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        let (response, responseBody) = try await next(request, body, baseURL)
+        let limit = Self.limit(operationID)
+        let tooLarge = AgentError.malformedAnswer("the answer to \(operationID) is larger than \(limit) bytes")
+        if let text = response.headerFields[.contentLength] {
+            guard let length = Int64(text), length >= 0 else {
+                throw AgentError.malformedAnswer("the answer to \(operationID) has a malformed Content-Length")
+            }
+            if length > limit { throw tooLarge }
+        }
+        guard let responseBody else { return (response, nil) }
+        if case .known(let length) = responseBody.length, length > limit { throw tooLarge }
+        let capped = CappedBody(base: responseBody, limit: limit, tooLarge: tooLarge)
+        return (response, HTTPBody(capped, length: responseBody.length, iterationBehavior: responseBody.iterationBehavior))
+    }
+}
+
+/// A body that throws once more than `limit` bytes have arrived.
+struct CappedBody: AsyncSequence, Sendable {
+    typealias Element = HTTPBody.ByteChunk
+
+    let base: HTTPBody
+    let limit: Int64
+    let tooLarge: AgentError
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: HTTPBody.AsyncIterator
+        var remaining: Int64
+        let tooLarge: AgentError
+
+        mutating func next() async throws -> HTTPBody.ByteChunk? {
+            guard let chunk = try await base.next() else { return nil }
+            remaining -= Int64(chunk.count)
+            guard remaining >= 0 else { throw tooLarge }
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), remaining: limit, tooLarge: tooLarge)
     }
 }

@@ -8,6 +8,9 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
         case untrusted
         /// The server refused the host's credential (401): revoked or unknown.
         case revoked
+        /// The server says the host was deleted from the registry (410 `host-deleted`): an instruction to
+        /// remove every key the agent manages and stop, not a fault.
+        case hostDeleted = "host-deleted"
         /// An answer was malformed, truncated or broke a rule.
         case malformedAnswer = "malformed-answer"
         /// The enrollment token was refused.
