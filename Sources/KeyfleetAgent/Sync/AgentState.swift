@@ -98,6 +98,18 @@ public struct AgentState: Sendable {
         }
     }
 
+    /// Removes the last complete answer, so that a restarted agent cannot serve it again (the host was
+    /// deleted, or a newer answer could not be kept). Nothing to do when there is none.
+    func removeAccess() throws(AgentError) {
+        var info = stat()
+        if lstat(directory, &info) != 0 && errno == ENOENT { return }
+        do {
+            try SafeDirectory(directory, create: false).remove("access.json")
+        } catch {
+            throw AgentError.local("cannot remove the last answer from \(directory): \(error)")
+        }
+    }
+
     private static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -44,6 +44,10 @@ public struct HostAgentConfiguration: Sendable {
 /// `keyfleet host-agent run`: serves the last good keys at once, then long-polls the server and applies
 /// every complete, checked answer. Errors never shrink the key set (fail static): the agent keeps its
 /// files, retries with backoff and jitter, and logs once per change of state.
+///
+/// One answer is an instruction rather than a fault: 410 `host-deleted`, the registry deleted this host.
+/// The agent then removes every key it manages, forgets its last answer and returns, so the process exits
+/// with status 0 (the systemd unit restarts it only on failure).
 public struct HostAgent: Service {
     /// The agent's version, sent to the server.
     public static let version = "0.4.0"
@@ -107,7 +111,12 @@ public struct HostAgent: Service {
         return "-----BEGIN CERTIFICATE-----\n\(base64)\n-----END CERTIFICATE-----\n"
     }
 
-    /// Runs until the service group shuts down.
+    /// Runs until the service group shuts down, or returns by itself once the registry said the host was
+    /// deleted and every key the agent manages is gone.
+    ///
+    /// What is on disk and what the server is told follow one rule: the newest complete answer is written
+    /// before anything else happens, retried with backoff until it lands, and only the version actually
+    /// written is reported as applied. A graceful shutdown (SIGTERM, SIGINT) ends every wait at once.
     public func run() async throws {
         let state = AgentState(directory: configuration.stateDirectory)
         let (server, credential) = try state.loadEnrollment()
@@ -117,88 +126,170 @@ public struct HostAgent: Service {
             directory: configuration.mode == .legacy ? configuration.stateDirectory : configuration.keysDirectory)
         var logger = self.logger
         logger[metadataKey: "host.id"] = "\(server.host)"
-        func logRefused(_ refused: [String: String]) {
-            for (login, reason) in refused.sorted(by: { $0.key < $1.key }) {
-                logger.error("refused to write the keys of a login", metadata: ["login": "\(login)", "error": "\(reason)"])
-            }
-        }
-
-        var current = state.loadAccess()
-        if let current {
-            do {
-                logRefused(try writer.apply(current))
-                logger.info("serving the last keys received", metadata: ["sync.version": "\(current.version)"])
-            } catch {
-                logger.error("cannot write the last keys received", metadata: ["error": "\(error.description)"])
-            }
-        }
         let client = try AgentClient(server: server, credential: credential)
         // Reports go through their own task, newest first and after a little jitter, so a thousand hosts
         // that applied one revocation do not all call the server back while it still answers the others.
-        let (reports, reportQueue) = AsyncStream.makeStream(of: Int64?.self, bufferingPolicy: .bufferingNewest(1))
+        let (reports, reportQueue) = AsyncStream.makeStream(of: Report.self, bufferingPolicy: .bufferingNewest(1))
         let reportLogger = logger
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sendReports(reports, client: client, logger: reportLogger) }
-            reportQueue.yield(current?.version)
-            var monitor = StateMonitor(logger: logger)
-            var failures = 0
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                do {
-                    let version = current?.version ?? 0
-                    let wait = configuration.wait
-                    let outcome = try await cancelWhenGracefulShutdown {
-                        try await client.sync(version: version, wait: wait)
-                    }
-                    if case .changed(let access) = outcome {
-                        logRefused(try writer.apply(access))
-                        // sshd reads the new keys from here on.
-                        applied?(access)
-                        try state.saveAccess(access)
-                        let lines = access.logins.values.reduce(0) { $0 + $1.count }
-                        logger.info(
-                            "applied the host's keys",
-                            metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
-                        current = access
-                        reportQueue.yield(access.version)
-                    }
-                    failures = 0
-                    monitor.succeeded()
-                } catch let error as AgentError {
-                    failures += 1
-                    monitor.failed(error)
-                    if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: error.code == .revoked))) == nil { break }
-                } catch is CancellationError {
-                    break
-                } catch {
-                    failures += 1
-                    monitor.failed(AgentError(.unreachable, "\(error)"))
-                    if (try? await Task.sleep(for: Self.backoff(failures: failures, revoked: false))) == nil { break }
-                }
-            }
+            await self.syncLoop(state: state, writer: writer, client: client, reports: reportQueue, logger: logger)
             reportQueue.finish()
             group.cancelAll()
         }
         await client.shutdown()
     }
 
+    /// What the agent tells the server after a write, or after a write failed.
+    struct Report: Sendable {
+        /// The version on disk, nil when nothing was written yet.
+        var applied: Int64?
+        /// Why the newest answer is not on disk, if it is not.
+        var error: String?
+    }
+
+    /// The loop of ``run()``: write what is pending, else long-poll; back off after failures.
+    private func syncLoop(
+        state: AgentState, writer: KeysWriter, client: AgentClient, reports: AsyncStream<Report>.Continuation, logger: Logger
+    ) async {
+        func logRefused(_ refused: [String: String]) {
+            for (login, reason) in refused.sorted(by: { $0.key < $1.key }) {
+                logger.error("refused to write the keys of a login", metadata: ["login": "\(login)", "error": "\(reason)"])
+            }
+        }
+        // The newest complete answer, and the version of it on disk (nil until this run wrote one).
+        var current = state.loadAccess()
+        var written: Int64?
+        var restored = current != nil
+        if current == nil { reports.yield(Report(applied: nil, error: nil)) }
+        var monitor = StateMonitor(logger: logger)
+        var writeFailures = 0
+        var syncFailures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // 1. The newest answer goes to disk first, however long that takes: until it lands, sshd reads
+            //    the previous keys (fail static) and the server hears only the version actually written.
+            if let access = current, written != access.version {
+                do {
+                    logRefused(try writer.apply(access))
+                    written = access.version
+                    writeFailures = 0
+                    // sshd reads the new keys from here on.
+                    applied?(access)
+                    let lines = access.logins.values.reduce(0) { $0 + $1.count }
+                    logger.info(
+                        restored ? "serving the last keys received" : "applied the host's keys",
+                        metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
+                    reports.yield(Report(applied: written, error: nil))
+                    if restored { monitor.wrote() } else { monitor.succeeded() }
+                } catch {
+                    writeFailures += 1
+                    monitor.failed(error)
+                    reports.yield(Report(applied: written, error: error.description))
+                    guard await pause(Self.backoff(failures: writeFailures, revoked: false), logger: logger) else { break }
+                    continue
+                }
+            }
+            // 2. Nothing pending: ask the server for what changed.
+            do {
+                let version = current?.version ?? 0
+                let wait = configuration.wait
+                let outcome = try await cancelWhenGracefulShutdown {
+                    try await client.sync(version: version, wait: wait)
+                }
+                syncFailures = 0
+                switch outcome {
+                case .changed(let access):
+                    // Kept first, so that a restart never serves an older answer than the one on disk.
+                    do {
+                        try state.saveAccess(access)
+                    } catch {
+                        logger.error("cannot keep the last answer; a restarted agent waits for the server", metadata: ["error": "\(error.description)"])
+                        try? state.removeAccess()
+                    }
+                    current = access
+                    restored = false
+                case .unchanged:
+                    monitor.succeeded()
+                case .hostDeleted:
+                    logger.critical(
+                        "the registry deleted this host; removing every key the agent manages, then stopping",
+                        metadata: ["mode": "\(configuration.mode.rawValue)"])
+                    await removeEverything(state: state, writer: writer, logger: logger)
+                    return
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                // A sync cut short by SIGTERM or SIGINT is no failure to report.
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                // Any failure keeps the keys on disk as they are (fail static).
+                let failure = error as? AgentError ?? AgentError(.unreachable, "\(error)")
+                syncFailures += 1
+                monitor.failed(failure)
+                let backoff = Self.backoff(failures: syncFailures, revoked: failure.code == .revoked)
+                guard await pause(backoff, logger: logger) else { break }
+            }
+        }
+    }
+
+    /// After the registry deleted the host: forgets the last answer (so a restart cannot serve it again),
+    /// then removes every key the agent manages, retrying with backoff until that lands or the agent is
+    /// stopped. Files the agent did not write stay.
+    private func removeEverything(state: AgentState, writer: KeysWriter, logger: Logger) async {
+        var failures = 0
+        var lastFailure: String?
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do throws(AgentError) {
+                try state.removeAccess()
+                let refused = try writer.removeAll()
+                guard refused.isEmpty else {
+                    let logins = refused.keys.sorted().joined(separator: ", ")
+                    throw AgentError.local("the keys of \(logins) could not be removed: \(refused.sorted(by: { $0.key < $1.key }).map(\.value).joined(separator: "; "))")
+                }
+                logger.notice("removed every key the agent manages; stopping", metadata: ["mode": "\(configuration.mode.rawValue)"])
+                return
+            } catch {
+                failures += 1
+                if lastFailure != error.description {
+                    lastFailure = error.description
+                    logger.error("cannot remove the keys of the deleted host; will retry", metadata: ["error": "\(error.description)"])
+                }
+                guard await pause(Self.backoff(failures: failures, revoked: false), logger: logger) else { return }
+            }
+        }
+    }
+
+    /// Sleeps for `duration` unless the agent is stopped first; false when it was (SIGTERM or SIGINT end the
+    /// wait at once, whatever its length).
+    private func pause(_ duration: Duration, logger: Logger) async -> Bool {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        logger.debug("waiting before the next attempt", metadata: ["retry.seconds": "\(String(format: "%.1f", seconds))"])
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+            return !Task.isShuttingDownGracefully
+        } catch {
+            return false
+        }
+    }
+
     /// Sends the newest report after up to 3 s of jitter, until the queue ends or the task is cancelled.
-    private func sendReports(_ reports: AsyncStream<Int64?>, client: AgentClient, logger: Logger) async {
-        for await applied in reports {
+    private func sendReports(_ reports: AsyncStream<Report>, client: AgentClient, logger: Logger) async {
+        for await report in reports {
             guard (try? await Task.sleep(for: .milliseconds(Int.random(in: 0...3000)))) != nil else { return }
-            await report(client, applied: applied, error: nil, logger: logger)
+            await self.report(client, report, logger: logger)
         }
     }
 
     /// Exponential backoff from 0.5 s up to 30 s (5 min once revoked), with full jitter in its upper half.
     static func backoff(failures: Int, revoked: Bool) -> Duration {
         let ceiling = revoked ? 300.0 : 30.0
-        let base = min(ceiling, 0.5 * pow(2.0, Double(min(failures - 1, 16))))
+        let base = min(ceiling, 0.5 * pow(2.0, Double(min(max(failures, 1) - 1, 16))))
         return .milliseconds(Int(base * Double.random(in: 0.5...1.0) * 1000))
     }
 
-    private func report(_ client: AgentClient, applied: Int64?, error: String?, logger: Logger) async {
+    private func report(_ client: AgentClient, _ report: Report, logger: Logger) async {
         do {
-            try await client.report(appliedVersion: applied, hostKeys: hostKeys(), error: error)
+            try await client.report(appliedVersion: report.applied, hostKeys: hostKeys(), error: report.error)
         } catch {
             logger.debug("the report did not reach the server", metadata: ["error": "\(error.description)"])
         }
@@ -215,8 +306,8 @@ public struct HostAgent: Service {
     }
 }
 
-/// Logs the agent's state only when it changes: once when the server becomes unreachable, once when
-/// it is back.
+/// Logs the agent's state only when it changes: once when the server becomes unreachable or the keys
+/// cannot be written, once when all is well again. "In step" is said only once the newest answer is on disk.
 struct StateMonitor {
     let logger: Logger
     private var lastFailure: AgentError.Code?
@@ -236,6 +327,13 @@ struct StateMonitor {
         everSucceeded = true
     }
 
+    /// The keys the agent had kept are on disk, before the server answered: ends a write failure.
+    mutating func wrote() {
+        guard lastFailure == .local else { return }
+        logger.notice("wrote the host's keys after all")
+        lastFailure = nil
+    }
+
     mutating func failed(_ error: AgentError) {
         guard lastFailure != error.code else { return }
         lastFailure = error.code
@@ -244,6 +342,8 @@ struct StateMonitor {
             logger.critical(
                 "the server revoked this host's credential; keeping the current keys and any break-glass key",
                 metadata: ["error": "\(error.description)"])
+        case .local:
+            logger.error("cannot write the host's keys; sshd keeps reading the previous ones; will retry", metadata: ["error": "\(error.description)"])
         default:
             logger.warning("keeping the current keys; will retry", metadata: ["reason": "\(error.code.rawValue)", "error": "\(error.description)"])
         }

@@ -65,7 +65,8 @@ struct HostAgentCommand: AsyncParsableCommand {
             abstract: "Keep sshd in step with the registry until SIGTERM or SIGINT.",
             discussion: """
                 Serves the last keys received at once, then long-polls the registry. On any error it keeps \
-                the current keys and retries with backoff. --mode must match what install configured.
+                the current keys and retries with backoff. --mode must match what install configured. When \
+                the registry says the host was deleted, it removes every key it manages and exits with status 0.
                 """)
 
         @Option(name: .customLong("state-dir"), help: ArgumentHelp("The enrollment's directory.", valueName: "dir"))
@@ -91,8 +92,12 @@ struct HostAgentCommand: AsyncParsableCommand {
                 configuration: HostAgentConfiguration(
                     stateDirectory: stateDirectory, mode: mode, keysDirectory: keysDirectory, hostKeysDirectory: hostKeysDirectory, wait: wait),
                 logger: logger)
+            // The agent returns by itself only once the registry deleted the host and its keys are gone:
+            // the group then ends as after SIGTERM, and the process exits with status 0.
             let group = ServiceGroup(
-                configuration: .init(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                configuration: .init(
+                    services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await AgentCommandError.wrap { try await group.run() }
         }
     }
