@@ -7,6 +7,11 @@ import TestSupport
 @Suite("Host agent with a real sshd", .serialized)
 struct HostAgentE2ETests {
     /// The registry, one host with its agent, and sshd reading the agent's files.
+    ///
+    /// In command mode the layout is a host's: `lib/` (as /var/lib, 0755) holds the agent's private state
+    /// directory `lib/keyfleet` (0700) and, beside it, the cache `lib/keyfleet-authorized` the agent makes;
+    /// sshd reads it through the drop-in `keyfleet host-agent install --mode command` writes, with its
+    /// default lookup user `nobody`. Every agent runs under umask 077 (``HostAgentRun/start(_:)``).
     final class Fleet: @unchecked Sendable {
         let work: TemporaryDirectory
         var server: RegistryServerProcess
@@ -14,6 +19,7 @@ struct HostAgentE2ETests {
         let project: String
         let host: String
         let sshd: LoopbackSSHD
+        let mode: String
         let keysDirectory: String
         let stateDirectory: String
         var agent: BackgroundProcess?
@@ -21,12 +27,18 @@ struct HostAgentE2ETests {
         let lookup: SafeExecutable?
 
         init(mode: String = "files") throws {
+            self.mode = mode
             work = try TemporaryDirectory()
+            if mode == "command" {
+                // nobody walks from / to the cache.
+                chmod(work.path, 0o755)
+                try FileManager.default.createDirectory(atPath: work.file("lib"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
             server = try RegistryServerProcess(dataDirectory: work.file("registry"))
             api = RegistryHTTP(url: server.url, token: server.token)
             project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))
-            keysDirectory = work.file(mode == "files" ? "keys" : "cache")
-            stateDirectory = work.file("state")
+            keysDirectory = work.file(mode == "files" ? "keys" : "lib/keyfleet-authorized")
+            stateDirectory = work.file(mode == "files" ? "state" : "lib/keyfleet")
             let created = try api.call("POST", "/v1/hosts", ["name": "web-1", "project": project, "logins": [LoopbackSSHD.userName]])
             host = try api.id(created["host"])
             let keysDirectory = self.keysDirectory
@@ -34,9 +46,15 @@ struct HostAgentE2ETests {
             // writable by others, which a checkout under /tmp is not: the test runs a copy under /run.
             let lookup = mode == "files" ? nil : try SafeExecutable(copying: KeyfleetBinary.lookupPath)
             self.lookup = lookup
-            sshd = try LoopbackSSHD { _ in
-                guard let lookup else { return "AuthorizedKeysFile \(keysDirectory)/%u" }
-                return "AuthorizedKeysFile none\nAuthorizedKeysCommand \(lookup.path) --cache-dir \(keysDirectory) %u %f\nAuthorizedKeysCommandUser root"
+            // In command mode only the drop-in gives keys: the Include at the top of sshd_config comes first,
+            // and sshd takes the first value of each keyword.
+            sshd = try LoopbackSSHD { _ in lookup == nil ? "AuthorizedKeysFile \(keysDirectory)/%u" : "AuthorizedKeysFile none" }
+            if let lookup {
+                let installed = try KeyfleetBinary.run([
+                    "host-agent", "install", "--mode", "command", "--sshd-config", sshd.configPath, "--sshd-pid-file", sshd.pidFile,
+                    "--keys-dir", keysDirectory, "--lookup-command", lookup.path,
+                ])
+                guard installed.status == 0 else { throw FleetError("install --mode command failed: \(installed.stderr)") }
             }
             // Enroll as cloud-init would: the enrollment file from the user data, read with --config.
             guard let userData = created["user_data"] as? String else { throw FleetError("createHost gave no user data: \(created)") }
@@ -48,14 +66,17 @@ struct HostAgentE2ETests {
             ])
             let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--config", enrollFile, "--state-dir", stateDirectory])
             guard enrolled.status == 0 else { throw FleetError("enroll failed: \(enrolled.stderr)") }
-            try startAgent(mode: mode)
+            try startAgent()
         }
 
-        func startAgent(mode: String = "files") throws {
-            agent = try BackgroundProcess(
-                KeyfleetBinary.path,
-                ["host-agent", "run", "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "20",
-                 "--host-keys-dir", sshd.directory.path, "--log-level", "debug"])
+        func startAgent() throws {
+            agent = try HostAgentRun.start(
+                ["--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "20", "--host-keys-dir", sshd.directory.path])
+        }
+
+        /// The host's agent status as the registry shows it (`Host.agent`).
+        func agentStatus() throws -> [String: Any] {
+            (try api.call("GET", "/v1/hosts/\(host)", nil)["agent"] as? [String: Any]) ?? [:]
         }
 
         /// A new key pair on disk; returns the private key's path and the public line.
@@ -77,7 +98,7 @@ struct HostAgentE2ETests {
         func secondsUntil(_ identity: String, logsIn expected: Bool) throws -> Double? { try sshd.secondsUntil(identity, logsIn: expected) }
 
         var diagnostics: String {
-            "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))"
+            "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))\nsshd log:\n\(sshd.log.suffix(1500))"
         }
     }
 
@@ -162,15 +183,48 @@ struct HostAgentE2ETests {
         #expect(try fleet.logsIn(lasting.path))
     }
 
-    @Test("command mode: keyfleet-authorized-keys answers sshd from the agent's cache")
+    @Test("command mode as installed: keyfleet-authorized-keys, run by sshd as nobody, answers from the cache the agent keeps beside its private state")
     func commandMode() throws {
         let fleet = try Fleet(mode: "command")
+        let dropIn = try String(contentsOfFile: fleet.sshd.directory.file("sshd_config.d/50-keyfleet.conf"), encoding: .utf8)
+        #expect(dropIn.contains("AuthorizedKeysCommandUser nobody\n"), "\(dropIn)")
         let key = try fleet.keyPair("command")
         let keyID = try fleet.importProjectKey("command", key.line)
         #expect(try fleet.secondsUntil(key.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        // Made by the agent under umask 077, yet root's, 0755 and 0644: nobody reads it, nobody else writes it.
+        var info = stat()
+        #expect(stat(fleet.keysDirectory, &info) == 0 && info.st_uid == 0 && info.st_mode & 0o7777 == 0o755)
+        #expect(stat(fleet.keysDirectory + "/" + fleet.login, &info) == 0 && info.st_uid == 0 && info.st_mode & 0o7777 == 0o644)
+        #expect(stat(fleet.stateDirectory, &info) == 0 && info.st_mode & 0o7777 == 0o700, "the state directory stays private")
         _ = try fleet.api.call("DELETE", "/v1/ssh-keys/\(keyID)", nil)
         let revoked = try fleet.secondsUntil(key.path, logsIn: false)
         #expect(revoked != nil && revoked! < 1.0, "revoked after \(String(describing: revoked)) s\n\(fleet.diagnostics)")
+    }
+
+    @Test("sshd's lookup user (nobody) gets keys only from a cache root owns, never from one it owns itself")
+    func lookupTrustsOnlyRoot() throws {
+        let work = try TemporaryDirectory()
+        chmod(work.path, 0o755)
+        let cache = work.file("cache")
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let identity = work.file("id")
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "planted", "-f", identity])
+        let line = try String(contentsOfFile: identity + ".pub", encoding: .utf8).trimmingCharacters(in: .newlines)
+        let fingerprint = try RealKeys.fingerprint(identity + ".pub")
+        let file = try work.write("cache/" + LoopbackSSHD.userName, "# keyfleet authorized-keys cache 2 sorted\n\(fingerprint) \(line)\n", mode: 0o644)
+        let lookup = try SafeExecutable(copying: KeyfleetBinary.lookupPath)
+        let sshd = try LoopbackSSHD { _ in
+            "AuthorizedKeysFile none\nAuthorizedKeysCommand \(lookup.path) --cache-dir \(cache) %u %f\nAuthorizedKeysCommandUser nobody"
+        }
+        #expect(try sshd.logsIn(identity), "root's cache is read\n\(sshd.log.suffix(2000))")
+        // What anything running as nobody could do: own the cache directory, or the file, and plant a key.
+        #expect(chown(cache, 65534, 65534) == 0)
+        #expect(try sshd.logsIn(identity) == false, "a cache directory owned by nobody")
+        #expect(chown(cache, 0, 0) == 0)
+        #expect(chown(file, 65534, 65534) == 0)
+        #expect(try sshd.logsIn(identity) == false, "a cache file owned by nobody")
+        #expect(chown(file, 0, 0) == 0)
+        #expect(try sshd.logsIn(identity))
     }
 
     @Test("SIGKILL at any moment of a write leaves the old file or the new one, never a partial one, and no temporary files")
@@ -204,6 +258,96 @@ struct HostAgentE2ETests {
         #expect(try fleet.secondsUntil(last.path, logsIn: true) != nil, "\(fleet.diagnostics)")
         let names = try FileManager.default.contentsOfDirectory(atPath: fleet.keysDirectory)
         #expect(names == [fleet.login], "\(names)")
+    }
+
+    @Test("keys that cannot be written at start are retried until they land, only what is on disk is reported as applied, and so after a sync")
+    func writeFailureRetried() async throws {
+        let fleet = try Fleet()
+        let key = try fleet.keyPair("first")
+        _ = try fleet.importProjectKey("first", key.line)
+        #expect(try fleet.secondsUntil(key.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        let file = fleet.keysDirectory + "/" + fleet.login
+        let reported = try await HostAgentRun.eventually(.seconds(15)) { try fleet.agentStatus()["applied_version"] as? Int != nil }
+        try #require(reported, "\(fleet.diagnostics)")
+        let applied = try fleet.agentStatus()["applied_version"] as? Int
+
+        // Restarted while the keys directory cannot be written (writable by others, which the agent refuses),
+        // and without the file: the registry does not change, so every sync answers 304.
+        fleet.agent?.stop()
+        try FileManager.default.removeItem(atPath: file)
+        #expect(chmod(fleet.keysDirectory, 0o777) == 0)
+        let lastReport = try fleet.agentStatus()["last_report_at"] as? String
+        try fleet.startAgent()
+        let failed = try await HostAgentRun.eventually(.seconds(20)) { fleet.agent?.standardError.contains("cannot write the host's keys") == true }
+        #expect(failed, "\(fleet.diagnostics)")
+        let newReport = try await HostAgentRun.eventually(.seconds(15)) { try fleet.agentStatus()["last_report_at"] as? String != lastReport }
+        #expect(newReport, "\(fleet.diagnostics)")
+        #expect(try fleet.agentStatus()["applied_version"] as? Int == nil, "nothing is on disk, so nothing is applied")
+        #expect(try fleet.logsIn(key.path) == false)
+        #expect(fleet.agent?.standardError.contains("in step with the server") == false, "\(fleet.diagnostics)")
+
+        #expect(chmod(fleet.keysDirectory, 0o755) == 0)
+        let landed = try fleet.sshd.secondsUntil(key.path, logsIn: true, limit: 40)
+        #expect(landed != nil, "the write is retried without any change in the registry\n\(fleet.diagnostics)")
+        let reportedAgain = try await HostAgentRun.eventually(.seconds(15)) { try fleet.agentStatus()["applied_version"] as? Int == applied }
+        #expect(reportedAgain, "\(fleet.diagnostics)")
+
+        // A write that fails after a sync is retried the same way.
+        #expect(chmod(fleet.keysDirectory, 0o777) == 0)
+        let later = try fleet.keyPair("later")
+        _ = try fleet.importProjectKey("later", later.line)
+        let failedAgain = try await HostAgentRun.eventually(.seconds(20)) {
+            (fleet.agent?.standardError.components(separatedBy: "cannot write the host's keys").count ?? 0) >= 3
+        }
+        #expect(failedAgain, "\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(later.path) == false)
+        #expect(chmod(fleet.keysDirectory, 0o755) == 0)
+        #expect(try fleet.sshd.secondsUntil(later.path, logsIn: true, limit: 40) != nil, "\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(key.path))
+    }
+
+    @Test("deleting the host in the registry: its keys stop logging in, other files in the keys directory stay, the agent exits 0", arguments: ["files", "command"])
+    func hostDeleted(_ mode: String) async throws {
+        let fleet = try Fleet(mode: mode)
+        let key = try fleet.keyPair("deleted")
+        _ = try fleet.importProjectKey("deleted", key.line)
+        #expect(try fleet.secondsUntil(key.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        // An administrator's file, named like a login: not the agent's.
+        let unmanagedText = "# the administrator's own\n"
+        let unmanaged = fleet.keysDirectory + "/breakglass"
+        try Data(unmanagedText.utf8).write(to: URL(fileURLWithPath: unmanaged))
+
+        _ = try fleet.api.call("DELETE", "/v1/hosts/\(fleet.host)", nil)
+        let refused = try fleet.secondsUntil(key.path, logsIn: false)
+        #expect(refused != nil, "\(fleet.diagnostics)")
+        let agent = try #require(fleet.agent)
+        let ended = try await HostAgentRun.waitForExit(agent, limit: .seconds(10))
+        #expect(ended.ended && ended.status == 0, "\(fleet.diagnostics)")
+        #expect(!FileManager.default.fileExists(atPath: fleet.keysDirectory + "/" + fleet.login))
+        #expect(try String(contentsOfFile: unmanaged, encoding: .utf8) == unmanagedText)
+        #expect(!FileManager.default.fileExists(atPath: fleet.stateDirectory + "/access.json"), "a restart must not serve the keys again")
+        #expect(agent.standardError.components(separatedBy: "the registry deleted this host").count == 2, "said once\n\(fleet.diagnostics)")
+        #expect(try fleet.logsIn(key.path) == false)
+    }
+
+    @Test("SIGTERM and SIGINT stop the agent within 2 s while it waits out the backoff of a revoked credential, keeping the keys", arguments: [SIGTERM, SIGINT])
+    func stopDuringRevokedBackoff(_ signal: Int32) async throws {
+        let fleet = try Fleet()
+        let key = try fleet.keyPair("kept")
+        _ = try fleet.importProjectKey("kept", key.line)
+        #expect(try fleet.secondsUntil(key.path, logsIn: true) != nil, "\(fleet.diagnostics)")
+        _ = try fleet.api.call("POST", "/v1/hosts/\(fleet.host)/enroll-token", ["revoke_credential": true])
+        let agent = try #require(fleet.agent)
+        // Until the agent waits at least 3 s between attempts (it says how long, at debug level).
+        let waiting = try await HostAgentRun.eventually(.seconds(90)) {
+            agent.standardError.components(separatedBy: "retry.seconds=").dropFirst().last.flatMap { Double($0.prefix(while: { $0.isNumber || $0 == "." })) } ?? 0 >= 3
+        }
+        #expect(waiting, "\(fleet.diagnostics)")
+        #expect(agent.standardError.contains("revoked"))
+        let stopped = HostAgentRun.terminate(agent, signal: signal)
+        #expect(stopped.seconds != nil, "signal \(signal) did not stop the agent within 2 s\n\(fleet.diagnostics)")
+        #expect(stopped.status == 0)
+        #expect(try fleet.logsIn(key.path), "fail static: the keys stay")
     }
 
     @Test("over HTTPS the agent pins the server's certificate; a wrong pin is refused; a revoked credential keeps the keys and the break-glass key")
