@@ -94,8 +94,11 @@ public enum RegistryServer {
     public static func makeRouter(api: RegistryAPI, maximumBodySize: Int, logger: Logger) throws -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(NotFoundMiddleware())
+        // `/` as it is (`SHA256:ab/cd`, not `SHA256:ab\/cd`), as the CLI's -o json writes it, so that grep and
+        // copy and paste work on what curl shows.
         try api.registerHandlers(
             on: router,
+            configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
                 Authenticator(store: api.store),
