@@ -55,6 +55,19 @@ struct KeyCommandsE2ETests {
         }
     }
 
+    @Test("keygen takes its new passphrase from KEYFLEET_NEW_PASSPHRASE, as the README says")
+    func keygenNewPassphraseFromEnvironment() throws {
+        let directory = try TemporaryDirectory()
+        let passphrase = RandomInput.passphrase()
+        let made = try KeyfleetBinary.run(
+            ["keygen", "-t", "ed25519", "-f", directory.file("k")], environment: ["KEYFLEET_NEW_PASSPHRASE": passphrase])
+        #expect(made.status == 0, "\(made.stderr)")
+        let expected = try directory.read("k.pub").split(separator: " ").prefix(2).joined(separator: " ")
+        let derived = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", passphrase, "-f", directory.file("k")]).text
+        #expect(derived.hasPrefix(expected), "ssh-keygen could not open the key with the passphrase from the environment")
+        #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", directory.file("k")]).status != 0, "the key is not encrypted")
+    }
+
     @Test("bad keygen arguments: exit 1 with one line")
     func keygenErrors() throws {
         let directory = try TemporaryDirectory()

@@ -145,7 +145,8 @@ struct KeygenOptions {
             throw CLIError.usage("-Z applies only to --format openssh and pem")
         }
         let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
-        let passphrase = try Passphrase.new(flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_PASSPHRASE"], allowPrompt: true, for: path)
+        let passphrase = try Passphrase.new(
+            flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE", "KEYFLEET_PASSPHRASE"], allowPrompt: true, for: path)
         let keyComment = comment ?? FileSystem.userAtHost()
         Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.")
         let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
