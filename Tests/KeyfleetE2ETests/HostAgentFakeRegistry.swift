@@ -9,9 +9,11 @@ import TestSupport
 ///
 /// Behaviors: `endless-chunked` (200, a chunked body that never ends), `endless-length` (200 with
 /// `Content-Length: 2^40`, then endless bytes), `host-deleted` (410 with the problem document),
-/// `gone-plain` (410 as text/plain), `unauthorized` (401 problem document).
+/// `gone-plain` (410 as text/plain), `unauthorized` (401 problem document), `unchanged` (304 after a
+/// second), and `silent`: no HTTP at all, a socket that accepts connections and never says a word.
 ///
-/// The server writes `<bytes sent in the current answer> <bytes sent in all>` to `progress` as it streams.
+/// The server writes `<bytes sent in the current answer> <bytes sent in all>` to `progress` as it streams,
+/// and the body of the last report to `report.json`.
 final class HostAgentFakeRegistry: @unchecked Sendable {
     let work: TemporaryDirectory
     let url: String
@@ -23,10 +25,11 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
     private let process: BackgroundProcess
 
     static let script = #"""
-        import http.server, itertools, json, sys, os
+        import http.server, itertools, json, socket, sys, os, time
         from urllib.parse import urlparse, parse_qs
 
         behavior, key_path, login, port_path, progress_path = sys.argv[1:6]
+        report_path = os.path.join(os.path.dirname(progress_path), "report.json")
         key_line = open(key_path).read().strip()
         total = 0
         deleted = False
@@ -51,7 +54,10 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
                 self.wfile.write(body)
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with open(report_path + ".tmp", "wb") as f:
+                    f.write(body)
+                os.replace(report_path + ".tmp", report_path)
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -69,6 +75,11 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
                     return self.answer(status, "application/problem+json", json.dumps(problem).encode())
                 if behavior == "gone-plain":
                     return self.answer(410, "text/plain", b"gone\n")
+                if behavior == "unchanged":
+                    time.sleep(1)
+                    self.send_response(304)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 chunked = behavior == "endless-chunked"
@@ -90,10 +101,21 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
                 except OSError:
                     progress(0)
 
+        def announce(port):
+            with open(port_path + ".tmp", "w") as f:
+                f.write(str(port))
+            os.replace(port_path + ".tmp", port_path)
+
+        if behavior == "silent":
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)
+            announce(listener.getsockname()[1])
+            held = []
+            while True:
+                held.append(listener.accept()[0])
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        with open(port_path + ".tmp", "w") as f:
-            f.write(str(server.server_address[1]))
-        os.replace(port_path + ".tmp", port_path)
+        announce(server.server_address[1])
         server.serve_forever()
         """#
 
@@ -135,9 +157,19 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
         return numbers.count == 2 ? (numbers[0], numbers[1]) : (0, 0)
     }
 
+    /// The host keys of the last report.
+    var reportedHostKeys: [String] {
+        guard let data = FileManager.default.contents(atPath: work.file("report.json")),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [] }
+        return object["host_keys"] as? [String] ?? []
+    }
+
     /// `keyfleet host-agent run` against this server, under umask 077, logging at debug level.
-    func startAgent(mode: String, keysDirectory: String, extra: [String] = []) throws -> BackgroundProcess {
-        try HostAgentRun.start(["--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "1", "--host-keys-dir", work.path] + extra)
+    func startAgent(mode: String, keysDirectory: String, hostKeysDirectory: String? = nil) throws -> BackgroundProcess {
+        try HostAgentRun.start([
+            "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "1", "--host-keys-dir", hostKeysDirectory ?? work.path,
+        ])
     }
 }
 
@@ -285,5 +317,39 @@ struct HostAgentFakeRegistryTests {
         #expect(FileManager.default.fileExists(atPath: fake.stateDirectory + "/access.json"))
         let stopped = HostAgentRun.terminate(agent)
         #expect(stopped.seconds != nil && stopped.status == 0, "\(diagnostics())")
+    }
+
+    @Test("a FIFO among the host keys never blocks the agent: the real host key is reported and SIGTERM stops it within 2 s")
+    func fifoHostKey() async throws {
+        let fake = try HostAgentFakeRegistry(behavior: "unchanged")
+        let hostKeys = fake.work.file("etc-ssh")
+        try FileManager.default.createDirectory(atPath: hostKeys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", hostKeys + "/ssh_host_ed25519_key"])
+        let hostKey = try String(contentsOfFile: hostKeys + "/ssh_host_ed25519_key.pub", encoding: .utf8).trimmingCharacters(in: .newlines)
+        // Sorted before the real key: a reader that opens it blocks until a writer comes, which never does.
+        #expect(mkfifo(hostKeys + "/ssh_host_aaa_key.pub", 0o644) == 0)
+        let agent = try fake.startAgent(mode: "files", keysDirectory: fake.work.file("keys"), hostKeysDirectory: hostKeys)
+        defer { agent.stop() }
+        let diagnostics = { "agent stderr:\n\(agent.standardError.suffix(3000))" }
+        let reported = try await HostAgentRun.eventually(.seconds(20)) {
+            fake.reportedHostKeys.map(RealKeys.material) == [RealKeys.material(hostKey)]
+        }
+        #expect(reported, "reported \(fake.reportedHostKeys)\n\(diagnostics())")
+        let stopped = HostAgentRun.terminate(agent)
+        #expect(stopped.seconds != nil && stopped.status == 0, "\(diagnostics())")
+    }
+
+    @Test("enrollment against a server that accepts the connection and never answers TLS fails in one line instead of hanging")
+    func silentServerAtEnrollment() throws {
+        let fake = try HostAgentFakeRegistry(behavior: "silent")
+        let url = fake.url.replacingOccurrences(of: "http://", with: "https://")
+        let state = fake.work.file("enrolled")
+        let result = try ExternalTool.run("timeout", [
+            "60", KeyfleetBinary.path, "host-agent", "enroll", "--server", url, "--token", String(repeating: "t", count: 43),
+            "--ca-cert-hash", "sha256:" + String(repeating: "0", count: 64), "--state-dir", state,
+        ])
+        #expect(result.status == 1, "status \(result.status) (124: still waiting after 60 s): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/credential"))
     }
 }

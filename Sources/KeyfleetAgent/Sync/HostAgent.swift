@@ -295,13 +295,17 @@ public struct HostAgent: Service {
         }
     }
 
-    /// The host's public host keys, `ssh_host_*_key.pub` in the host keys directory (at most 16).
+    /// The host's public host keys, `ssh_host_*_key.pub` in the host keys directory (at most 16), each read
+    /// only if it is a regular file of at most 16 KiB: a FIFO or a device there would block the report task
+    /// in a read nothing can cancel, and the agent could no longer stop.
     func hostKeys() -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: configuration.hostKeysDirectory) else { return [] }
-        return names.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key.pub") }.sorted().prefix(16).compactMap { name in
-            guard let text = try? String(contentsOfFile: configuration.hostKeysDirectory + "/" + name, encoding: .utf8) else { return nil }
-            let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return line.isEmpty || line.utf8.count > 16384 || line.contains("\n") ? nil : line
+        guard let directory = try? SafeDirectory(configuration.hostKeysDirectory, create: false), let names = try? directory.regularFiles() else {
+            return []
+        }
+        return names.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key.pub") }.prefix(16).compactMap { name in
+            guard let bytes = try? directory.read(name, limit: 16384) else { return nil }
+            let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return line.isEmpty || line.contains("\n") ? nil : line
         }
     }
 }

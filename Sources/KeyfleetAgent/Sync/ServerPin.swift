@@ -50,7 +50,13 @@ enum ServerPin {
                 }
             }
             .connect(host: host, port: port).get()
-        defer { channel.close(promise: nil) }
+        // A server that accepts the connection but never finishes the handshake must not hold enrollment
+        // (run by cloud-init at boot) forever: closing the channel fails the wait (channelInactive).
+        let timeout = loop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        defer {
+            timeout.cancel()
+            channel.close(promise: nil)
+        }
         try await handshake.futureResult.get()
         return captured.withLockedValue { $0 }
     }
