@@ -26,7 +26,8 @@ struct HostAgentLegacyE2ETests {
         let state: String
         let agent: BackgroundProcess
 
-        init() throws {
+        /// `wait`: the agent's long-poll in seconds (how often, at the latest, it tries refused logins again).
+        init(wait: Int = 20) throws {
             work = try TemporaryDirectory()
             chmod(work.path, 0o755)  // the user reaches their home through it
             try FileManager.default.createDirectory(atPath: work.file("homes"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -65,7 +66,7 @@ struct HostAgentLegacyE2ETests {
             guard enrolled.status == 0 else { throw FleetError("enroll failed: \(enrolled.stderr)") }
             let install = try KeyfleetBinary.run(["host-agent", "install", "--mode", "legacy", "--sshd-config", sshd.configPath, "--no-reload"])
             guard install.status == 0, install.text.contains("nothing to install") else { throw FleetError("install --mode legacy: \(install.stderr)") }
-            agent = try HostAgentRun.start(["--state-dir", state, "--mode", "legacy", "--wait", "20", "--host-keys-dir", sshd.directory.path])
+            agent = try HostAgentRun.start(["--state-dir", state, "--mode", "legacy", "--wait", String(wait), "--host-keys-dir", sshd.directory.path])
         }
 
         deinit {
@@ -77,8 +78,8 @@ struct HostAgentLegacyE2ETests {
 
         func logsIn(_ identity: String) throws -> Bool { try sshd.logsIn(identity, user: name) }
 
-        func secondsUntil(_ identity: String, logsIn expected: Bool) throws -> Double? {
-            try sshd.secondsUntil(identity, user: name, logsIn: expected)
+        func secondsUntil(_ identity: String, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
+            try sshd.secondsUntil(identity, user: name, logsIn: expected, limit: limit)
         }
 
         /// A new key granted to the host's login through the project; returns its private key and identifier.
@@ -138,5 +139,25 @@ struct HostAgentLegacyE2ETests {
         #expect(lstat(legacy.file, &info) == 0 && info.st_uid == legacy.uid)
         #expect(try legacy.logsIn(legacy.own), "the user's own key keeps working\n\(legacy.diagnostics)")
         #expect(!FileManager.default.fileExists(atPath: legacy.state + "/access.json"))
+    }
+
+    @Test(
+        "a login refused for its ~/.ssh gets its keys once the user's ~/.ssh is fixed, without any change in the registry",
+        .enabled(if: getuid() == 0, "needs root to add a user"))
+    func refusedLoginRetried() async throws {
+        let legacy = try LegacyHost(wait: 2)
+        let ssh = (legacy.file as NSString).deletingLastPathComponent
+        // Not the user's: the agent refuses to write there (sshd itself accepts a root-owned ~/.ssh).
+        #expect(chown(ssh, 0, 0) == 0)
+        let granted = try legacy.grant("granted")
+        let refused = try await HostAgentRun.eventually(.seconds(20)) { legacy.agent.standardError.contains("refused to write the keys of a login") }
+        #expect(refused, "\(legacy.diagnostics)")
+        #expect(legacy.bytes == legacy.unmanaged, "nothing written")
+        #expect(try legacy.logsIn(granted.identity) == false)
+
+        #expect(chown(ssh, legacy.uid, legacy.gid) == 0)
+        #expect(try legacy.secondsUntil(granted.identity, logsIn: true, limit: 20) != nil, "\(legacy.diagnostics)")
+        #expect(legacy.agent.standardError.components(separatedBy: "refused to write the keys of a login").count == 2, "said once\n\(legacy.diagnostics)")
+        #expect(legacy.agent.standardError.contains("wrote the keys of a login refused before"))
     }
 }

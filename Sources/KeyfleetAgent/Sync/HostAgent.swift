@@ -152,15 +152,26 @@ public struct HostAgent: Service {
     private func syncLoop(
         state: AgentState, writer: KeysWriter, client: AgentClient, reports: AsyncStream<Report>.Continuation, logger: Logger
     ) async {
-        func logRefused(_ refused: [String: String]) {
-            for (login, reason) in refused.sorted(by: { $0.key < $1.key }) {
-                logger.error("refused to write the keys of a login", metadata: ["login": "\(login)", "error": "\(reason)"])
-            }
-        }
         // The newest complete answer, and the version of it on disk (nil until this run wrote one).
         var current = state.loadAccess()
         var written: Int64?
         var restored = current != nil
+        // Logins the writer refused (legacy mode: a ~/.ssh it must not write, an account missing...). The
+        // others do not wait for them, nor do syncs; they are tried again once per round, so one fixed on
+        // the host gets its keys without a change in the registry. Logged when they change.
+        var refused: [String: String] = [:]
+        func noteRefused(_ now: [String: String]) {
+            for (login, reason) in now.sorted(by: { $0.key < $1.key }) where refused[login] != reason {
+                logger.error("refused to write the keys of a login", metadata: ["login": "\(login)", "error": "\(reason)"])
+            }
+            for login in refused.keys.sorted() where now[login] == nil {
+                logger.notice("wrote the keys of a login refused before", metadata: ["login": "\(login)"])
+            }
+            refused = now
+        }
+        func refusal() -> String? {
+            refused.isEmpty ? nil : refused.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        }
         if current == nil { reports.yield(Report(applied: nil, error: nil)) }
         var monitor = StateMonitor(logger: logger)
         var writeFailures = 0
@@ -168,19 +179,24 @@ public struct HostAgent: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // 1. The newest answer goes to disk first, however long that takes: until it lands, sshd reads
             //    the previous keys (fail static) and the server hears only the version actually written.
-            if let access = current, written != access.version {
+            if let access = current, written != access.version || !refused.isEmpty {
                 do {
-                    logRefused(try writer.apply(access))
-                    written = access.version
-                    writeFailures = 0
-                    // sshd reads the new keys from here on.
-                    applied?(access)
-                    let lines = access.logins.values.reduce(0) { $0 + $1.count }
-                    logger.info(
-                        restored ? "serving the last keys received" : "applied the host's keys",
-                        metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
-                    reports.yield(Report(applied: written, error: nil))
-                    if restored { monitor.wrote() } else { monitor.succeeded() }
+                    let wasRefused = refused
+                    noteRefused(try writer.apply(access))
+                    if written != access.version {
+                        written = access.version
+                        writeFailures = 0
+                        // sshd reads the new keys from here on.
+                        applied?(access)
+                        let lines = access.logins.values.reduce(0) { $0 + $1.count }
+                        logger.info(
+                            restored ? "serving the last keys received" : "applied the host's keys",
+                            metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
+                        reports.yield(Report(applied: written, error: refusal()))
+                        if restored { monitor.wrote() } else { monitor.succeeded() }
+                    } else if wasRefused != refused {
+                        reports.yield(Report(applied: written, error: refusal()))
+                    }
                 } catch {
                     writeFailures += 1
                     monitor.failed(error)
