@@ -186,10 +186,11 @@ struct AnswerLimit: ClientMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         let (response, responseBody) = try await next(request, body, baseURL)
         let limit = Self.limit(operationID)
-        let tooLarge = AgentError.malformedAnswer("the answer to \(operationID) is larger than \(limit) bytes")
+        let answer = "the answer to \(operationID) from \(AgentError.printable(baseURL.absoluteString))"
+        let tooLarge = AgentError.malformedAnswer("\(answer) is larger than \(limit) bytes")
         if let text = response.headerFields[.contentLength] {
             guard let length = Int64(text), length >= 0 else {
-                throw AgentError.malformedAnswer("the answer to \(operationID) has a malformed Content-Length")
+                throw AgentError.malformedAnswer("\(answer) has a malformed Content-Length")
             }
             if length > limit { throw tooLarge }
         }
