@@ -117,6 +117,7 @@ struct AgentClient: Sendable {
     /// Tells the server the host keys and what was applied. Failures are the caller's to log.
     func report(appliedVersion: Int64?, hostKeys: [String], error: String?) async throws(AgentError) {
         let output: Operations.ReportAgent.Output
+        let error = error.map(Self.reportable)
         do {
             output = try await client.reportAgent(
                 body: .json(.init(agentVersion: HostAgent.version, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error)))
@@ -129,6 +130,22 @@ struct AgentClient: Sendable {
         case .gone: throw AgentError(.hostDeleted, "the server says this host was deleted from the registry")
         default: throw AgentError(.unreachable, "the server answered the report with status \(Self.status(of: output))")
         }
+    }
+
+    /// `text` as the contract takes a report's error: one line of at most 1024 bytes (a longer one, say the
+    /// refusals of many logins, would have the whole report refused, applied version and all).
+    static func reportable(_ text: String) -> String {
+        var out = ""
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            let printable: Unicode.Scalar = scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
+            let size = String(printable).utf8.count
+            guard bytes + size <= 1024 else { break }
+            out.unicodeScalars.append(printable)
+            bytes += size
+        }
+        return out
     }
 
     private static func status(of output: some Sendable) -> String {
