@@ -31,10 +31,9 @@ public struct ConnectionLimits: Sendable {
     /// The HTTP/1 channel configuration that applies these limits with `counter`.
     func channelConfiguration(_ counter: ConnectionCounter) -> HTTP1Channel.Configuration {
         let limits = self
-        let nanoseconds = idleTimeout.components.seconds * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)],
-            idleTimeout: .nanoseconds(nanoseconds))
+            idleTimeout: TimeAmount(idleTimeout))
     }
 }
 
@@ -91,10 +90,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             readDeadline?.cancel()
-            let timeout = limits.requestReadTimeout
-            let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            readDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            readDeadline = context.eventLoop.scheduleTask(in: TimeAmount(limits.requestReadTimeout)) {
                 loopBound.value.close(promise: nil)
             }
         case .end:
@@ -104,5 +101,13 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             break
         }
         context.fireChannelRead(data)
+    }
+}
+
+extension TimeAmount {
+    /// `duration` in NIO's unit.
+    fileprivate init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
