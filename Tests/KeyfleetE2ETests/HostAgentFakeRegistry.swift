@@ -171,6 +171,17 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
             "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "1", "--host-keys-dir", hostKeysDirectory ?? work.path,
         ])
     }
+
+    /// An agent in files mode that has written the first answer: the agent, the login's file and what it holds.
+    func startAgentWithKeys() async throws -> (agent: BackgroundProcess, file: String, written: Data?) {
+        let keys = work.file("keys")
+        let agent = try startAgent(mode: "files", keysDirectory: keys)
+        let file = keys + "/" + login
+        let appeared = try await HostAgentRun.eventually(.seconds(20)) { FileManager.default.fileExists(atPath: file) }
+        if !appeared { agent.stop() }
+        try #require(appeared, "agent stderr:\n\(agent.standardError.suffix(3000))")
+        return (agent, file, FileManager.default.contents(atPath: file))
+    }
 }
 
 /// Starting `keyfleet host-agent run` the one way the agent suites do, and reading what it left.
@@ -235,14 +246,10 @@ struct HostAgentFakeRegistryTests {
         arguments: ["endless-chunked", "endless-length"])
     func endlessAnswer(_ behavior: String) async throws {
         let fake = try HostAgentFakeRegistry(behavior: behavior)
-        let keys = fake.work.file("keys")
-        let agent = try fake.startAgent(mode: "files", keysDirectory: keys)
+        let (agent, file, first) = try await fake.startAgentWithKeys()
         defer { agent.stop() }
-        let file = keys + "/" + fake.login
         let diagnostics = { "agent stderr:\n\(agent.standardError.suffix(3000))" }
-        let appeared = try await HostAgentRun.eventually(.seconds(20)) { FileManager.default.fileExists(atPath: file) }
-        try #require(appeared, "\(diagnostics())")
-        let written = try #require(FileManager.default.contents(atPath: file))
+        let written = try #require(first)
 
         // Let the server push 1.5 GiB (several answers, each cut at the limit), or the length refused at once.
         var peak = 0.0
@@ -300,14 +307,9 @@ struct HostAgentFakeRegistryTests {
     @Test("a 401, or a 410 that is not the host-deleted problem document, keeps the keys and the agent running", arguments: ["unauthorized", "gone-plain"])
     func otherRefusalsFailStatic(_ behavior: String) async throws {
         let fake = try HostAgentFakeRegistry(behavior: behavior)
-        let keys = fake.work.file("keys")
-        let agent = try fake.startAgent(mode: "files", keysDirectory: keys)
+        let (agent, file, written) = try await fake.startAgentWithKeys()
         defer { agent.stop() }
-        let file = keys + "/" + fake.login
         let diagnostics = { "agent stderr:\n\(agent.standardError.suffix(3000))" }
-        let appeared = try await HostAgentRun.eventually(.seconds(20)) { FileManager.default.fileExists(atPath: file) }
-        try #require(appeared, "\(diagnostics())")
-        let written = FileManager.default.contents(atPath: file)
         let refused = behavior == "unauthorized" ? "revoked" : "keeping the current keys; will retry"
         let said = try await HostAgentRun.eventually(.seconds(20)) { agent.standardError.contains(refused) }
         #expect(said, "\(diagnostics())")

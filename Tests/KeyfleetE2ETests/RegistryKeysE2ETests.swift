@@ -139,7 +139,9 @@ struct RegistryKeysE2ETests {
         let listedBefore = try server.client(["ssh-key", "list", "-o", "json"]).text
         for (name, text, code) in cases {
             let file = try directory.write("in-" + name, text)
-            expectRefusal(try server.client(["ssh-key", "create", "--name", name, "--public-key-from-file", file]), code: code)
+            let refused = try server.client(["ssh-key", "create", "--name", name, "--public-key-from-file", file])
+            expectRefusal(refused, code: code)
+            #expect(refused.stderr.hasPrefix("keyfleet: \(file): "), "the refusal names the file: \(refused.stderr)")
             // The same through standard input.
             expectRefusal(
                 try server.client(["ssh-key", "create", "--name", name, "--public-key-from-file", "-"], input: Array(text.utf8)), code: code)

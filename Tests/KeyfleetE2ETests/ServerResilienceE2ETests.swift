@@ -133,7 +133,10 @@ final class Socket {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let count = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return -1 }
+                return Glibc.send(descriptor, base + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw Failure(description: "send: errno \(errno)") }
             sent += count
         }

@@ -186,18 +186,7 @@ final class SafeDirectory: Sendable {
         guard fstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit else {
             throw Failure(description: "\(path)/\(name) is not a regular file of at most \(limit) bytes")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var total = 0
-        while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                return Glibc.read(file, base + total, buffer.count - total)
-            }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            total += count
-        }
-        return (Array(bytes.prefix(total)), info)
+        return (Self.read(file, upTo: Int(info.st_size)), info)
     }
 
     /// Whether `name` is a regular file whose contents start with `prefix` (false when it does not exist or
@@ -212,18 +201,23 @@ final class SafeDirectory: Sendable {
         defer { close(file) }
         var info = stat()
         guard fstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
-        var bytes = [UInt8](repeating: 0, count: prefix.count)
+        return Self.read(file, upTo: prefix.count) == prefix
+    }
+
+    /// Up to `count` bytes from the start of `file`, fewer at its end or on a read error.
+    private static func read(_ file: Int32, upTo count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
         var total = 0
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+            let read = bytes.withUnsafeMutableBytes { buffer -> Int in
                 guard let base = buffer.baseAddress else { return 0 }
                 return Glibc.read(file, base + total, buffer.count - total)
             }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            total += count
+            if read < 0 && errno == EINTR { continue }
+            guard read > 0 else { break }
+            total += read
         }
-        return total == prefix.count && bytes == prefix
+        return Array(bytes.prefix(total))
     }
 
     /// Whether `name` is a symlink (not followed).

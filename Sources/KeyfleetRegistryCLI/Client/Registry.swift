@@ -84,6 +84,21 @@ struct Registry {
         }
     }
 
+    /// Runs calls that send what `subject` (a file) holds: when the server refuses that content (409, 413,
+    /// 422), the error names the file; other failures (an unreachable server, a bad token) do not.
+    func call<T>(about subject: String, _ body: (Client) async throws -> T) async throws(CLIError) -> T {
+        do {
+            return try await body(api)
+        } catch {
+            var failure = describe(error)
+            let problem = error as? RegistryProblem ?? (error as? ClientError)?.underlyingError as? RegistryProblem
+            if let problem, [409, 413, 422].contains(problem.status) {
+                failure.message = "\(Terminal.safe(subject)): \(failure.message)"
+            }
+            throw failure
+        }
+    }
+
     /// A one-line error for anything a call can throw: a problem document, an unreachable server, TLS,
     /// an answer the contract does not allow.
     func describe(_ error: any Error) -> CLIError {

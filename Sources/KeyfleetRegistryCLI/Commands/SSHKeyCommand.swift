@@ -51,15 +51,9 @@ struct SSHKeyCommand: ParsableCommand {
             let expiry = try ClientInput.expiry(expires)
             let registry = try Registry(connection.resolve())
             let projectID = try await registry.optionalProjectID(project)
-            let answer: Components.Schemas.CreateSSHKeyResponse
-            do {
-                answer = try await registry.call { client in
-                    try await client.createSSHKey(body: .json(.init(name: name, publicKey: text, project: projectID, labels: labels, expiresAt: expiry)))
-                        .created.body.json
-                }
-            } catch {
-                // The refusal is about what the file holds: say which file.
-                throw CLIError("\(Terminal.safe(file)): \(error.message)", exitCode: error.exitCode)
+            let answer = try await registry.call(about: file) { client in
+                try await client.createSSHKey(body: .json(.init(name: name, publicKey: text, project: projectID, labels: labels, expiresAt: expiry)))
+                    .created.body.json
             }
             SSHKeyCommand.printWarnings(answer.warnings)
             if output.output == .json {

@@ -50,9 +50,6 @@ final class ConnectionCounter: Sendable {
     func close() {
         count.wrappingSubtract(1, ordering: .relaxed)
     }
-
-    /// Connections open now.
-    var current: Int { count.load(ordering: .relaxed) }
 }
 
 /// One connection's share of ``ConnectionLimits``; sits after HTTP decoding.

@@ -147,6 +147,7 @@ public enum RegistryServer {
 enum FileDescriptorLimit {
     /// Raises the soft limit to the hard one and returns the limit now in force.
     static func raise() -> Int {
+        #if os(Linux)
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
         if limit.rlim_cur < limit.rlim_max {
@@ -155,6 +156,9 @@ enum FileDescriptorLimit {
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
         }
         return Int(clamping: limit.rlim_cur)
+        #else
+        return 1024
+        #endif
     }
 }
 
