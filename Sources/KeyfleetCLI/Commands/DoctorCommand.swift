@@ -11,7 +11,7 @@ import Musl
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check ~/.ssh: modes and owners as sshd's StrictModes demands, keys without .pub, bad authorized_keys lines.",
+        abstract: "Check ~/.ssh: modes and owners as sshd's StrictModes and ssh demand, keys without .pub, bad authorized_keys lines.",
         discussion: "With --fix, modes are repaired and missing .pub files are written. Exit status 1 when problems remain.")
 
     @Flag(help: "Repair what can be repaired safely.")
@@ -59,6 +59,10 @@ struct DoctorCommand: ParsableCommand {
         for name in listDirectory(sshDirectory).sorted() {
             let path = sshDirectory + "/" + name
             guard let status = FileSystem.status(path) else { continue }
+            if name == "config" {
+                findings += checkConfig(path, status: status, owner: owner)
+                continue
+            }
             if status.st_mode & S_IFMT == S_IFLNK {
                 if name == "authorized_keys" {
                     findings.append(Finding(path: path, problem: "is a symbolic link; a link can point sshd at a file someone else controls"))
@@ -138,13 +142,40 @@ struct DoctorCommand: ParsableCommand {
         return findings
     }
 
+    /// ssh reads `~/.ssh/config` only when it is owned by root or the user and neither group nor others can
+    /// write it; otherwise it stops with "Bad owner or permissions" (OpenSSH readconf.c). It opens the file
+    /// following a symbolic link, so the file the link points to is judged; a link is reported, never fixed
+    /// through.
+    private func checkConfig(_ path: String, status: stat, owner: uid_t) -> [Finding] {
+        let why = "ssh refuses to run (\"Bad owner or permissions\") when ~/.ssh/config is not owned by you or root, or group or others can write it"
+        var target = status
+        var viaLink = ""
+        if status.st_mode & S_IFMT == S_IFLNK {
+            guard stat(path, &target) == 0 else { return [] }  // A dangling link: ssh finds no file and reads none.
+            viaLink = " (through the symbolic link)"
+        }
+        guard target.st_mode & S_IFMT == S_IFREG else { return [] }
+        var findings: [Finding] = []
+        if target.st_uid != 0 && target.st_uid != owner {
+            findings.append(Finding(path: path, problem: "is owned by uid \(target.st_uid)\(viaLink), not by uid \(owner) or root; \(why)"))
+        }
+        let mode = target.st_mode & 0o777
+        if mode & 0o022 != 0 {
+            var finding = Finding(path: path, problem: "has mode \(octal(mode))\(viaLink); \(why)")
+            if fix, viaLink.isEmpty { finding.fixed = FileSystem.changeMode(path, seen: status, to: mode & ~0o022) }
+            findings.append(finding)
+        }
+        return findings
+    }
+
     private func checkAuthorizedKeys(_ path: String) -> [Finding] {
         guard let text = try? FileSystem.readText(path) else {
             return [Finding(path: path, problem: "cannot be read as text")]
         }
         return AuthorizedKeysFile.parse(text).compactMap { entry in
+            // The error is already located ("line 3: ..."): it says the line number once.
             if case .failure(let error) = entry.result {
-                return Finding(path: path, problem: "line \(entry.lineNumber): \(error.description); sshd ignores this line")
+                return Finding(path: path, problem: "\(error.description); sshd ignores this line")
             }
             return nil
         }

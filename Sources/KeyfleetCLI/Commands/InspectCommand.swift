@@ -31,6 +31,9 @@ struct InspectCommand: ParsableCommand {
     struct Report {
         var fields: [(String, JSON)] = []
         var warnings: [String] = []
+        /// The comment is inside the encrypted part (openssh-key-v1) and no passphrase was given to read it.
+        /// JSON says so in `comment encrypted`; the table says so on the comment line.
+        var commentEncrypted = false
 
         static func make(file: String, input: KeyInput, passphrases: PassphraseOptions) throws(CLIError) -> Report {
             var report = Report()
@@ -58,12 +61,16 @@ struct InspectCommand: ParsableCommand {
                     report.warnings.append("the private key is not encrypted: anyone who reads the file can use it")
                 }
                 key = info.publicKey
+                // PuTTY files keep the comment in the clear; openssh-key-v1 keeps it with the private part,
+                // encrypted; PEM and PKCS#8 have none.
                 comment = info.comment
                 let givenPassphrase = try passphrases.given()
                 if !info.isEncrypted || givenPassphrase != nil {
                     let decrypted = try passphrases.decrypt(document, path: file)
                     key = decrypted.publicKey
                     if info.format == .openSSH || comment == nil { comment = decrypted.comment }
+                } else if info.format == .openSSH {
+                    report.commentEncrypted = true
                 }
             }
             guard let key else {
@@ -76,6 +83,7 @@ struct InspectCommand: ParsableCommand {
             }
             report.fields.append(("bits", .int(key.bits)))
             report.fields.append(("comment", comment.map(JSON.string) ?? .null))
+            if case .privateKey = input { report.fields.append(("comment encrypted", .bool(report.commentEncrypted))) }
             report.fields.append(("sha256", .string(key.fingerprint(.sha256))))
             report.fields.append(("md5", .string(key.fingerprint(.md5))))
             report.warnings += keyWarnings(key)
@@ -178,7 +186,16 @@ struct InspectCommand: ParsableCommand {
                     lines.append("\(indent)\(name):".padding(18) + plain(value))
                 }
             }
-            for (name, value) in fields { render(name, value, indent: "") }
+            for (name, value) in fields {
+                switch name {
+                case "comment encrypted":
+                    continue
+                case "comment" where commentEncrypted:
+                    lines.append("comment:".padding(18) + "(encrypted with the key: give its passphrase with -P to see it)")
+                default:
+                    render(name, value, indent: "")
+                }
+            }
             for warning in warnings { lines.append("warning:".padding(18) + warning) }
             return lines.joined(separator: "\n")
         }
