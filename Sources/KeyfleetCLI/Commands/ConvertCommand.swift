@@ -81,7 +81,9 @@ struct ConvertCommand: ParsableCommand {
                 }
                 let ppk = passphrase.isEmpty ? nil : try PPKParameterOption.parse(ppkParameters, format: format)
                 let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, ppkParameters: ppk)
-                text = try KeyError.located(in: file) { () throws(KeyError) in try key.serialized(as: encoding) }
+                text = try Progress.run("Encrypting the key", when: !passphrase.isEmpty) { () throws(CLIError) in
+                    try KeyError.located(in: file) { () throws(KeyError) in try key.serialized(as: encoding) }
+                }
                 isPrivateOutput = true
             }
         }

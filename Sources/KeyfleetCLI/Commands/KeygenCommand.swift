@@ -149,9 +149,14 @@ struct KeygenOptions {
             flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE", "KEYFLEET_PASSPHRASE"], allowPrompt: true, for: path)
         let keyComment = comment ?? FileSystem.userAtHost()
         Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.")
-        let key = try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
+        // RSA's prime search takes seconds at 8192 bits; a spinner shows it on a terminal.
+        let key = try Progress.run("Generating a \(size ?? 0)-bit RSA key", when: keyType == .rsa) { () throws(CLIError) in
+            try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
+        }
         let encoding = PrivateKeyEncoding(format: format.format, passphrase: passphrase, cipher: cipher, rounds: rounds, ppkParameters: ppk)
-        let text = try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
+        let text = try Progress.run("Encrypting the key", when: !passphrase.isEmpty) { () throws(CLIError) in
+            try KeyError.located(in: path) { () throws(KeyError) in try key.serialized(as: encoding) }
+        }
         let publicKey = key.publicKey
         // Each file is synced before its name appears, so a crash never leaves an empty key. The directory is
         // synced only when files are replaced: a new pair that a crash forgets is simply not there.
@@ -243,7 +248,11 @@ enum PPKParameterOption {
                 throw CLIError.usage("--ppk-param: unknown parameter \"\(Terminal.safe(parts[0]))\"")
             }
         }
-        if !passesGiven { parameters.passes = Argon2Calibration.passes(for: parameters, targetMilliseconds: 100) }
+        if !passesGiven {
+            parameters.passes = Progress.run("Timing Argon2 with \(parameters.memoryKiB) KiB") {
+                Argon2Calibration.passes(for: parameters, targetMilliseconds: 100)
+            }
+        }
         return parameters
     }
 }

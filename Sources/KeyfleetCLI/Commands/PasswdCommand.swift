@@ -39,7 +39,9 @@ struct PasswdCommand: ParsableCommand {
             ppk = try PPKParameterOption.parse(nil, format: .ppk)
         }
         let encoding = PrivateKeyEncoding(format: format, passphrase: new, cipher: cipher, rounds: rounds, ppkParameters: ppk)
-        let text = try KeyError.located(in: file) { () throws(KeyError) in try key.serialized(as: encoding) }
+        let text = try Progress.run("Encrypting the key", when: !new.isEmpty) { () throws(CLIError) in
+            try KeyError.located(in: file) { () throws(KeyError) in try key.serialized(as: encoding) }
+        }
         try FileSystem.replaceKeepingMode(file, Array(text.utf8))
         Terminal.print(new.isEmpty ? "Your identification has been saved without a passphrase." : "Your identification has been saved with the new passphrase.")
     }

@@ -42,7 +42,10 @@ package struct PassphraseOptions: ParsableArguments {
             }
             passphrase = typed
         }
-        let key = try KeyError.located(in: path) { () throws(KeyError) in try document.decrypt(passphrase: passphrase) }
+        // Argon2 with large memory or many bcrypt rounds take seconds: a spinner shows it on a terminal.
+        let key = try Progress.run("Decrypting the key", when: document.info.isEncrypted) { () throws(CLIError) in
+            try KeyError.located(in: path) { () throws(KeyError) in try document.decrypt(passphrase: passphrase) }
+        }
         return (key, document.info.isEncrypted ? passphrase : nil)
     }
 }
