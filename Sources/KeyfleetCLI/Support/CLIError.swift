@@ -8,11 +8,23 @@ public struct CLIError: Error, CustomStringConvertible {
     public var message: String
     /// The process exit status: 1 for bad input or usage, 2 for a wrong passphrase.
     public var exitCode: Int32
+    /// A stable code for a problem document (`-o json`), like the server's: `unreachable`, `usage`.
+    package var code: String?
+    /// The problem document (RFC 9457, JSON) the server answered with, as it sent it, when the error is one.
+    package var problemDocument: [UInt8]?
 
     /// Makes an error from `message`; the exit status defaults to 1 (bad input or usage).
     public init(_ message: String, exitCode: Int32 = 1) {
         self.message = message
         self.exitCode = exitCode
+    }
+
+    /// Makes an error with a stable `code` (and the server's problem document, when it answered with one).
+    package init(_ message: String, code: String, problemDocument: [UInt8]? = nil) {
+        self.message = message
+        self.exitCode = 1
+        self.code = code
+        self.problemDocument = problemDocument
     }
 
     /// The ``message``.
@@ -25,7 +37,7 @@ public struct CLIError: Error, CustomStringConvertible {
         exitCode = error.code == .wrongPassphrase ? 2 : 1
     }
 
-    package static func usage(_ message: String) -> CLIError { CLIError(message, exitCode: 1) }
+    package static func usage(_ message: String) -> CLIError { CLIError(message, code: "usage") }
 }
 
 extension KeyError {

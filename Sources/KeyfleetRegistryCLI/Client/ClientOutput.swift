@@ -2,21 +2,90 @@ import KeyfleetCLI
 import ArgumentParser
 import Foundation
 import KeyfleetAPI
+import Synchronization
 
-/// `-o table|json`.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json
+/// What a command prints: a table for people, or the API's objects (`-o json` or `-o yaml`).
+enum OutputFormat: Equatable {
+    /// Aligned columns (the default).
+    case table
+    /// The API's objects, in the encoding `-o` chose (``ClientOutput/encoding``): JSON or YAML.
+    case json
 }
 
-/// `-o`, taken by every list and describe.
+/// `-o`/`--output table|json|yaml`.
+enum OutputChoice: String, ExpressibleByArgument, CaseIterable {
+    case table, json, yaml
+}
+
+/// `-o`/`--output`, taken by every list and describe.
 struct OutputOptions: ParsableArguments {
-    @Option(name: .customShort("o"), help: "Output: table (default) or json (the API's objects).")
-    var output: OutputFormat = .table
+    @Option(
+        name: [.customShort("o"), .customLong("output")],
+        help: ArgumentHelp("table (default), json or yaml (the API's objects).", valueName: "format"))
+    var format: OutputChoice = .table
+
+    /// `.json` for the API's objects (printed as JSON or YAML, as ``format`` says), `.table` otherwise.
+    var output: OutputFormat { format == .table ? .table : .json }
+
+    /// Records the encoding for ``ClientOutput/printJSON(_:)`` and for errors.
+    func validate() throws {
+        ClientOutput.encoding.withLock { $0 = format == .yaml ? .yaml : format == .json ? .json : nil }
+    }
+}
+
+/// How the API's objects, and errors as problem documents, are written.
+enum StructuredEncoding: Sendable {
+    case json, yaml
 }
 
 enum ClientOutput {
-    /// Prints `value` as JSON (the API's own objects), with C1 controls and line separators escaped too.
+    /// The encoding `-o json` or `-o yaml` chose; nil for tables and one-line errors. Set once, before the
+    /// command runs (from the arguments, then from the parsed options).
+    static let encoding = Mutex<StructuredEncoding?>(nil)
+
+    /// `-o json`/`-o yaml` (also `--output`, `--output=`, `-ojson`) among `arguments` before `--`, for errors
+    /// raised before or while the arguments are parsed.
+    static func encoding(in arguments: [String]) -> StructuredEncoding? {
+        var found: StructuredEncoding?
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { break }
+            var value: String?
+            if argument == "-o" || argument == "--output" {
+                value = index + 1 < arguments.count ? arguments[index + 1] : nil
+                index += 1
+            } else if argument.hasPrefix("--output=") {
+                value = String(argument.dropFirst("--output=".count))
+            } else if argument.hasPrefix("-o"), !argument.hasPrefix("--") {
+                value = String(argument.dropFirst(2))
+            }
+            switch value {
+            case "json": found = .json
+            case "yaml": found = .yaml
+            case "table": found = nil
+            default: break
+            }
+            index += 1
+        }
+        return found
+    }
+
+    /// Prints `value` (the API's own objects) as JSON, or as YAML after `-o yaml`.
     static func printJSON(_ value: some Encodable) throws(CLIError) {
+        if encoding.withLock({ $0 }) == .yaml {
+            do {
+                Terminal.print(YAML.document(try StructuredValue(encoding: value)))
+            } catch {
+                throw CLIError("cannot write YAML: \(error)")
+            }
+            return
+        }
+        Terminal.print(try json(value))
+    }
+
+    /// `value` as pretty JSON, with C1 controls and line separators escaped too.
+    static func json(_ value: some Encodable) throws(CLIError) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -37,7 +106,24 @@ enum ClientOutput {
                 out.unicodeScalars.append(scalar)
             }
         }
-        Terminal.print(out)
+        return out
+    }
+
+    /// Prints an error on stderr as a problem document (RFC 9457) in `encoding`: the one the server answered
+    /// with, as it sent it, or, for an error found here, one with the same members (`type`, `title`,
+    /// `detail`, `code`; no `status`, as no HTTP answer was involved).
+    static func printProblem(code: String, title: String, detail: String, serverDocument: [UInt8]?, as encoding: StructuredEncoding) {
+        var value = StructuredValue.object([
+            ("code", .string(code)), ("detail", .string(detail)), ("title", .string(title)),
+            ("type", .string("urn:keyfleet:problem:" + code)),
+        ])
+        if let serverDocument, let sent = try? JSONDecoder().decode(StructuredValue.self, from: Data(serverDocument)),
+            case .object = sent
+        {
+            value = sent
+        }
+        let text = encoding == .yaml ? YAML.document(value) : ((try? json(value)) ?? "{}")
+        Terminal.write(Array((text + "\n").utf8), to: 2)
     }
 
     /// Prints aligned columns, two blanks apart, without trailing blanks; every cell made safe.

@@ -12,6 +12,8 @@ struct RegistryProblem: Error {
     var status: Int
     var code: String
     var detail: String
+    /// The problem document as the server sent it (for `-o json`), when it sent one.
+    var document: [UInt8]?
 
     /// `<detail> (<code>)`, made safe for a terminal.
     var message: String { "\(Terminal.safe(detail)) (\(Terminal.safe(code)))" }
@@ -47,7 +49,8 @@ private struct RegistryMiddleware: ClientMiddleware {
         throw RegistryProblem(
             status: status,
             code: document?.code ?? "http-\(status)",
-            detail: document?.detail ?? document?.title ?? "the server answered HTTP \(status) \(reason)")
+            detail: document?.detail ?? document?.title ?? "the server answered HTTP \(status) \(reason)",
+            document: document == nil ? nil : bytes)
     }
 }
 
@@ -57,7 +60,7 @@ struct Registry {
     let api: Client
 
     init(_ context: ClientContext) throws(CLIError) {
-        guard let url = URL(string: context.server + "/"), url.host != nil else {
+        guard let url = URL(string: context.server), url.host != nil else {
             throw CLIError("server \"\(Terminal.safe(context.server))\" is not a URL")
         }
         self.context = context
@@ -103,27 +106,31 @@ struct Registry {
     /// an answer the contract does not allow.
     func describe(_ error: any Error) -> CLIError {
         if let error = error as? CLIError { return error }
-        if let problem = error as? RegistryProblem { return CLIError(problem.message) }
+        if let problem = error as? RegistryProblem { return CLIError(problem.message, code: problem.code, problemDocument: problem.document) }
         if let error = error as? ClientError {
             let underlying = error.underlyingError
-            if let problem = underlying as? RegistryProblem { return CLIError(problem.message) }
+            if let problem = underlying as? RegistryProblem {
+                return CLIError(problem.message, code: problem.code, problemDocument: problem.document)
+            }
             if let error = underlying as? CLIError { return error }
             if underlying is DecodingError || underlying is UnexpectedContentType {
-                return CLIError("the server's answer to \(error.operationID) does not match the API: \(Self.oneLine(String(describing: underlying)))")
+                return CLIError(
+                    "the server's answer to \(error.operationID) does not match the API: \(Self.oneLine(String(describing: underlying)))",
+                    code: "answer-not-in-contract")
             }
             let text = Self.oneLine(String(describing: underlying))
             if error.response != nil {
-                return CLIError("unexpected answer from \(Terminal.safe(context.server)) to \(error.operationID): \(text)")
+                return CLIError("unexpected answer from \(Terminal.safe(context.server)) to \(error.operationID): \(text)", code: "unexpected-answer")
             }
             let lowered = text.lowercased()
             if lowered.contains("ssl") || lowered.contains("tls") || lowered.contains("certificate") || lowered.contains("handshake") {
-                return CLIError("TLS failure talking to \(Terminal.safe(context.server)): \(text)")
+                return CLIError("TLS failure talking to \(Terminal.safe(context.server)): \(text)", code: "tls-failure")
             }
             let reason =
                 lowered.contains("refused") ? "connection refused"
                 : lowered.contains("timeout") || lowered.contains("timed out") ? "timed out"
                 : lowered.contains("resolve") || lowered.contains("lookup") ? "cannot resolve the host name" : text
-            return CLIError("cannot reach the server at \(Terminal.safe(context.server)): \(reason)")
+            return CLIError("cannot reach the server at \(Terminal.safe(context.server)): \(reason)", code: "unreachable")
         }
         return CLIError(Self.oneLine(String(describing: error)))
     }
