@@ -14,25 +14,40 @@ import Musl
 /// and Foundation: in the same binary they tripled the start-up of every toolkit command (`keygen` went
 /// from 3 ms to 9.5 ms), while a network command does not notice one more `execv`.
 public struct Keyfleet: ParsableCommand {
+    /// The version of every Keyfleet program (`keyfleet --version`, `keyfleet-registry --version`).
+    public static let version = "0.4.0"
+
     /// The commands `keyfleet-registry` runs.
     public static let registryCommands: Set<String> = [
-        "server", "host-agent", "login", "logout", "ssh-key", "project", "host", "cluster", "audit", "user", "token",
+        "server", "host-agent", "login", "logout", "context", "ssh-key", "project", "host", "cluster", "audit", "user",
+        "token",
     ]
+
+    /// The toolkit's commands, which this executable runs itself; `keyfleet-registry` lists them too, in the
+    /// combined command tree that its help and shell completion describe.
+    package static let toolkitCommands: [any ParsableCommand.Type] = [
+        KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
+        ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
+    ]
+
+    /// What `keyfleet-registry` answers for the whole command tree, toolkit and registry: `help ...`,
+    /// `completion SHELL`, and these flags given before any command (`keyfleet --help`). The toolkit alone
+    /// knows only its own commands, so it answers help itself only when `keyfleet-registry` is missing.
+    static let treeWords: Set<String> = ["help", "completion"]
+    static let treeFlags: Set<String> = ["-h", "--help", "-help", "--help-hidden", "--experimental-dump-help", "---completion"]
 
     /// The command's name, summary, exit statuses and subcommands, for ArgumentParser.
     public static let configuration = CommandConfiguration(
         commandName: "keyfleet",
         abstract: "Make, read, convert and check SSH keys in every format people meet; run and use the key registry.",
         discussion: """
-            Registry commands (each has --help): server, login, logout, ssh-key, project, host, cluster, audit, \
-            user, token, host-agent.
+            Registry commands (each has --help): server, login, logout, context, ssh-key, project, host, cluster, \
+            audit, user, token, host-agent.
 
             Exit status: 0 success, 1 bad input or usage, 2 wrong passphrase.
             """,
-        subcommands: [
-            KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
-            ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
-        ]
+        version: version,
+        subcommands: toolkitCommands
     )
 
     /// Makes the command; ArgumentParser calls it when parsing (use ``run(arguments:)`` to run).
@@ -47,8 +62,19 @@ public struct Keyfleet: ParsableCommand {
     public static func run(arguments: [String]? = nil) -> Int32 {
         do {
             let given = arguments ?? Array(CommandLine.arguments.dropFirst())
-            if let first = given.first, registryCommands.contains(first) {
+            if let first = given.first, registryCommands.contains(first) || first == "completion" || first == "--context" || first.hasPrefix("--context=") {
                 return RegistryExecutable.exec(given)
+            }
+            if given.isEmpty || treeWords.contains(given[0]) || treeFlags.contains(given[0])
+                || given[0].hasPrefix("--generate-completion-script"),
+                RegistryExecutable.path() != nil
+            {
+                return RegistryExecutable.exec(given)
+            }
+            if let first = given.first, !first.hasPrefix("-"), !toolkitCommands.contains(where: { $0._commandName == first }) {
+                let known = toolkitCommands.map { $0._commandName } + registryCommands.sorted() + treeWords.sorted()
+                throw CLIError.usage(
+                    "unknown command \"\(Terminal.safe(first))\"\(Suggestions.phrase(for: first, among: known)) (see keyfleet --help)")
             }
             if given.first == "keygen", let options = KeygenOptions.quickParse(Array(given.dropFirst())) {
                 try options.run()

@@ -2,17 +2,42 @@ public import ArgumentParser
 internal import KeyfleetCLI
 import SSHKeys
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// `keyfleet-registry`: the registry's commands (server, client, host agent), run by `keyfleet` for them.
 /// Its command name is `keyfleet`, so usage and help read as the command people type.
+///
+/// Its tree is the whole of `keyfleet`, toolkit included: the toolkit cannot list the registry's commands
+/// (it does not link them, to start fast), so `keyfleet` hands this executable what is about every
+/// command: `keyfleet --help`, `keyfleet help ...`, `keyfleet completion SHELL` and
+/// `--generate-completion-script`. The toolkit's own commands still run in `keyfleet` itself.
 public struct KeyfleetRegistry: AsyncParsableCommand {
-    /// The command's name, summary and subcommands, for ArgumentParser.
+    /// The command's name, summary and subcommands in groups, for ArgumentParser.
     public static let configuration = CommandConfiguration(
         commandName: "keyfleet",
-        abstract: "The key registry: its server, its client and the host agent.",
-        discussion: "Exit status: 0 success, 1 bad input, usage or a refusal from the server.",
-        subcommands: [
-            ServerCommand.self, LoginCommand.self, LogoutCommand.self, SSHKeyCommand.self, ProjectCommand.self, HostCommand.self,
-            ClusterCommand.self, AuditCommand.self, UserCommand.self, TokenCommand.self, HostAgentCommand.self,
+        abstract: "Make, read, convert and check SSH keys in every format people meet; run and use the key registry.",
+        discussion: """
+            Every command has --help, also as keyfleet help COMMAND... Lists and describes take \
+            -o/--output table|json|yaml.
+
+            Exit status: 0 success, 1 bad input, usage or a refusal from the server, 2 wrong passphrase.
+            """,
+        version: Keyfleet.version,
+        groupedSubcommands: [
+            CommandGroup(name: "Key toolkit (local)", subcommands: Keyfleet.toolkitCommands),
+            CommandGroup(
+                name: "Registry",
+                subcommands: [
+                    SSHKeyCommand.self, ProjectCommand.self, HostCommand.self, ClusterCommand.self, UserCommand.self,
+                    TokenCommand.self, AuditCommand.self,
+                ]),
+            CommandGroup(name: "Connecting", subcommands: [LoginCommand.self, LogoutCommand.self]),
+            CommandGroup(name: "Server and host agent", subcommands: [ServerCommand.self, HostAgentCommand.self]),
+            CommandGroup(name: "Shell", subcommands: [CompletionCommand.self]),
         ]
     )
 
@@ -25,7 +50,7 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
         let given = arguments ?? Array(CommandLine.arguments.dropFirst())
         ClientOutput.encoding.withLock { $0 = ClientOutput.encoding(in: given) }
         do {
-            var command = try parseAsRoot(given)
+            var command = try parseAsRoot(try prepare(given))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -39,6 +64,43 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
             return report(error)
         }
     }
+
+    /// The arguments as ArgumentParser should see them: `X help Y` read as `help X Y`, and a command name
+    /// that is not one refused with the closest one.
+    static func prepare(_ arguments: [String]) throws(CLIError) -> [String] {
+        if arguments.first == "help" {
+            _ = try walk(Array(arguments.dropFirst()), helpRewrite: false)
+            return arguments
+        }
+        return try walk(arguments, helpRewrite: true)
+    }
+
+    /// Follows the command names at the start of `arguments` down the tree. A name that is no subcommand
+    /// of the command before it is an error naming the closest one; `help` there, when `helpRewrite`, turns
+    /// the whole into `help` followed by the commands before it and the rest.
+    private static func walk(_ arguments: [String], helpRewrite: Bool) throws(CLIError) -> [String] {
+        var command: any ParsableCommand.Type = KeyfleetRegistry.self
+        var path: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !argument.hasPrefix("-") else { break }
+            if argument == "help" {
+                if helpRewrite, index > 0 { return ["help"] + path + arguments[(index + 1)...] }
+                break
+            }
+            if let next = subcommands.first(where: { $0._commandName == argument || $0.configuration.aliases.contains(argument) }) {
+                command = next
+                path.append(argument)
+                continue
+            }
+            let names = subcommands.map { $0._commandName } + ["help"]
+            let closest = Suggestions.closest(to: argument, among: names).map { "; did you mean \"\((path + [$0]).joined(separator: " "))\"?" } ?? ""
+            let typed = Terminal.safe((path + [argument]).joined(separator: " "))
+            throw CLIError.usage("unknown command \"\(typed)\"\(closest) (see \((["keyfleet"] + path + ["--help"]).joined(separator: " ")))")
+        }
+        return arguments
+    }
+
     /// Prints `error` as a problem document on stderr and returns the exit status ``report(_:)`` would.
     private static func problem(_ error: any Error, as encoding: StructuredEncoding) -> Int32 {
         let code: String
@@ -67,5 +129,29 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
         ClientOutput.printProblem(
             code: code, title: titles[code] ?? "The command failed", detail: detail, serverDocument: document, as: encoding)
         return status
+    }
+}
+
+/// `keyfleet completion bash|zsh|fish`: the shell completion script for every command.
+struct CompletionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "completion",
+        abstract: "Print the completion script for bash, zsh or fish, covering every command.",
+        discussion: """
+            bash: keyfleet completion bash > ~/.local/share/bash-completion/completions/keyfleet
+            zsh:  keyfleet completion zsh > ~/.zfunc/_keyfleet (with fpath+=~/.zfunc before compinit in ~/.zshrc)
+            fish: keyfleet completion fish > ~/.config/fish/completions/keyfleet.fish
+            """
+    )
+
+    enum Shell: String, ExpressibleByArgument, CaseIterable {
+        case bash, zsh, fish
+    }
+
+    @Argument(help: ArgumentHelp("bash, zsh or fish.", valueName: "shell")) var shell: Shell
+
+    func run() throws {
+        guard let completion = CompletionShell(rawValue: shell.rawValue) else { throw CLIError.usage("no completion for \(shell.rawValue)") }
+        Terminal.print(KeyfleetRegistry.completionScript(for: completion))
     }
 }
