@@ -21,7 +21,8 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
         commandName: "keyfleet",
         abstract: "Make, read, convert and check SSH keys in every format people meet; run and use the key registry.",
         discussion: """
-            Every command has --help, also as keyfleet help COMMAND... Lists and describes take \
+            Every command has --help, also as keyfleet help COMMAND... Client commands take --context NAME \
+            (also before the command: keyfleet --context prod host list), and lists and describes take \
             -o/--output table|json|yaml.
 
             Exit status: 0 success, 1 bad input, usage or a refusal from the server, 2 wrong passphrase.
@@ -35,7 +36,7 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
                     SSHKeyCommand.self, ProjectCommand.self, HostCommand.self, ClusterCommand.self, UserCommand.self,
                     TokenCommand.self, AuditCommand.self,
                 ]),
-            CommandGroup(name: "Connecting", subcommands: [LoginCommand.self, LogoutCommand.self]),
+            CommandGroup(name: "Connecting", subcommands: [LoginCommand.self, LogoutCommand.self, ContextCommand.self]),
             CommandGroup(name: "Server and host agent", subcommands: [ServerCommand.self, HostAgentCommand.self]),
             CommandGroup(name: "Shell", subcommands: [CompletionCommand.self]),
         ]
@@ -65,9 +66,23 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
         }
     }
 
-    /// The arguments as ArgumentParser should see them: `X help Y` read as `help X Y`, and a command name
-    /// that is not one refused with the closest one.
+    /// The arguments as ArgumentParser should see them: `--context NAME` before the command taken out (it
+    /// becomes KEYFLEET_CONTEXT for this process), `X help Y` read as `help X Y`, and a command name that
+    /// is not one refused with the closest one.
     static func prepare(_ arguments: [String]) throws(CLIError) -> [String] {
+        var arguments = arguments
+        if let first = arguments.first, first == "--context" || first.hasPrefix("--context=") {
+            let name: String
+            if first == "--context" {
+                guard arguments.count > 1 else { throw CLIError.usage("--context needs a context name (see keyfleet context list)") }
+                name = arguments[1]
+                arguments.removeFirst(2)
+            } else {
+                name = String(first.dropFirst("--context=".count))
+                arguments.removeFirst()
+            }
+            setenv("KEYFLEET_CONTEXT", name, 1)
+        }
         if arguments.first == "help" {
             _ = try walk(Array(arguments.dropFirst()), helpRewrite: false)
             return arguments
