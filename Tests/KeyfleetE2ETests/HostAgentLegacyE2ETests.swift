@@ -160,4 +160,47 @@ struct HostAgentLegacyE2ETests {
         #expect(legacy.agent.standardError.components(separatedBy: "refused to write the keys of a login").count == 2, "said once\n\(legacy.diagnostics)")
         #expect(legacy.agent.standardError.contains("wrote the keys of a login refused before"))
     }
+
+    @Test(
+        "a revoked key the user copied outside the block is reported in host describe and the audit log, and left alone",
+        .enabled(if: getuid() == 0, "needs root to add a user"))
+    func revokedKeyOutsideBlockReported() async throws {
+        let legacy = try LegacyHost(wait: 2)
+        let install = try KeyfleetBinary.run(["host-agent", "install", "--mode", "legacy", "--sshd-config", legacy.sshd.configPath, "--no-reload"])
+        #expect(install.text.contains("cannot stop an account's own user from copying a managed line outside the keyfleet block"), "\(install.text)")
+        let granted = try legacy.grant("copied")
+        #expect(try legacy.secondsUntil(granted.identity, logsIn: true) != nil, "\(legacy.diagnostics)")
+        // The user copies the managed line to the top of their own file, as the user could.
+        let text = String(decoding: legacy.bytes, as: UTF8.self)
+        let managed = try #require(text.split(separator: "\n").first { $0.hasPrefix("ssh-ed25519 ") && !$0.hasSuffix(" own") })
+        try Data((String(managed) + "\n" + text).utf8).write(to: URL(fileURLWithPath: legacy.file))
+        chown(legacy.file, legacy.uid, legacy.gid)
+        let fingerprint = try ExternalTool.runChecked("ssh-keygen", ["-l", "-E", "sha256", "-f", granted.identity + ".pub"]).text
+            .split(separator: " ")[1]
+        // Still granted: nothing to report yet.
+        try await Task.sleep(for: .seconds(3))
+        func reported() throws -> [[String: Any]] {
+            let host = try legacy.api.call("GET", "/v1/hosts/\(legacy.host)", nil)
+            return (host["agent"] as? [String: Any])?["revoked_keys_outside_block"] as? [[String: Any]] ?? []
+        }
+        #expect(try reported().isEmpty)
+
+        _ = try legacy.api.call("DELETE", "/v1/ssh-keys/\(granted.id)", nil)
+        let found = try await HostAgentRun.eventually(.seconds(15)) { (try? reported().isEmpty == false) ?? false }
+        #expect(found, "\(legacy.diagnostics)")
+        let lines = try reported()
+        #expect(lines.count == 1)
+        #expect(lines.first?["login"] as? String == legacy.name && lines.first?["line"] as? Int == 1)
+        #expect(lines.first?["fingerprint"] as? String == String(fingerprint))
+        // Left alone: the copied line is still the first line, and (the limit of legacy mode) still logs in.
+        #expect(String(decoding: legacy.bytes, as: UTF8.self).hasPrefix(String(managed) + "\n"))
+        #expect(try legacy.logsIn(granted.identity))
+
+        let described = try legacy.server.client(["host", "describe", legacy.host])
+        #expect(described.text.contains("Revoked keys still in a user's authorized_keys") && described.text.contains(String(fingerprint)), "\(described.text)")
+        let audit = try legacy.api.call("GET", "/v1/audit?object_id=\(legacy.host)", nil)
+        let actions = (audit["items"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+        #expect(actions.contains("host.agent.revoked-keys-outside-block"), "\(actions)")
+        #expect(legacy.agent.standardError.contains("a revoked key is still in a user's authorized_keys"))
+    }
 }

@@ -535,12 +535,17 @@ paths:
     put:
       operationId: setProjectMember
       tags: [Projects]
-      summary: Add a member, or change a member's role.
+      summary: Invite a user, add a member (administrators), or change a member's role.
       description: |
-        Idempotent. `owner` and `member` put the user's personal keys on the project's hosts (within about a
-        second); `viewer` reads only, and demoting a member to viewer removes their keys from every host of
-        the project. 422 `invalid-reference` for an unknown user; 409 `conflict` when the change would leave
-        the project without an owner; 403 `forbidden` unless the caller owns the project or is an administrator.
+        Idempotent. Membership needs the user's consent: when the caller is not an administrator and the
+        user is not yet a member, the answer is 202 with an invitation, and nothing of the user's is visible
+        to the project or delivered to its hosts until they accept it (`POST /v1/invitations/{project_id}`);
+        asking again changes the invitation's role. Administrators add members directly (200), and so does
+        a change of role of an existing member. `owner` and `member` put the user's personal keys on the
+        project's hosts (within about a second); `viewer` reads only, and demoting a member to viewer removes
+        their keys from every host of the project. 422 `invalid-reference` for an unknown user; 409
+        `conflict` when the change would leave the project without an owner; 403 `forbidden` unless the
+        caller owns the project or is an administrator.
       requestBody:
         required: true
         content:
@@ -557,6 +562,12 @@ paths:
             application/json:
               schema:
                 $ref: '#/components/schemas/Project'
+        '202':
+          description: The user was invited; they become a member when they accept.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Invitation'
         '400':
           $ref: '#/components/responses/BadRequest'
         '401':
@@ -574,8 +585,8 @@ paths:
     delete:
       operationId: removeProjectMember
       tags: [Projects]
-      summary: Remove a member.
-      description: Their personal keys leave every host of the project, whichever list put them there. 404 `not-found` when the user is not a member; 409 `conflict` when it would remove the last owner.
+      summary: Remove a member, or withdraw an invitation.
+      description: Their personal keys leave every host of the project, whichever list put them there. A user who is invited but not yet a member has the invitation withdrawn. 404 `not-found` when the user is neither a member nor invited; 409 `conflict` when it would remove the last owner.
       responses:
         '200':
           description: The project with its remaining members.
@@ -594,6 +605,86 @@ paths:
           $ref: '#/components/responses/NotFound'
         '409':
           $ref: '#/components/responses/Conflict'
+        default:
+          $ref: '#/components/responses/Error'
+
+  /v1/projects/{project_id}/invitations:
+    parameters:
+      - $ref: '#/components/parameters/ProjectID'
+    get:
+      operationId: listProjectInvitations
+      tags: [Projects]
+      summary: The project's open invitations.
+      description: For anyone who may read the project, in user identifier order.
+      responses:
+        '200':
+          description: The invitations.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/InvitationList'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        default:
+          $ref: '#/components/responses/Error'
+
+  /v1/invitations:
+    get:
+      operationId: listInvitations
+      tags: [Projects]
+      summary: The caller's open invitations to projects.
+      description: In project identifier order; each names the project, the role offered and who invited.
+      responses:
+        '200':
+          description: The invitations.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/InvitationList'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        default:
+          $ref: '#/components/responses/Error'
+
+  /v1/invitations/{project_id}:
+    parameters:
+      - $ref: '#/components/parameters/ProjectID'
+    post:
+      operationId: acceptInvitation
+      tags: [Projects]
+      summary: Accept the caller's invitation to a project.
+      description: The caller becomes a member with the invitation's role; with `owner` or `member`, their personal keys reach the project's hosts within about a second. 404 `not-found` when there is no such invitation. A read-only token may not accept (403).
+      responses:
+        '200':
+          description: The project the caller joined.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Project'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        default:
+          $ref: '#/components/responses/Error'
+    delete:
+      operationId: declineInvitation
+      tags: [Projects]
+      summary: Decline the caller's invitation to a project.
+      description: 404 `not-found` when there is no such invitation.
+      responses:
+        '204':
+          description: Declined.
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
         default:
           $ref: '#/components/responses/Error'
 
@@ -2317,6 +2408,32 @@ components:
           $ref: '#/components/schemas/Identifier'
         role:
           $ref: '#/components/schemas/ProjectRole'
+    Invitation:
+      type: object
+      required: [project, project_name, user, role, invited_at]
+      properties:
+        project:
+          $ref: '#/components/schemas/Identifier'
+        project_name:
+          $ref: '#/components/schemas/Name'
+        user:
+          $ref: '#/components/schemas/Identifier'
+        role:
+          $ref: '#/components/schemas/ProjectRole'
+        invited_by:
+          $ref: '#/components/schemas/Identifier'
+        invited_at:
+          $ref: '#/components/schemas/Timestamp'
+      examples:
+        - {project: p-web, project_name: web, user: u-bob, role: member, invited_by: u-alice, invited_at: '2027-01-01T12:00:00Z'}
+    InvitationList:
+      type: object
+      required: [items]
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/Invitation'
     ProjectRole:
       type: string
       description: '`owner` manages the project; `owner` and `member` have their personal keys on its hosts; `viewer` only reads.'
@@ -2535,6 +2652,29 @@ components:
           description: The host's SSH host keys as canonical OpenSSH lines.
           items:
             type: string
+        error:
+          type: string
+          description: The last error the agent reported, if any.
+        revoked_keys_outside_block:
+          type: array
+          description: Legacy mode only; see `AgentReport`.
+          items:
+            $ref: '#/components/schemas/StrayKey'
+    StrayKey:
+      type: object
+      description: A line outside the keyfleet block carrying a key revoked for that login.
+      required: [login, fingerprint, line]
+      additionalProperties: false
+      properties:
+        login:
+          $ref: '#/components/schemas/LoginName'
+        fingerprint:
+          $ref: '#/components/schemas/SHA256Fingerprint'
+        line:
+          type: integer
+          format: int32
+          minimum: 1
+          description: The 1-based line number in the login's authorized_keys.
     HostList:
       type: object
       required: [items]
@@ -2965,6 +3105,16 @@ components:
           type: string
           description: The last error the agent met, if any (for the operator; one line).
           maxLength: 1024
+        revoked_keys_outside_block:
+          type: array
+          description: |
+            Legacy mode only: lines of a login's `~/.ssh/authorized_keys`, outside the keyfleet block, that
+            carry a key the agent once delivered to that login and the registry no longer grants it (most
+            likely copied out of the block by the account's user). The agent leaves them alone; the server
+            keeps the newest list and audits each change of it (`host.agent.revoked-keys-outside-block`).
+          maxItems: 256
+          items:
+            $ref: '#/components/schemas/StrayKey'
       examples:
         - agent_version: 1.0.0
           applied_version: 42

@@ -835,6 +835,68 @@ extension Components {
                 case role
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Invitation`.
+        public struct Invitation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Invitation/project`.
+            public var project: Components.Schemas.Identifier
+            /// - Remark: Generated from `#/components/schemas/Invitation/project_name`.
+            public var projectName: Components.Schemas.Name
+            /// - Remark: Generated from `#/components/schemas/Invitation/user`.
+            public var user: Components.Schemas.Identifier
+            /// - Remark: Generated from `#/components/schemas/Invitation/role`.
+            public var role: Components.Schemas.ProjectRole
+            /// - Remark: Generated from `#/components/schemas/Invitation/invited_by`.
+            public var invitedBy: Components.Schemas.Identifier?
+            /// - Remark: Generated from `#/components/schemas/Invitation/invited_at`.
+            public var invitedAt: Components.Schemas.Timestamp
+            /// Creates a new `Invitation`.
+            ///
+            /// - Parameters:
+            ///   - project:
+            ///   - projectName:
+            ///   - user:
+            ///   - role:
+            ///   - invitedBy:
+            ///   - invitedAt:
+            public init(
+                project: Components.Schemas.Identifier,
+                projectName: Components.Schemas.Name,
+                user: Components.Schemas.Identifier,
+                role: Components.Schemas.ProjectRole,
+                invitedBy: Components.Schemas.Identifier? = nil,
+                invitedAt: Components.Schemas.Timestamp
+            ) {
+                self.project = project
+                self.projectName = projectName
+                self.user = user
+                self.role = role
+                self.invitedBy = invitedBy
+                self.invitedAt = invitedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case project
+                case projectName = "project_name"
+                case user
+                case role
+                case invitedBy = "invited_by"
+                case invitedAt = "invited_at"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/InvitationList`.
+        public struct InvitationList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/InvitationList/items`.
+            public var items: [Components.Schemas.Invitation]
+            /// Creates a new `InvitationList`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            public init(items: [Components.Schemas.Invitation]) {
+                self.items = items
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+            }
+        }
         /// `owner` manages the project; `owner` and `member` have their personal keys on its hosts; `viewer` only reads.
         ///
         /// - Remark: Generated from `#/components/schemas/ProjectRole`.
@@ -1335,6 +1397,14 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AgentStatus/host_keys`.
             public var hostKeys: [Swift.String]?
+            /// The last error the agent reported, if any.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AgentStatus/error`.
+            public var error: Swift.String?
+            /// Legacy mode only; see `AgentReport`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AgentStatus/revoked_keys_outside_block`.
+            public var revokedKeysOutsideBlock: [Components.Schemas.StrayKey]?
             /// Creates a new `AgentStatus`.
             ///
             /// - Parameters:
@@ -1343,18 +1413,24 @@ extension Components {
             ///   - lastReportAt:
             ///   - appliedVersion:
             ///   - hostKeys: The host's SSH host keys as canonical OpenSSH lines.
+            ///   - error: The last error the agent reported, if any.
+            ///   - revokedKeysOutsideBlock: Legacy mode only; see `AgentReport`.
             public init(
                 enrolled: Swift.Bool,
                 agentVersion: Swift.String? = nil,
                 lastReportAt: Components.Schemas.Timestamp? = nil,
                 appliedVersion: Swift.Int64? = nil,
-                hostKeys: [Swift.String]? = nil
+                hostKeys: [Swift.String]? = nil,
+                error: Swift.String? = nil,
+                revokedKeysOutsideBlock: [Components.Schemas.StrayKey]? = nil
             ) {
                 self.enrolled = enrolled
                 self.agentVersion = agentVersion
                 self.lastReportAt = lastReportAt
                 self.appliedVersion = appliedVersion
                 self.hostKeys = hostKeys
+                self.error = error
+                self.revokedKeysOutsideBlock = revokedKeysOutsideBlock
             }
             public enum CodingKeys: String, CodingKey {
                 case enrolled
@@ -1362,6 +1438,61 @@ extension Components {
                 case lastReportAt = "last_report_at"
                 case appliedVersion = "applied_version"
                 case hostKeys = "host_keys"
+                case error
+                case revokedKeysOutsideBlock = "revoked_keys_outside_block"
+            }
+        }
+        /// A line outside the keyfleet block carrying a key revoked for that login.
+        ///
+        /// - Remark: Generated from `#/components/schemas/StrayKey`.
+        public struct StrayKey: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/StrayKey/login`.
+            public var login: Components.Schemas.LoginName
+            /// - Remark: Generated from `#/components/schemas/StrayKey/fingerprint`.
+            public var fingerprint: Components.Schemas.SHA256Fingerprint
+            /// The 1-based line number in the login's authorized_keys.
+            ///
+            /// - Remark: Generated from `#/components/schemas/StrayKey/line`.
+            public var line: Swift.Int32
+            /// Creates a new `StrayKey`.
+            ///
+            /// - Parameters:
+            ///   - login:
+            ///   - fingerprint:
+            ///   - line: The 1-based line number in the login's authorized_keys.
+            public init(
+                login: Components.Schemas.LoginName,
+                fingerprint: Components.Schemas.SHA256Fingerprint,
+                line: Swift.Int32
+            ) {
+                self.login = login
+                self.fingerprint = fingerprint
+                self.line = line
+            }
+            public enum CodingKeys: String, CodingKey {
+                case login
+                case fingerprint
+                case line
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.login = try container.decode(
+                    Components.Schemas.LoginName.self,
+                    forKey: .login
+                )
+                self.fingerprint = try container.decode(
+                    Components.Schemas.SHA256Fingerprint.self,
+                    forKey: .fingerprint
+                )
+                self.line = try container.decode(
+                    Swift.Int32.self,
+                    forKey: .line
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "login",
+                    "fingerprint",
+                    "line"
+                ])
             }
         }
         /// - Remark: Generated from `#/components/schemas/HostList`.
@@ -2352,6 +2483,14 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AgentReport/error`.
             public var error: Swift.String?
+            /// Legacy mode only: lines of a login's `~/.ssh/authorized_keys`, outside the keyfleet block, that
+            /// carry a key the agent once delivered to that login and the registry no longer grants it (most
+            /// likely copied out of the block by the account's user). The agent leaves them alone; the server
+            /// keeps the newest list and audits each change of it (`host.agent.revoked-keys-outside-block`).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/AgentReport/revoked_keys_outside_block`.
+            public var revokedKeysOutsideBlock: [Components.Schemas.StrayKey]?
             /// Creates a new `AgentReport`.
             ///
             /// - Parameters:
@@ -2359,22 +2498,26 @@ extension Components {
             ///   - appliedVersion: The sync version whose keys the agent has written.
             ///   - hostKeys: The host's SSH host public keys, one OpenSSH line each.
             ///   - error: The last error the agent met, if any (for the operator; one line).
+            ///   - revokedKeysOutsideBlock: Legacy mode only: lines of a login's `~/.ssh/authorized_keys`, outside the keyfleet block, that
             public init(
                 agentVersion: Swift.String,
                 appliedVersion: Swift.Int64? = nil,
                 hostKeys: [Swift.String]? = nil,
-                error: Swift.String? = nil
+                error: Swift.String? = nil,
+                revokedKeysOutsideBlock: [Components.Schemas.StrayKey]? = nil
             ) {
                 self.agentVersion = agentVersion
                 self.appliedVersion = appliedVersion
                 self.hostKeys = hostKeys
                 self.error = error
+                self.revokedKeysOutsideBlock = revokedKeysOutsideBlock
             }
             public enum CodingKeys: String, CodingKey {
                 case agentVersion = "agent_version"
                 case appliedVersion = "applied_version"
                 case hostKeys = "host_keys"
                 case error
+                case revokedKeysOutsideBlock = "revoked_keys_outside_block"
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -2394,11 +2537,16 @@ extension Components {
                     Swift.String.self,
                     forKey: .error
                 )
+                self.revokedKeysOutsideBlock = try container.decodeIfPresent(
+                    [Components.Schemas.StrayKey].self,
+                    forKey: .revokedKeysOutsideBlock
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "agent_version",
                     "applied_version",
                     "host_keys",
-                    "error"
+                    "error",
+                    "revoked_keys_outside_block"
                 ])
             }
         }

@@ -153,24 +153,57 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/delete(deleteProject)`.
     func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output
-    /// Add a member, or change a member's role.
+    /// Invite a user, add a member (administrators), or change a member's role.
     ///
-    /// Idempotent. `owner` and `member` put the user's personal keys on the project's hosts (within about a
-    /// second); `viewer` reads only, and demoting a member to viewer removes their keys from every host of
-    /// the project. 422 `invalid-reference` for an unknown user; 409 `conflict` when the change would leave
-    /// the project without an owner; 403 `forbidden` unless the caller owns the project or is an administrator.
+    /// Idempotent. Membership needs the user's consent: when the caller is not an administrator and the
+    /// user is not yet a member, the answer is 202 with an invitation, and nothing of the user's is visible
+    /// to the project or delivered to its hosts until they accept it (`POST /v1/invitations/{project_id}`);
+    /// asking again changes the invitation's role. Administrators add members directly (200), and so does
+    /// a change of role of an existing member. `owner` and `member` put the user's personal keys on the
+    /// project's hosts (within about a second); `viewer` reads only, and demoting a member to viewer removes
+    /// their keys from every host of the project. 422 `invalid-reference` for an unknown user; 409
+    /// `conflict` when the change would leave the project without an owner; 403 `forbidden` unless the
+    /// caller owns the project or is an administrator.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/projects/{project_id}/members/{user_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/members/{user_id}/put(setProjectMember)`.
     func setProjectMember(_ input: Operations.SetProjectMember.Input) async throws -> Operations.SetProjectMember.Output
-    /// Remove a member.
+    /// Remove a member, or withdraw an invitation.
     ///
-    /// Their personal keys leave every host of the project, whichever list put them there. 404 `not-found` when the user is not a member; 409 `conflict` when it would remove the last owner.
+    /// Their personal keys leave every host of the project, whichever list put them there. A user who is invited but not yet a member has the invitation withdrawn. 404 `not-found` when the user is neither a member nor invited; 409 `conflict` when it would remove the last owner.
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}/members/{user_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/members/{user_id}/delete(removeProjectMember)`.
     func removeProjectMember(_ input: Operations.RemoveProjectMember.Input) async throws -> Operations.RemoveProjectMember.Output
+    /// The project's open invitations.
+    ///
+    /// For anyone who may read the project, in user identifier order.
+    ///
+    /// - Remark: HTTP `GET /v1/projects/{project_id}/invitations`.
+    /// - Remark: Generated from `#/paths//v1/projects/{project_id}/invitations/get(listProjectInvitations)`.
+    func listProjectInvitations(_ input: Operations.ListProjectInvitations.Input) async throws -> Operations.ListProjectInvitations.Output
+    /// The caller's open invitations to projects.
+    ///
+    /// In project identifier order; each names the project, the role offered and who invited.
+    ///
+    /// - Remark: HTTP `GET /v1/invitations`.
+    /// - Remark: Generated from `#/paths//v1/invitations/get(listInvitations)`.
+    func listInvitations(_ input: Operations.ListInvitations.Input) async throws -> Operations.ListInvitations.Output
+    /// Accept the caller's invitation to a project.
+    ///
+    /// The caller becomes a member with the invitation's role; with `owner` or `member`, their personal keys reach the project's hosts within about a second. 404 `not-found` when there is no such invitation. A read-only token may not accept (403).
+    ///
+    /// - Remark: HTTP `POST /v1/invitations/{project_id}`.
+    /// - Remark: Generated from `#/paths//v1/invitations/{project_id}/post(acceptInvitation)`.
+    func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output
+    /// Decline the caller's invitation to a project.
+    ///
+    /// 404 `not-found` when there is no such invitation.
+    ///
+    /// - Remark: HTTP `DELETE /v1/invitations/{project_id}`.
+    /// - Remark: Generated from `#/paths//v1/invitations/{project_id}/delete(declineInvitation)`.
+    func declineInvitation(_ input: Operations.DeclineInvitation.Input) async throws -> Operations.DeclineInvitation.Output
     /// List hosts.
     ///
     /// - Remark: HTTP `GET /v1/hosts`.
@@ -685,12 +718,17 @@ extension APIProtocol {
             headers: headers
         ))
     }
-    /// Add a member, or change a member's role.
+    /// Invite a user, add a member (administrators), or change a member's role.
     ///
-    /// Idempotent. `owner` and `member` put the user's personal keys on the project's hosts (within about a
-    /// second); `viewer` reads only, and demoting a member to viewer removes their keys from every host of
-    /// the project. 422 `invalid-reference` for an unknown user; 409 `conflict` when the change would leave
-    /// the project without an owner; 403 `forbidden` unless the caller owns the project or is an administrator.
+    /// Idempotent. Membership needs the user's consent: when the caller is not an administrator and the
+    /// user is not yet a member, the answer is 202 with an invitation, and nothing of the user's is visible
+    /// to the project or delivered to its hosts until they accept it (`POST /v1/invitations/{project_id}`);
+    /// asking again changes the invitation's role. Administrators add members directly (200), and so does
+    /// a change of role of an existing member. `owner` and `member` put the user's personal keys on the
+    /// project's hosts (within about a second); `viewer` reads only, and demoting a member to viewer removes
+    /// their keys from every host of the project. 422 `invalid-reference` for an unknown user; 409
+    /// `conflict` when the change would leave the project without an owner; 403 `forbidden` unless the
+    /// caller owns the project or is an administrator.
     ///
     ///
     /// - Remark: HTTP `PUT /v1/projects/{project_id}/members/{user_id}`.
@@ -706,9 +744,9 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Remove a member.
+    /// Remove a member, or withdraw an invitation.
     ///
-    /// Their personal keys leave every host of the project, whichever list put them there. 404 `not-found` when the user is not a member; 409 `conflict` when it would remove the last owner.
+    /// Their personal keys leave every host of the project, whichever list put them there. A user who is invited but not yet a member has the invitation withdrawn. 404 `not-found` when the user is neither a member nor invited; 409 `conflict` when it would remove the last owner.
     ///
     /// - Remark: HTTP `DELETE /v1/projects/{project_id}/members/{user_id}`.
     /// - Remark: Generated from `#/paths//v1/projects/{project_id}/members/{user_id}/delete(removeProjectMember)`.
@@ -717,6 +755,60 @@ extension APIProtocol {
         headers: Operations.RemoveProjectMember.Input.Headers = .init()
     ) async throws -> Operations.RemoveProjectMember.Output {
         try await removeProjectMember(Operations.RemoveProjectMember.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The project's open invitations.
+    ///
+    /// For anyone who may read the project, in user identifier order.
+    ///
+    /// - Remark: HTTP `GET /v1/projects/{project_id}/invitations`.
+    /// - Remark: Generated from `#/paths//v1/projects/{project_id}/invitations/get(listProjectInvitations)`.
+    public func listProjectInvitations(
+        path: Operations.ListProjectInvitations.Input.Path,
+        headers: Operations.ListProjectInvitations.Input.Headers = .init()
+    ) async throws -> Operations.ListProjectInvitations.Output {
+        try await listProjectInvitations(Operations.ListProjectInvitations.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The caller's open invitations to projects.
+    ///
+    /// In project identifier order; each names the project, the role offered and who invited.
+    ///
+    /// - Remark: HTTP `GET /v1/invitations`.
+    /// - Remark: Generated from `#/paths//v1/invitations/get(listInvitations)`.
+    public func listInvitations(headers: Operations.ListInvitations.Input.Headers = .init()) async throws -> Operations.ListInvitations.Output {
+        try await listInvitations(Operations.ListInvitations.Input(headers: headers))
+    }
+    /// Accept the caller's invitation to a project.
+    ///
+    /// The caller becomes a member with the invitation's role; with `owner` or `member`, their personal keys reach the project's hosts within about a second. 404 `not-found` when there is no such invitation. A read-only token may not accept (403).
+    ///
+    /// - Remark: HTTP `POST /v1/invitations/{project_id}`.
+    /// - Remark: Generated from `#/paths//v1/invitations/{project_id}/post(acceptInvitation)`.
+    public func acceptInvitation(
+        path: Operations.AcceptInvitation.Input.Path,
+        headers: Operations.AcceptInvitation.Input.Headers = .init()
+    ) async throws -> Operations.AcceptInvitation.Output {
+        try await acceptInvitation(Operations.AcceptInvitation.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Decline the caller's invitation to a project.
+    ///
+    /// 404 `not-found` when there is no such invitation.
+    ///
+    /// - Remark: HTTP `DELETE /v1/invitations/{project_id}`.
+    /// - Remark: Generated from `#/paths//v1/invitations/{project_id}/delete(declineInvitation)`.
+    public func declineInvitation(
+        path: Operations.DeclineInvitation.Input.Path,
+        headers: Operations.DeclineInvitation.Input.Headers = .init()
+    ) async throws -> Operations.DeclineInvitation.Output {
+        try await declineInvitation(Operations.DeclineInvitation.Input(
             path: path,
             headers: headers
         ))

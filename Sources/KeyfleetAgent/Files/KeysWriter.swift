@@ -49,9 +49,19 @@ struct KeysWriter: Sendable {
     /// mode: a symlinked ~/.ssh, no account...), each with its reason, which the others do not wait for.
     @discardableResult
     func apply(_ access: AccessSet) throws(AgentError) -> [String: String] {
+        try applyReporting(access).refused
+    }
+
+    /// ``apply(_:)``, with what legacy mode found outside its blocks (``LegacyWriter/applyReporting(_:)``);
+    /// the other modes own their files whole and find nothing.
+    func applyReporting(_ access: AccessSet) throws(AgentError) -> (refused: [String: String], strays: [StrayKey]) {
         if mode == .legacy {
-            return try LegacyWriter(recordDirectory: directory.isEmpty ? nil : directory).apply(access)
+            return try LegacyWriter(recordDirectory: directory.isEmpty ? nil : directory).applyReporting(access)
         }
+        return (try applyOwnFiles(access), [])
+    }
+
+    private func applyOwnFiles(_ access: AccessSet) throws(AgentError) -> [String: String] {
         do {
             let directory = try SafeDirectory(self.directory, create: true, mode: 0o755)
             for (login, lines) in access.logins.sorted(by: { $0.key < $1.key }) {

@@ -23,6 +23,36 @@ enum LegacyBlock {
         var description: String { "line \(line) opens a keyfleet block that no end marker closes" }
     }
 
+    /// The lines outside every keyfleet block, with their 1-based line numbers, without their line ends.
+    /// An unterminated block counts as outside (the writer refuses such a file anyway).
+    static func unmanagedLines(in file: [UInt8]) -> [(number: Int, bytes: ArraySlice<UInt8>)] {
+        var lines: [(number: Int, bytes: ArraySlice<UInt8>)] = []
+        var pending: [(number: Int, bytes: ArraySlice<UInt8>)] = []  // inside an open block, not yet known to close
+        var inside = false
+        var lineNumber = 0
+        var start = 0
+        while start < file.count {
+            lineNumber += 1
+            let newline = file[start...].firstIndex(of: 0x0A)
+            let content = file[start..<(newline ?? file.count)]
+            let terminated = newline != nil
+            if inside {
+                pending.append((lineNumber, content))
+                if terminated && content.elementsEqual(end) {
+                    inside = false
+                    pending.removeAll()
+                }
+            } else if terminated && content.elementsEqual(begin) {
+                inside = true
+                pending = [(lineNumber, content)]
+            } else {
+                lines.append((lineNumber, content))
+            }
+            start = newline.map { $0 + 1 } ?? file.count
+        }
+        return lines + pending
+    }
+
     /// The block for `lines` (nothing at all when there are none).
     static func render(_ lines: [String]) -> [UInt8] {
         guard !lines.isEmpty else { return [] }

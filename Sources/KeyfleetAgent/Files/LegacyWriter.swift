@@ -1,4 +1,5 @@
 internal import AuthorizedKeysCache
+internal import SSHKeys
 
 #if canImport(Glibc)
 import Glibc
@@ -52,12 +53,24 @@ struct LegacyWriter: Sendable {
     var accounts: @Sendable (String) -> LegacyAccount? = LegacyAccount.system
 
     static let recordName = "legacy-logins"
+    /// The keys the agent ever put in each login's block (`LOGIN SHA256:...` lines), to recognise a revoked
+    /// one that the account's user copied outside the block.
+    static let deliveredName = "legacy-delivered"
+    /// The keys remembered per login; the oldest are forgotten beyond it.
+    static let deliveredLimit = 4096
     static let fileLimit = 16 << 20
 
     /// Brings every login's block in step with `access`; returns the logins refused, each with the reason in
     /// one sentence (the caller logs them). Throws only when the record of managed logins cannot be kept.
     @discardableResult
     func apply(_ access: AccessSet) throws(AgentError) -> [String: String] {
+        try applyReporting(access).refused
+    }
+
+    /// ``apply(_:)``, also returning the lines outside the blocks that carry a key the agent once delivered
+    /// to that login and the registry no longer grants it: legacy mode cannot stop the account's own user
+    /// from copying a managed line out of the block, so the agent reports such lines and leaves them alone.
+    func applyReporting(_ access: AccessSet) throws(AgentError) -> (refused: [String: String], strays: [StrayKey]) {
         var record: SafeDirectory?
         var recorded: Set<String> = []
         var onDisk: Set<String> = []
@@ -75,11 +88,15 @@ struct LegacyWriter: Sendable {
         } catch {
             throw AgentError.local("cannot keep the record of legacy logins: \(error)")
         }
+        let granted = access.logins.mapValues { Set($0.compactMap(Self.fingerprint)) }
+        let delivered = try remember(granted, in: record)
 
         var refused: [String: String] = [:]
+        var strays: [StrayKey] = []
         for login in Set(access.logins.keys).union(recorded).sorted() {
             do {
-                try update(login, lines: access.logins[login] ?? [])
+                let revoked = Set(delivered[login] ?? []).subtracting(granted[login] ?? [])
+                strays += try update(login, lines: access.logins[login] ?? [], revoked: revoked).strays
             } catch {
                 refused[login] = "\(error)"
             }
@@ -96,7 +113,45 @@ struct LegacyWriter: Sendable {
                 }
             }
         }
-        return refused
+        return (refused, strays)
+    }
+
+    /// The SHA256 fingerprint of the key on an authorized_keys line, or nil when the line holds none.
+    static func fingerprint(_ line: some StringProtocol) -> String? {
+        (try? AuthorizedKey(line: String(line)))?.key.fingerprint()
+    }
+
+    /// Adds the keys granted now to the record of keys delivered per login and returns the record; without
+    /// a record directory (tests), just what is granted now.
+    private func remember(_ granted: [String: Set<String>], in record: SafeDirectory?) throws(AgentError) -> [String: [String]] {
+        guard let record else { return granted.mapValues { $0.sorted() } }
+        do {
+            var delivered: [String: [String]] = [:]
+            if let bytes = try record.read(Self.deliveredName, limit: 64 << 20) {
+                for line in bytes.split(separator: 0x0A) {
+                    let fields = line.split(separator: 0x20, maxSplits: 1)
+                    guard fields.count == 2 else { continue }
+                    let login = String(decoding: fields[0], as: UTF8.self)
+                    guard Self.isValidLogin(login) else { continue }
+                    delivered[login, default: []].append(String(decoding: fields[1], as: UTF8.self))
+                }
+            }
+            var updated = delivered
+            for (login, keys) in granted where Self.isValidLogin(login) {
+                let known = Set(updated[login] ?? [])
+                updated[login, default: []] += keys.subtracting(known).sorted()
+                if let count = updated[login]?.count, count > Self.deliveredLimit {
+                    updated[login]?.removeFirst(count - Self.deliveredLimit)
+                }
+            }
+            if updated != delivered {
+                let text = updated.keys.sorted().flatMap { login in updated[login, default: []].map { "\(login) \($0)\n" } }.joined()
+                try record.write(Self.deliveredName, Array(text.utf8), mode: 0o600)
+            }
+            return updated
+        } catch {
+            throw AgentError.local("cannot keep the record of delivered keys: \(error)")
+        }
     }
 
     /// A login's problem, in one sentence naming it.
@@ -104,28 +159,31 @@ struct LegacyWriter: Sendable {
         let description: String
     }
 
-    /// Writes `login`'s block with `lines` (removes it when empty). Returns whether the file changed.
+    /// Writes `login`'s block with `lines` (removes it when empty). Returns whether the file changed, and
+    /// the lines outside the block that carry one of the `revoked` keys (SHA256 fingerprints).
     @discardableResult
-    func update(_ login: String, lines: [String]) throws -> Bool {
+    func update(_ login: String, lines: [String], revoked: Set<String> = []) throws -> (changed: Bool, strays: [StrayKey]) {
         // AccessSet refuses such names already; an answer decoded from the state file is checked here again.
         guard Self.isValidLogin(login) else {
             throw Refusal(description: "the login \"\(AgentError.printable(login))\" is not a valid user name")
         }
         guard let account = accounts(login) else {
-            if lines.isEmpty { return false }  // no account, so no block to remove and nobody to log in
+            if lines.isEmpty { return (false, []) }  // no account, so no block to remove and nobody to log in
             throw Refusal(description: "the login \(login) has no account on this host")
         }
         guard account.home.hasPrefix("/") else {
             throw Refusal(description: "the home of \(login) is not an absolute path")
         }
         return try FilesystemIdentity.run(uid: account.uid, gid: account.gid) {
-            try Self.updateAsUser(login, account: account, lines: lines)
+            try Self.updateAsUser(login, account: account, lines: lines, revoked: revoked)
         }
     }
 
     /// The file work, running with the user's filesystem identity. Synchronous on purpose: no `await` can
     /// move it to another thread while the identity is switched.
-    private static func updateAsUser(_ login: String, account: LegacyAccount, lines: [String]) throws -> Bool {
+    private static func updateAsUser(
+        _ login: String, account: LegacyAccount, lines: [String], revoked: Set<String>
+    ) throws -> (changed: Bool, strays: [StrayKey]) {
         let home: SafeDirectory
         do {
             home = try SafeDirectory(account.home, create: false, mode: 0o700, owner: account.uid, requirePrivate: false)
@@ -135,7 +193,7 @@ struct LegacyWriter: Sendable {
         let ssh: SafeDirectory
         do {
             guard let opened = try home.subdirectory(".ssh", create: !lines.isEmpty, mode: 0o700, owner: account.uid) else {
-                return false  // no ~/.ssh and nothing to write
+                return (false, [])  // no ~/.ssh and nothing to write
             }
             ssh = opened
         } catch {
@@ -155,7 +213,7 @@ struct LegacyWriter: Sendable {
                 throw Refusal(description: "\(ssh.path)/authorized_keys is a hard link to another file")
             }
         } else if lines.isEmpty {
-            return false
+            return (false, [])
         }
         let old = current?.bytes ?? []
         let new: [UInt8]
@@ -164,7 +222,14 @@ struct LegacyWriter: Sendable {
         } catch {
             throw Refusal(description: "\(ssh.path)/authorized_keys: \(error); fix or remove that line")
         }
-        if current != nil && new == old { return false }
+        var strays: [StrayKey] = []
+        if !revoked.isEmpty {
+            for line in LegacyBlock.unmanagedLines(in: new) {
+                guard let fingerprint = fingerprint(String(decoding: line.bytes, as: UTF8.self)), revoked.contains(fingerprint) else { continue }
+                strays.append(StrayKey(login: login, fingerprint: fingerprint, line: line.number))
+            }
+        }
+        if current != nil && new == old { return (false, strays) }
         // Keep the user's permission bits, never group or other write (sshd's StrictModes would refuse them).
         let mode = current.map { ($0.status.st_mode & 0o644) | 0o600 } ?? 0o600
         do {
@@ -172,7 +237,7 @@ struct LegacyWriter: Sendable {
         } catch {
             throw Refusal(description: "cannot write the authorized_keys of \(login): \(error)")
         }
-        return true
+        return (true, strays)
     }
 
     static func isValidLogin(_ login: String) -> Bool {

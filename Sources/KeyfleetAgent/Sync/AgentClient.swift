@@ -115,12 +115,17 @@ struct AgentClient: Sendable {
     static let hostDeletedCode = "host-deleted"
 
     /// Tells the server the host keys and what was applied. Failures are the caller's to log.
-    func report(appliedVersion: Int64?, hostKeys: [String], error: String?) async throws(AgentError) {
+    func report(appliedVersion: Int64?, hostKeys: [String], error: String?, strays: [StrayKey] = []) async throws(AgentError) {
         let output: Operations.ReportAgent.Output
         let error = error.map(Self.reportable)
+        // The contract's limit; the first ones are enough to act on.
+        let found = strays.prefix(256).map { Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line)) }
         do {
             output = try await client.reportAgent(
-                body: .json(.init(agentVersion: HostAgent.version, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error)))
+                body: .json(
+                    .init(
+                        agentVersion: HostAgent.version, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
+                        revokedKeysOutsideBlock: found.isEmpty ? nil : Array(found))))
         } catch {
             throw Self.transportError(error, serverURL)
         }

@@ -146,6 +146,8 @@ public struct HostAgent: Service {
         var applied: Int64?
         /// Why the newest answer is not on disk, if it is not.
         var error: String?
+        /// Legacy mode: lines outside the blocks carrying keys revoked for their login.
+        var strays: [StrayKey] = []
     }
 
     /// The loop of ``run()``: write what is pending, else long-poll; back off after failures.
@@ -169,6 +171,20 @@ public struct HostAgent: Service {
             }
             refused = now
         }
+        // Legacy mode: revoked keys found outside the blocks, rescanned every round (a user may copy a line at
+        // any time); reported when they change, logged once each.
+        var strays: [StrayKey] = []
+        func noteStrays(_ now: [StrayKey]) -> Bool {
+            let sorted = now.sorted()
+            guard sorted != strays else { return false }
+            for stray in sorted where !strays.contains(stray) {
+                logger.warning(
+                    "a revoked key is still in a user's authorized_keys, outside the keyfleet block; it is the user's line and is left alone",
+                    metadata: ["login": "\(stray.login)", "line": "\(stray.line)", "key.fingerprint": "\(stray.fingerprint)"])
+            }
+            strays = sorted
+            return true
+        }
         func refusal() -> String? {
             refused.isEmpty ? nil : refused.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value)" }.joined(separator: "; ")
         }
@@ -179,10 +195,12 @@ public struct HostAgent: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // 1. The newest answer goes to disk first, however long that takes: until it lands, sshd reads
             //    the previous keys (fail static) and the server hears only the version actually written.
-            if let access = current, written != access.version || !refused.isEmpty {
+            if let access = current, written != access.version || !refused.isEmpty || configuration.mode == .legacy {
                 do {
                     let wasRefused = refused
-                    noteRefused(try writer.apply(access))
+                    let outcome = try writer.applyReporting(access)
+                    noteRefused(outcome.refused)
+                    let straysChanged = noteStrays(outcome.strays)
                     if written != access.version {
                         written = access.version
                         writeFailures = 0
@@ -192,15 +210,15 @@ public struct HostAgent: Service {
                         logger.info(
                             restored ? "serving the last keys received" : "applied the host's keys",
                             metadata: ["sync.version": "\(access.version)", "logins": "\(access.logins.count)", "keys": "\(lines)"])
-                        reports.yield(Report(applied: written, error: refusal()))
+                        reports.yield(Report(applied: written, error: refusal(), strays: strays))
                         if restored { monitor.wrote() } else { monitor.succeeded() }
-                    } else if wasRefused != refused {
-                        reports.yield(Report(applied: written, error: refusal()))
+                    } else if wasRefused != refused || straysChanged {
+                        reports.yield(Report(applied: written, error: refusal(), strays: strays))
                     }
                 } catch {
                     writeFailures += 1
                     monitor.failed(error)
-                    reports.yield(Report(applied: written, error: error.description))
+                    reports.yield(Report(applied: written, error: error.description, strays: strays))
                     guard await pause(Self.backoff(failures: writeFailures, revoked: false), logger: logger) else { break }
                     continue
                 }
@@ -305,7 +323,7 @@ public struct HostAgent: Service {
 
     private func report(_ client: AgentClient, _ report: Report, logger: Logger) async {
         do {
-            try await client.report(appliedVersion: report.applied, hostKeys: hostKeys(), error: report.error)
+            try await client.report(appliedVersion: report.applied, hostKeys: hostKeys(), error: report.error, strays: report.strays)
         } catch {
             logger.debug("the report did not reach the server", metadata: ["error": "\(error.description)"])
         }

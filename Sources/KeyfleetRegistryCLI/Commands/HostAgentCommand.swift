@@ -143,6 +143,9 @@ struct HostAgentCommand: AsyncParsableCommand {
             if mode == .legacy {
                 Terminal.print(
                     "Legacy mode: nothing to install; sshd_config is unchanged and sshd reads ~/.ssh/authorized_keys as it is. Start host-agent run --mode legacy.")
+                Terminal.print(
+                    "Note: legacy mode cannot stop an account's own user from copying a managed line outside the keyfleet block; "
+                        + "the agent reports such lines that carry a revoked key (keyfleet host describe, the audit log) and leaves them.")
                 return
             }
             let installer = SSHDInstaller(

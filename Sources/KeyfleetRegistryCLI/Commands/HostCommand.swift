@@ -34,8 +34,14 @@ struct HostCommand: ParsableCommand {
         if let agent = host.agent, agent.enrolled {
             fields.append(("Agent version", agent.agentVersion ?? "-"))
             fields.append(("Last report", ClientOutput.time(agent.lastReportAt)))
+            if let error = agent.error { fields.append(("Agent error", error)) }
         }
         ClientOutput.printFields(fields)
+        if let strays = host.agent?.revokedKeysOutsideBlock, !strays.isEmpty {
+            Terminal.print("")
+            Terminal.print("Revoked keys still in a user's authorized_keys, outside the keyfleet block (legacy mode leaves them; remove them):")
+            ClientOutput.printTable(["LOGIN", "LINE", "FINGERPRINT"], strays.map { [$0.login, String($0.line), $0.fingerprint] })
+        }
         Terminal.print("")
         ClientOutput.printTable(
             ["LOGIN", "ACCESS", "KEYS"],

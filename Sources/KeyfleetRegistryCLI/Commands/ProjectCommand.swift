@@ -6,16 +6,35 @@ import KeyfleetAPI
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
-        abstract: "Create, list, describe and delete projects; add and remove members.",
-        subcommands: [Create.self, List.self, Describe.self, Delete.self, AddMember.self, RemoveMember.self]
+        abstract: "Create, list, describe and delete projects; invite and remove members.",
+        discussion: """
+            Membership needs consent: add-member invites the user, who sees the invitation with \
+            `keyfleet project invitations` and joins with `keyfleet project accept PROJECT`; until then nothing of \
+            theirs reaches the project. Administrators add members directly.
+            """,
+        subcommands: [
+            Create.self, List.self, Describe.self, Delete.self, AddMember.self, RemoveMember.self, Invitations.self, Accept.self,
+            Decline.self,
+        ]
     )
 
-    static func show(_ project: Components.Schemas.Project, _ output: OutputFormat) throws(CLIError) {
+    static func show(
+        _ project: Components.Schemas.Project, _ output: OutputFormat, registry: Registry,
+        invitations: [Components.Schemas.Invitation] = []
+    ) async throws(CLIError) {
         if output == .json { return try ClientOutput.printJSON(project) }
+        let users = try await registry.userNames()
         ClientOutput.printFields([("ID", project.id), ("Name", project.name), ("Members", String(project.members.count))])
         if !project.members.isEmpty {
             Terminal.print("")
-            ClientOutput.printTable(["USER", "ROLE"], project.members.map { [$0.user, $0.role.rawValue] })
+            ClientOutput.printTable(["USER", "ROLE", "ID"], project.members.map { [users.name($0.user), $0.role.rawValue, $0.user] })
+        }
+        if !invitations.isEmpty {
+            Terminal.print("")
+            Terminal.print("Invited (not yet members):")
+            ClientOutput.printTable(
+                ["USER", "ROLE", "INVITED BY", "INVITED"],
+                invitations.map { [users.name($0.user), $0.role.rawValue, users.name($0.invitedBy), ClientOutput.time($0.invitedAt)] })
         }
     }
 
@@ -28,7 +47,7 @@ struct ProjectCommand: ParsableCommand {
         func run() async throws {
             let registry = try Registry(connection.resolve())
             let project = try await registry.call { client in try await client.createProject(body: .json(.init(name: name))).created.body.json }
-            try ProjectCommand.show(project, output.output)
+            try await ProjectCommand.show(project, output.output, registry: registry)
         }
     }
 
@@ -58,8 +77,13 @@ struct ProjectCommand: ParsableCommand {
         func run() async throws {
             let registry = try Registry(connection.resolve())
             let id = try await registry.projectID(project)
-            let found = try await registry.call { client in try await client.getProject(path: .init(projectId: id)).ok.body.json }
-            try ProjectCommand.show(found, output.output)
+            let (found, invitations) = try await registry.call { client in
+                (
+                    try await client.getProject(path: .init(projectId: id)).ok.body.json,
+                    try await client.listProjectInvitations(path: .init(projectId: id)).ok.body.json.items
+                )
+            }
+            try await ProjectCommand.show(found, output.output, registry: registry, invitations: invitations)
         }
     }
 
@@ -84,7 +108,9 @@ struct ProjectCommand: ParsableCommand {
     }
 
     struct AddMember: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a member to a project, or change a member's role.")
+        static let configuration = CommandConfiguration(
+            abstract: "Invite a user to a project, or change a member's role.",
+            discussion: "The user becomes a member when they accept (keyfleet project accept PROJECT); an administrator's add-member adds them at once.")
         @Argument(help: "The project's name or id.") var project: String
         @Argument(help: "The user's name or id.") var user: String
         @Option(help: "owner, member (default) or viewer.") var role: String = "member"
@@ -98,15 +124,28 @@ struct ProjectCommand: ParsableCommand {
             let registry = try Registry(connection.resolve())
             let projectID = try await registry.projectID(project)
             let userID = try await registry.userID(user)
-            let changed = try await registry.call { client in
-                try await client.setProjectMember(path: .init(projectId: projectID, userId: userID), body: .json(.init(role: role))).ok.body.json
+            let answer = try await registry.call { client in
+                try await client.setProjectMember(path: .init(projectId: projectID, userId: userID), body: .json(.init(role: role)))
             }
-            try ProjectCommand.show(changed, output.output)
+            let changed: Components.Schemas.Project
+            switch answer {
+            case .accepted(let accepted):
+                let invitation = try await registry.call { _ in try accepted.body.json }
+                if output.output == .json { return try ClientOutput.printJSON(invitation) }
+                Terminal.print(
+                    "Invited \(Terminal.safe(user)) to \(Terminal.safe(invitation.projectName)) as \(invitation.role.rawValue); "
+                        + "they become a member when they run: keyfleet project accept \(Terminal.safe(invitation.projectName))")
+                return
+            default:
+                changed = try await registry.call { _ in try answer.ok.body.json }
+            }
+            try await ProjectCommand.show(changed, output.output, registry: registry)
         }
     }
 
     struct RemoveMember: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a member; their personal keys leave the project's hosts.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a member (their personal keys leave the project's hosts), or withdraw an invitation.")
         @Argument(help: "The project's name or id.") var project: String
         @Argument(help: "The user's name or id.") var user: String
         @OptionGroup var connection: ConnectionOptions
@@ -119,7 +158,64 @@ struct ProjectCommand: ParsableCommand {
             let changed = try await registry.call { client in
                 try await client.removeProjectMember(path: .init(projectId: projectID, userId: userID)).ok.body.json
             }
-            try ProjectCommand.show(changed, output.output)
+            try await ProjectCommand.show(changed, output.output, registry: registry)
+        }
+    }
+
+    struct Invitations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List your invitations to projects.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let invitations = try await registry.call { client in try await client.listInvitations().ok.body.json.items }
+            if output.output == .json { return try ClientOutput.printJSON(invitations) }
+            let users = try await registry.userNames()
+            ClientOutput.printTable(
+                ["PROJECT", "ROLE", "INVITED BY", "INVITED"],
+                invitations.map { [$0.projectName, $0.role.rawValue, users.name($0.invitedBy), ClientOutput.time($0.invitedAt)] })
+        }
+    }
+
+    /// The project of the caller's invitation named (or identified by) `reference`.
+    static func invitation(_ reference: String, registry: Registry) async throws(CLIError) -> Components.Schemas.Invitation {
+        let invitations = try await registry.call { client in try await client.listInvitations().ok.body.json.items }
+        let matches = invitations.filter { $0.projectName == reference || $0.project == reference }
+        guard let invitation = matches.first else {
+            throw CLIError("you have no invitation to a project named \"\(Terminal.safe(reference))\" (see keyfleet project invitations)")
+        }
+        return invitation
+    }
+
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept an invitation: join the project with the role offered.",
+            discussion: "As an owner or member, your personal keys then reach the project's hosts.")
+        @Argument(help: "The project's name or id.") var project: String
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let invitation = try await ProjectCommand.invitation(project, registry: registry)
+            let joined = try await registry.call { client in
+                try await client.acceptInvitation(path: .init(projectId: invitation.project)).ok.body.json
+            }
+            try await ProjectCommand.show(joined, output.output, registry: registry)
+        }
+    }
+
+    struct Decline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Decline an invitation to a project.")
+        @Argument(help: "The project's name or id.") var project: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let invitation = try await ProjectCommand.invitation(project, registry: registry)
+            _ = try await registry.call { client in try await client.declineInvitation(path: .init(projectId: invitation.project)).noContent }
+            Terminal.print("Invitation to \(Terminal.safe(invitation.projectName)) declined")
         }
     }
 }

@@ -32,7 +32,14 @@ extension AgentStatus {
     var api: Components.Schemas.AgentStatus {
         Components.Schemas.AgentStatus(
             enrolled: enrolled, agentVersion: report?.agentVersion, lastReportAt: reportedAt.map(Timestamps.date),
-            appliedVersion: report?.appliedVersion.map { Int64(clamping: $0) }, hostKeys: report?.hostKeys)
+            appliedVersion: report?.appliedVersion.map { Int64(clamping: $0) }, hostKeys: report?.hostKeys, error: report?.error,
+            revokedKeysOutsideBlock: report.flatMap { report in
+                report.revokedKeysOutsideBlock.isEmpty
+                    ? nil
+                    : report.revokedKeysOutsideBlock.map {
+                        Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line))
+                    }
+            })
     }
 }
 

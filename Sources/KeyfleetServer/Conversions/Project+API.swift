@@ -1,5 +1,6 @@
 internal import KeyfleetAPI
 internal import KeyfleetCore
+internal import KeyfleetStore
 
 extension Components.Schemas.Project {
     /// The project with its members in user identifier order.
@@ -29,5 +30,15 @@ extension Components.Schemas.ProjectRole {
         case .member: .member
         case .viewer: .viewer
         }
+    }
+}
+
+extension Components.Schemas.Invitation {
+    /// An open invitation as the API shows it.
+    init(_ invitation: Invitation) {
+        self.init(
+            project: invitation.project.rawValue, projectName: invitation.projectName, user: invitation.user.rawValue,
+            role: Components.Schemas.ProjectRole(invitation.role), invitedBy: invitation.invitedBy?.rawValue,
+            invitedAt: Timestamps.date(invitation.invitedAt))
     }
 }

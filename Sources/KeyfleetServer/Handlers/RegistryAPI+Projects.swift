@@ -50,6 +50,13 @@ extension RegistryAPI {
         guard let user = UserID(rawValue: input.path.userId) else {
             throw StoreError(.invalidReference, "user: no user has the identifier \(input.path.userId.prefix(64))")
         }
+        // Membership by consent: only an administrator adds someone directly. An owner's request for a user
+        // who is not yet a member is an invitation, and nothing of theirs reaches the project until they accept.
+        if try currentUser().user.role != .admin, project.members[user] == nil {
+            let invitation = try await store.invite(user, role: body.role.model, to: project.id, by: principal)
+            logger.info("project invitation", metadata: ["project.id": "\(project.id)", "user.id": "\(user)"])
+            return .accepted(.init(body: .json(Components.Schemas.Invitation(invitation))))
+        }
         let changed = try await store.setMember(user, role: body.role.model, in: project.id, by: principal)
         let answer = Components.Schemas.Project(changed)
         return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
@@ -58,8 +65,40 @@ extension RegistryAPI {
     public func removeProjectMember(_ input: Operations.RemoveProjectMember.Input) async throws -> Operations.RemoveProjectMember.Output {
         let project = try await managedProject(try identifier(input.path.projectId, "project"))
         let user: UserID = try identifier(input.path.userId, "member")
+        if project.members[user] == nil, try await store.invitations(of: project.id).contains(where: { $0.user == user }) {
+            try await store.removeInvitation(to: project.id, user: user, by: principal)
+            let answer = Components.Schemas.Project(project)
+            return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+        }
         let changed = try await store.removeMember(user, from: project.id, by: principal)
         let answer = Components.Schemas.Project(changed)
         return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+    }
+
+    public func listProjectInvitations(_ input: Operations.ListProjectInvitations.Input) async throws -> Operations.ListProjectInvitations.Output {
+        let project = try await readableProject(try identifier(input.path.projectId, "project"))
+        let items = try await store.invitations(of: project.id).map(Components.Schemas.Invitation.init)
+        return .ok(.init(body: .json(.init(items: items))))
+    }
+
+    public func listInvitations(_ input: Operations.ListInvitations.Input) async throws -> Operations.ListInvitations.Output {
+        let user = try currentUser().user
+        let items = try await store.invitations(to: user.id).map(Components.Schemas.Invitation.init)
+        return .ok(.init(body: .json(.init(items: items))))
+    }
+
+    public func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output {
+        let user = try currentUser().user
+        let project: ProjectID = try identifier(input.path.projectId, "invitation")
+        let joined = try await store.acceptInvitation(to: project, user: user.id, by: principal)
+        logger.info("project invitation accepted", metadata: ["project.id": "\(project)"])
+        return .ok(.init(body: .json(Components.Schemas.Project(joined))))
+    }
+
+    public func declineInvitation(_ input: Operations.DeclineInvitation.Input) async throws -> Operations.DeclineInvitation.Output {
+        let user = try currentUser().user
+        let project: ProjectID = try identifier(input.path.projectId, "invitation")
+        try await store.removeInvitation(to: project, user: user.id, by: principal)
+        return .noContent(.init())
     }
 }

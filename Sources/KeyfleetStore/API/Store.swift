@@ -57,6 +57,19 @@ public protocol Store: Sendable {
     func setMember(_ user: UserID, role: Project.Role, in project: ProjectID, by principal: Principal) async throws -> Project
     /// Removes `user` from the project.
     func removeMember(_ user: UserID, from project: ProjectID, by principal: Principal) async throws -> Project
+    /// Invites `user` to the project with `role`, or changes the role of their open invitation.
+    ///
+    /// - Throws: ``StoreError/Code-swift.struct/conflict`` when the user is already a member;
+    ///   ``StoreError/Code-swift.struct/invalidReference`` for an unknown user.
+    func invite(_ user: UserID, role: Project.Role, to project: ProjectID, by principal: Principal) async throws -> Invitation
+    /// The open invitations to `user`, in project identifier order.
+    func invitations(to user: UserID) async throws -> [Invitation]
+    /// The open invitations of `project`, in user identifier order.
+    func invitations(of project: ProjectID) async throws -> [Invitation]
+    /// Makes the user's invitation to `project` a membership with its role.
+    func acceptInvitation(to project: ProjectID, user: UserID, by principal: Principal) async throws -> Project
+    /// Removes the user's invitation to `project` (declined by them, or withdrawn by the project's owner).
+    func removeInvitation(to project: ProjectID, user: UserID, by principal: Principal) async throws
     /// Deletes a project with its keys, hosts and clusters, each with its own audit entry in the same
     /// transaction; the hosts' credentials are retired (``isRetiredHostCredential(_:)``).
     func deleteProject(_ id: ProjectID, by principal: Principal) async throws

@@ -107,6 +107,20 @@ enum AuditJSON {
         ])
     }
 
+    /// Stored findings (`LOGIN FINGERPRINT LINE` lines) as `{"lines": [...]}`; nil for none.
+    static func revokedLines(_ stored: String) -> String? {
+        let lines = stored.split(separator: "\n").compactMap(RevokedKeyLine.init(stored:))
+        guard !lines.isEmpty else { return nil }
+        return render(["lines": lines.map { ["login": $0.login, "fingerprint": $0.fingerprint, "line": $0.line] as [String: Any] }])
+    }
+
+    static func invitation(_ invitation: Invitation) -> String {
+        render([
+            "project": invitation.project.rawValue, "user": invitation.user.rawValue, "role": invitation.role.rawValue,
+            "invitedBy": optional(invitation.invitedBy?.rawValue), "invitedAt": invitation.invitedAt,
+        ])
+    }
+
     static func owner(_ owner: KeyOwner) -> [String: String] {
         switch owner {
         case .user(let id): ["user": id.rawValue]

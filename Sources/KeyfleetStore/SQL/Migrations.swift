@@ -102,6 +102,22 @@ enum Migrations {
                 "CREATE TABLE retired_host_credentials (credential_hash TEXT PRIMARY KEY, host_id TEXT NOT NULL, retired_at BIGINT NOT NULL)"
             ]
         },
+        // Membership by consent: a project's owner invites, the invited user accepts; until then nothing of
+        // theirs is visible to the project or delivered to its hosts.
+        Migration(number: 4, name: "project-invitations") { _ in
+            [
+                """
+                CREATE TABLE project_invitations (project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE, \
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, role TEXT NOT NULL, invited_by TEXT, \
+                created_at BIGINT NOT NULL, PRIMARY KEY (project_id, user_id))
+                """,
+                "CREATE INDEX project_invitations_user ON project_invitations (user_id)",
+            ]
+        },
+        // Legacy mode's report of revoked keys the account's user kept outside the keyfleet block.
+        Migration(number: 5, name: "revoked-keys-outside-block") { _ in
+            ["ALTER TABLE host_agents ADD COLUMN revoked_outside TEXT"]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

@@ -110,6 +110,10 @@ extension SQLStore {
                     }
                 }
                 try await tx.run("DELETE FROM project_members WHERE project_id = \(bind: id.rawValue)")
+                // A member added directly (by an administrator) no longer needs the invitation they had.
+                if !users.isEmpty {
+                    try await tx.run("DELETE FROM project_invitations WHERE project_id = \(bind: id.rawValue) AND user_id IN (\(binds: users))")
+                }
                 for (user, role) in after.members.sorted(by: { $0.key < $1.key }) {
                     try await tx.run(
                         "INSERT INTO project_members (project_id, user_id, role) VALUES (\(bind: id.rawValue), \(bind: user.rawValue), \(bind: role.rawValue))")

@@ -57,12 +57,23 @@ extension SQLStore {
             guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
                 throw StoreError.notFound("host", host.rawValue)
             }
+            // A change in what legacy mode found outside its blocks is worth an audit entry; the rest of a
+            // report (its time, its version) is status, not history.
+            let previous = try await tx.first("SELECT revoked_outside FROM host_agents WHERE host_id = \(bind: host.rawValue)")
+            let before = try previous?.decode(column: "revoked_outside", as: String?.self) ?? ""
+            let after = report.revokedKeysOutsideBlock.map(\.stored).joined(separator: "\n")
             try await tx.run("DELETE FROM host_agents WHERE host_id = \(bind: host.rawValue)")
             try await tx.run(
                 """
-                INSERT INTO host_agents (host_id, agent_version, applied_version, host_keys, error, reported_at) VALUES \
-                (\(bind: host.rawValue), \(bind: report.agentVersion), \(bind: applied), \(bind: keys), \(bind: report.error), \(bind: tx.nowValue))
+                INSERT INTO host_agents (host_id, agent_version, applied_version, host_keys, error, revoked_outside, reported_at) VALUES \
+                (\(bind: host.rawValue), \(bind: report.agentVersion), \(bind: applied), \(bind: keys), \(bind: report.error), \
+                \(bind: after.isEmpty ? nil : after), \(bind: tx.nowValue))
                 """)
+            if before != after {
+                try await tx.audit(
+                    "host.agent.revoked-keys-outside-block", "host", host.rawValue, before: AuditJSON.revokedLines(before),
+                    after: AuditJSON.revokedLines(after))
+            }
         }
     }
 
@@ -83,7 +94,9 @@ extension SQLStore {
                     agentVersion: try Coding.string(row, "agent_version"),
                     appliedVersion: try row.decode(column: "applied_version", as: Int64?.self).map { UInt64(clamping: $0) },
                     hostKeys: keys.isEmpty ? [] : keys.split(separator: "\n").map(String.init),
-                    error: try row.decode(column: "error", as: String?.self))
+                    error: try row.decode(column: "error", as: String?.self),
+                    revokedKeysOutsideBlock: (try row.decode(column: "revoked_outside", as: String?.self) ?? "").split(separator: "\n")
+                        .compactMap(RevokedKeyLine.init(stored:)))
                 result[host] = AgentStatus(enrolled: result[host]?.enrolled ?? false, report: report, reportedAt: try Coding.time(row, "reported_at"))
             }
             return result
