@@ -801,9 +801,9 @@ paths:
     patch:
       operationId: updateHost
       tags: [Hosts]
-      summary: Rename a host, or replace its labels or logins.
+      summary: Rename a host, replace its labels or logins, set or clear its address.
       description: |
-        Absent fields are left as they are. `logins` replaces the list; access settings of logins no longer
+        Absent fields are left as they are; `address` and `clear_address` exclude each other (400). `logins` replaces the list; access settings of logins no longer
         listed are dropped, and the agent empties their files. Cluster membership changes through
         `/v1/clusters/{cluster_id}/hosts`. Refusals: 412 `precondition-failed`, 409 `conflict` (name taken in
         the project), 422 `invalid-name`, `invalid-label`, `invalid-login`, `reserved-login`; 403, 404.
@@ -2608,6 +2608,8 @@ components:
           type: [string, 'null']
           maxLength: 64
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+        address:
+          $ref: '#/components/schemas/HostAddress'
         access:
           type: object
           description: The access mode of every login, keyed by login.
@@ -2706,6 +2708,8 @@ components:
             $ref: '#/components/schemas/LoginName'
         cluster:
           $ref: '#/components/schemas/Identifier'
+        address:
+          $ref: '#/components/schemas/HostAddress'
         ssh_keys:
           type: array
           description: Give every login exactly these keys (explicit access). Absent means every login inherits.
@@ -2789,6 +2793,18 @@ components:
           uniqueItems: true
           items:
             $ref: '#/components/schemas/LoginName'
+        address:
+          $ref: '#/components/schemas/HostAddress'
+        clear_address:
+          type: boolean
+          description: Remove the address.
+    HostAddress:
+      type: string
+      description: Where the host is reached, for people; a DNS name or an IP address (422 `invalid-name` otherwise).
+      minLength: 1
+      maxLength: 253
+      pattern: '^[A-Za-z0-9.:][A-Za-z0-9.:-]*$'
+      examples: [web-1.example.net, 203.0.113.7]
     HostKeyRequest:
       type: object
       required: [ssh_key]

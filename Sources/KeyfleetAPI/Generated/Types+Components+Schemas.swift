@@ -1306,6 +1306,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Host/cluster`.
             public var cluster: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Host/address`.
+            public var address: Components.Schemas.HostAddress?
             /// The access mode of every login, keyed by login.
             ///
             /// - Remark: Generated from `#/components/schemas/Host/access`.
@@ -1345,6 +1347,7 @@ extension Components {
             ///   - labels:
             ///   - logins: The Unix accounts keys may log in as, in order.
             ///   - cluster: The cluster the host belongs to; absent (or null) when none.
+            ///   - address:
             ///   - access: The access mode of every login, keyed by login.
             ///   - rescueKeys: Keys for the provider's rescue system only; they never reach a login.
             ///   - agent:
@@ -1355,6 +1358,7 @@ extension Components {
                 labels: Components.Schemas.Labels,
                 logins: [Components.Schemas.LoginName],
                 cluster: Swift.String? = nil,
+                address: Components.Schemas.HostAddress? = nil,
                 access: Components.Schemas.Host.AccessPayload,
                 rescueKeys: [Components.Schemas.Identifier],
                 agent: Components.Schemas.AgentStatus? = nil
@@ -1365,6 +1369,7 @@ extension Components {
                 self.labels = labels
                 self.logins = logins
                 self.cluster = cluster
+                self.address = address
                 self.access = access
                 self.rescueKeys = rescueKeys
                 self.agent = agent
@@ -1376,6 +1381,7 @@ extension Components {
                 case labels
                 case logins
                 case cluster
+                case address
                 case access
                 case rescueKeys = "rescue_keys"
                 case agent
@@ -1532,6 +1538,8 @@ extension Components {
             public var logins: [Components.Schemas.LoginName]?
             /// - Remark: Generated from `#/components/schemas/CreateHostRequest/cluster`.
             public var cluster: Components.Schemas.Identifier?
+            /// - Remark: Generated from `#/components/schemas/CreateHostRequest/address`.
+            public var address: Components.Schemas.HostAddress?
             /// Give every login exactly these keys (explicit access). Absent means every login inherits.
             ///
             /// - Remark: Generated from `#/components/schemas/CreateHostRequest/ssh_keys`.
@@ -1574,6 +1582,7 @@ extension Components {
             ///   - labels:
             ///   - logins: The logins, without duplicates; `[root]` when absent.
             ///   - cluster:
+            ///   - address:
             ///   - sshKeys: Give every login exactly these keys (explicit access). Absent means every login inherits.
             ///   - access: The access of single logins, which wins over `ssh_keys`; each key must be one of `logins`.
             ///   - rescueKeys:
@@ -1584,6 +1593,7 @@ extension Components {
                 labels: Components.Schemas.Labels? = nil,
                 logins: [Components.Schemas.LoginName]? = nil,
                 cluster: Components.Schemas.Identifier? = nil,
+                address: Components.Schemas.HostAddress? = nil,
                 sshKeys: [Components.Schemas.Identifier]? = nil,
                 access: Components.Schemas.CreateHostRequest.AccessPayload? = nil,
                 rescueKeys: [Components.Schemas.Identifier]? = nil,
@@ -1594,6 +1604,7 @@ extension Components {
                 self.labels = labels
                 self.logins = logins
                 self.cluster = cluster
+                self.address = address
                 self.sshKeys = sshKeys
                 self.access = access
                 self.rescueKeys = rescueKeys
@@ -1605,6 +1616,7 @@ extension Components {
                 case labels
                 case logins
                 case cluster
+                case address
                 case sshKeys = "ssh_keys"
                 case access
                 case rescueKeys = "rescue_keys"
@@ -1632,6 +1644,10 @@ extension Components {
                     Components.Schemas.Identifier.self,
                     forKey: .cluster
                 )
+                self.address = try container.decodeIfPresent(
+                    Components.Schemas.HostAddress.self,
+                    forKey: .address
+                )
                 self.sshKeys = try container.decodeIfPresent(
                     [Components.Schemas.Identifier].self,
                     forKey: .sshKeys
@@ -1654,6 +1670,7 @@ extension Components {
                     "labels",
                     "logins",
                     "cluster",
+                    "address",
                     "ssh_keys",
                     "access",
                     "rescue_keys",
@@ -1743,25 +1760,39 @@ extension Components {
             public var labels: Components.Schemas.Labels?
             /// - Remark: Generated from `#/components/schemas/UpdateHostRequest/logins`.
             public var logins: [Components.Schemas.LoginName]?
+            /// - Remark: Generated from `#/components/schemas/UpdateHostRequest/address`.
+            public var address: Components.Schemas.HostAddress?
+            /// Remove the address.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UpdateHostRequest/clear_address`.
+            public var clearAddress: Swift.Bool?
             /// Creates a new `UpdateHostRequest`.
             ///
             /// - Parameters:
             ///   - name:
             ///   - labels:
             ///   - logins:
+            ///   - address:
+            ///   - clearAddress: Remove the address.
             public init(
                 name: Components.Schemas.Name? = nil,
                 labels: Components.Schemas.Labels? = nil,
-                logins: [Components.Schemas.LoginName]? = nil
+                logins: [Components.Schemas.LoginName]? = nil,
+                address: Components.Schemas.HostAddress? = nil,
+                clearAddress: Swift.Bool? = nil
             ) {
                 self.name = name
                 self.labels = labels
                 self.logins = logins
+                self.address = address
+                self.clearAddress = clearAddress
             }
             public enum CodingKeys: String, CodingKey {
                 case name
                 case labels
                 case logins
+                case address
+                case clearAddress = "clear_address"
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -1777,13 +1808,27 @@ extension Components {
                     [Components.Schemas.LoginName].self,
                     forKey: .logins
                 )
+                self.address = try container.decodeIfPresent(
+                    Components.Schemas.HostAddress.self,
+                    forKey: .address
+                )
+                self.clearAddress = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .clearAddress
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "name",
                     "labels",
-                    "logins"
+                    "logins",
+                    "address",
+                    "clear_address"
                 ])
             }
         }
+        /// Where the host is reached, for people; a DNS name or an IP address (422 `invalid-name` otherwise).
+        ///
+        /// - Remark: Generated from `#/components/schemas/HostAddress`.
+        public typealias HostAddress = Swift.String
         /// - Remark: Generated from `#/components/schemas/HostKeyRequest`.
         public struct HostKeyRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/HostKeyRequest/ssh_key`.

@@ -5662,9 +5662,9 @@ public enum Operations {
             }
         }
     }
-    /// Rename a host, or replace its labels or logins.
+    /// Rename a host, replace its labels or logins, set or clear its address.
     ///
-    /// Absent fields are left as they are. `logins` replaces the list; access settings of logins no longer
+    /// Absent fields are left as they are; `address` and `clear_address` exclude each other (400). `logins` replaces the list; access settings of logins no longer
     /// listed are dropped, and the agent empties their files. Cluster membership changes through
     /// `/v1/clusters/{cluster_id}/hosts`. Refusals: 412 `precondition-failed`, 409 `conflict` (name taken in
     /// the project), 422 `invalid-name`, `invalid-label`, `invalid-login`, `reserved-login`; 403, 404.

@@ -32,6 +32,8 @@ public struct Host: Hashable, Sendable, Identifiable {
     public private(set) var access: [LoginName: LoginAccess]
     /// Keys for the rescue system only.
     public var rescueKeys: [KeyID]
+    /// Where the host is reached (a DNS name or an IP address), for people; checked by ``validate(address:)``.
+    public private(set) var address: String?
 
     /// Makes a host, checking name, labels and logins.
     ///
@@ -39,9 +41,10 @@ public struct Host: Hashable, Sendable, Identifiable {
     ///   entry for a login not in `logins`; ``PolicyError/Code-swift.struct/reservedLogin`` for `default`.
     public init(
         id: HostID, project: ProjectID, name: String, labels: [String: String] = [:], logins: [LoginName] = [.root],
-        cluster: ClusterID? = nil, access: [LoginName: LoginAccess] = [:], rescueKeys: [KeyID] = []
+        cluster: ClusterID? = nil, access: [LoginName: LoginAccess] = [:], rescueKeys: [KeyID] = [], address: String? = nil
     ) throws(PolicyError) {
         try NamePolicy.validate(name)
+        if let address { try Self.validate(address: address) }
         try LabelPolicy.validate(labels)
         try Self.validate(logins: logins)
         for login in access.keys where !logins.contains(login) {
@@ -55,6 +58,26 @@ public struct Host: Hashable, Sendable, Identifiable {
         self.cluster = cluster
         self.access = access.filter { $0.value != .inherited }
         self.rescueKeys = rescueKeys
+        self.address = address
+    }
+
+    /// Sets or (with nil) clears the address, checking it.
+    public mutating func setAddress(_ newAddress: String?) throws(PolicyError) {
+        if let newAddress { try Self.validate(address: newAddress) }
+        address = newAddress
+    }
+
+    /// An address is a DNS name or an IPv4 or IPv6 literal: 1 to 253 of `A-Z a-z 0-9 . - :`, not starting
+    /// with `-` (it is shown and copied into ssh command lines, where a leading dash would be an option).
+    public static func validate(address: String) throws(PolicyError) {
+        let bytes = Array(address.utf8)
+        let allowed = bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2E || byte == 0x2D
+                || byte == 0x3A
+        }
+        guard !bytes.isEmpty, bytes.count <= 253, allowed, bytes.first != 0x2D else {
+            throw PolicyError(.invalidName, "the address must be a DNS name or an IP address (1 to 253 of A-Z a-z 0-9 . - :, not starting with -)", field: "address")
+        }
     }
 
     /// The access mode of `login`: ``LoginAccess/inherited`` unless set.

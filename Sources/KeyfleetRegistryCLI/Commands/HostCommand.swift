@@ -8,7 +8,8 @@ struct HostCommand: ParsableCommand {
         commandName: "host",
         abstract: "Create, list, describe and delete hosts; choose their keys; see their effective access.",
         subcommands: [
-            Create.self, List.self, Describe.self, Delete.self, AddKey.self, RemoveKey.self, SetAccess.self, Keys.self, EnrollToken.self,
+            Create.self, List.self, Describe.self, Update.self, Delete.self, AddKey.self, RemoveKey.self, SetAccess.self, Keys.self,
+            EnrollToken.self,
         ]
     )
 
@@ -26,7 +27,7 @@ struct HostCommand: ParsableCommand {
     static func show(_ host: Components.Schemas.Host, _ output: OutputFormat) throws(CLIError) {
         if output == .json { return try ClientOutput.printJSON(host) }
         var fields = [
-            ("ID", host.id), ("Name", host.name), ("Project", host.project), ("Cluster", host.cluster ?? "-"),
+            ("ID", host.id), ("Name", host.name), ("Project", host.project), ("Cluster", host.cluster ?? "-"), ("Address", host.address ?? "-"),
             ("Labels", ClientOutput.labels(host.labels)), ("Logins", host.logins.joined(separator: ",")),
             ("Rescue keys", host.rescueKeys.isEmpty ? "-" : host.rescueKeys.joined(separator: ",")),
             ("Enrolled", host.agent.map { $0.enrolled ? "yes" : "no" } ?? "no"),
@@ -76,6 +77,7 @@ struct HostCommand: ParsableCommand {
         var logins: [String] = []
         @Option(help: "Put it in this cluster of the project (name or id).") var cluster: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("A label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
+        @Option(help: ArgumentHelp("Where it is reached: a DNS name or an IP address.", valueName: "address")) var address: String?
         @Option(name: .customLong("user-data-file"), help: ArgumentHelp("Write the user data here (mode 0600; never overwritten).", valueName: "file"))
         var userDataFile: String?
         @OptionGroup var connection: ConnectionOptions
@@ -93,7 +95,7 @@ struct HostCommand: ParsableCommand {
             var clusterID: String?
             if let cluster { clusterID = try await registry.clusterID(cluster, project: projectID) }
             let request = Components.Schemas.CreateHostRequest(
-                name: name, project: projectID, labels: labels, logins: logins.isEmpty ? nil : logins, cluster: clusterID,
+                name: name, project: projectID, labels: labels, logins: logins.isEmpty ? nil : logins, cluster: clusterID, address: address,
                 sshKeys: keyIDs.isEmpty ? nil : keyIDs)
             let answer = try await registry.call { client in try await client.createHost(body: .json(request)).created.body.json }
             try HostCommand.deliver(userData: answer.userData, to: userDataFile)
@@ -102,8 +104,101 @@ struct HostCommand: ParsableCommand {
                 if output.output == .json { return try ClientOutput.printJSON(answer.host) }
                 Terminal.print(summary + "; user data written to \(Terminal.safe(userDataFile))")
             } else {
-                Terminal.write(Array(("keyfleet: " + summary + "\n").utf8), to: 2)
+                Terminal.printInfo(summary)
             }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a host's name, labels, logins, cluster or address.",
+            discussion: """
+                What is not given stays as it is. A login removed loses its access rule, and the agent removes its keys. \
+                The change is made against the host as read (If-Match), so a concurrent change is refused, not lost.
+                """)
+        @OptionGroup var lookup: Lookup
+        @Option(help: "A new name.") var name: String?
+        @Option(name: .customLong("label"), help: ArgumentHelp("Set a label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
+        @Option(name: .customLong("remove-label"), help: ArgumentHelp("Remove a label; repeatable.", valueName: "key")) var removeLabels: [String] = []
+        @Option(name: .customLong("login"), help: ArgumentHelp("Replace the logins with these; repeatable.", valueName: "user")) var logins: [String] = []
+        @Option(name: .customLong("add-login"), help: ArgumentHelp("Add a login (inherited access); repeatable.", valueName: "user"))
+        var addLogins: [String] = []
+        @Option(name: .customLong("remove-login"), help: ArgumentHelp("Remove a login; repeatable.", valueName: "user")) var removeLogins: [String] = []
+        @Option(help: ArgumentHelp("Move it into this cluster of its project (name or id).", valueName: "cluster")) var cluster: String?
+        @Flag(name: .customLong("no-cluster"), help: "Take it out of its cluster.") var noCluster = false
+        @Option(help: ArgumentHelp("Where it is reached: a DNS name or an IP address.", valueName: "address")) var address: String?
+        @Flag(name: .customLong("clear-address"), help: "Remove the address.") var clearAddress = false
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if !logins.isEmpty && !(addLogins.isEmpty && removeLogins.isEmpty) {
+                throw CLIError.usage("--login replaces the logins; give it without --add-login and --remove-login")
+            }
+            if cluster != nil && noCluster { throw CLIError.usage("--cluster and --no-cluster exclude each other") }
+            if address != nil && clearAddress { throw CLIError.usage("--address and --clear-address exclude each other") }
+            let changes = [name != nil, !labels.isEmpty, !removeLabels.isEmpty, !logins.isEmpty, !addLogins.isEmpty, !removeLogins.isEmpty,
+                cluster != nil, noCluster, address != nil, clearAddress]
+            if !changes.contains(true) {
+                throw CLIError.usage("nothing to change: give --name, --label, --remove-label, --login, --add-login, --remove-login, --cluster, --no-cluster, --address or --clear-address")
+            }
+        }
+
+        func run() async throws {
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let read = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok }
+            let current = try await registry.call { _ in try read.body.json }
+
+            var newLabels: Components.Schemas.Labels?
+            if !labels.isEmpty || !removeLabels.isEmpty {
+                var merged = current.labels.additionalProperties
+                for key in removeLabels {
+                    guard merged.removeValue(forKey: key) != nil else {
+                        throw CLIError("the host \(Terminal.safe(current.name)) has no label \"\(Terminal.safe(key))\"")
+                    }
+                }
+                for (key, value) in try ClientInput.labels(labels)?.additionalProperties ?? [:] { merged[key] = value }
+                newLabels = .init(additionalProperties: merged)
+            }
+            var newLogins: [String]?
+            if !logins.isEmpty {
+                newLogins = logins
+            } else if !addLogins.isEmpty || !removeLogins.isEmpty {
+                var list = current.logins
+                for login in removeLogins {
+                    guard let index = list.firstIndex(of: login) else {
+                        throw CLIError("the host \(Terminal.safe(current.name)) has no login \"\(Terminal.safe(login))\"")
+                    }
+                    list.remove(at: index)
+                }
+                for login in addLogins where !list.contains(login) { list.append(login) }
+                guard !list.isEmpty else { throw CLIError("a host keeps at least one login; add one before removing the last") }
+                newLogins = list
+            }
+            var targetCluster: String?
+            if let cluster { targetCluster = try await registry.clusterID(cluster, project: current.project) }
+
+            var host = current
+            if name != nil || newLabels != nil || newLogins != nil || address != nil || clearAddress {
+                let request = Components.Schemas.UpdateHostRequest(
+                    name: name, labels: newLabels, logins: newLogins, address: address, clearAddress: clearAddress ? true : nil)
+                host = try await registry.call { client in
+                    try await client.updateHost(path: .init(hostId: hostID), headers: .init(ifMatch: read.headers.eTag), body: .json(request)).ok.body.json
+                }
+            }
+            // Cluster membership is the cluster's list: leave the old one, join the new one.
+            if (noCluster || targetCluster != nil), let old = host.cluster, old != targetCluster {
+                host = try await registry.call { client in
+                    try await client.removeClusterHost(path: .init(clusterId: old, hostId: hostID)).ok.body.json
+                }
+            }
+            if let targetCluster, host.cluster != targetCluster {
+                host = try await registry.call { client in
+                    try await client.addClusterHost(path: .init(clusterId: targetCluster), body: .json(.init(host: hostID))).ok.body.json
+                }
+            }
+            try HostCommand.show(host, output.output)
         }
     }
 
@@ -349,7 +444,7 @@ struct HostCommand: ParsableCommand {
             }
             if let userDataFile { try HostCommand.deliver(userData: grant.userData, to: userDataFile) }
             Terminal.print(Terminal.safe(grant.enrollment.token))
-            Terminal.write(Array("keyfleet: valid until \(ClientOutput.time(grant.enrollment.expiresAt)), once\n".utf8), to: 2)
+            Terminal.printInfo("Valid until \(ClientOutput.time(grant.enrollment.expiresAt)), once")
         }
     }
 }

@@ -25,9 +25,8 @@ struct TokenCommand: ParsableCommand {
                 try await client.createToken(body: .json(.init(scope: readOnly ? .readOnly : .readWrite, user: userID))).created.body.json
             }
             Terminal.print(Terminal.safe(answer.secret))
-            Terminal.write(
-                Array("keyfleet: token \(Terminal.safe(answer.token.id)) (\(answer.token.scope.rawValue)) for user \(Terminal.safe(answer.token.user)); the secret is shown only now\n".utf8),
-                to: 2)
+            Terminal.printInfo(
+                "Token \(Terminal.safe(answer.token.id)) (\(answer.token.scope.rawValue)) for user \(Terminal.safe(answer.token.user)); the secret is shown only now")
         }
     }
 

@@ -49,12 +49,14 @@ extension RegistryAPI {
         let ttl = try enrollmentTTL(body.enrollmentTtlSeconds, field: "enrollment_ttl_seconds")
         let labels = body.labels?.additionalProperties ?? [:]
         let name = body.name
+        let address = body.address
         let projectID = project.id
         // The host and its first enrollment token are stored in one transaction: both, or neither.
         let (enrollment, expiresAt, tokenHash) = try newEnrollment(ttl: ttl)
         let host = try await store.createHost(enrollmentTokenHash: tokenHash, expiresAt: expiresAt, by: principal) { id in
             try KeyfleetCore.Host(
-                id: id, project: projectID, name: name, labels: labels, logins: logins, cluster: clusterID, access: access, rescueKeys: rescue)
+                id: id, project: projectID, name: name, labels: labels, logins: logins, cluster: clusterID, access: access, rescueKeys: rescue,
+                address: address)
         }
         changes.changed()
         let userData = try await userData(for: host, enrollment: enrollment)
@@ -75,6 +77,9 @@ extension RegistryAPI {
     public func updateHost(_ input: Operations.UpdateHost.Input) async throws -> Operations.UpdateHost.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         if let logins = body.logins { try checkLogins(logins.count) }
+        if body.address != nil && body.clearAddress == true {
+            throw APIProblem.badRequest("address and clear_address exclude each other", field: "clear_address")
+        }
         let host = try await managedHost(input.path.hostId)
         let logins = try body.logins.map { try $0.map { text throws(PolicyError) in try LoginName(text) } }
         let ifMatch = input.headers.ifMatch
@@ -83,6 +88,8 @@ extension RegistryAPI {
             if let name = body.name { try host.rename(name) }
             if let labels = body.labels { try host.setLabels(labels.additionalProperties) }
             if let logins { try host.setLogins(logins) }
+            if let address = body.address { try host.setAddress(address) }
+            if body.clearAddress == true { try host.setAddress(nil) }
         }
         return try await hostAnswer(updated)
     }

@@ -146,7 +146,7 @@ enum AuditJSON {
         }
         return render([
             "id": host.id.rawValue, "project": host.project.rawValue, "name": host.name, "labels": host.labels, "logins": logins,
-            "cluster": optional(host.cluster?.rawValue), "rescueKeys": host.rescueKeys.map(\.rawValue),
+            "cluster": optional(host.cluster?.rawValue), "rescueKeys": host.rescueKeys.map(\.rawValue), "address": optional(host.address),
         ])
     }
 

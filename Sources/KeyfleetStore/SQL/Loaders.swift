@@ -134,7 +134,8 @@ enum Loaders {
             }
             return try Host(
                 id: Coding.id(row, "id"), project: Coding.id(row, "project_id"), name: Coding.string(row, "name"), labels: labels[id] ?? [:],
-                logins: hostLogins.map(\.0), cluster: Coding.optionalID(row, "cluster_id"), access: access, rescueKeys: rescue[id] ?? [])
+                logins: hostLogins.map(\.0), cluster: Coding.optionalID(row, "cluster_id"), access: access, rescueKeys: rescue[id] ?? [],
+                address: row.decode(column: "address", as: String?.self))
         }
     }
 }

@@ -118,6 +118,10 @@ enum Migrations {
         Migration(number: 5, name: "revoked-keys-outside-block") { _ in
             ["ALTER TABLE host_agents ADD COLUMN revoked_outside TEXT"]
         },
+        // Where a host is reached, for people (host update --address).
+        Migration(number: 6, name: "host-address") { _ in
+            ["ALTER TABLE hosts ADD COLUMN address TEXT"]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

@@ -28,8 +28,8 @@ extension SQLStore {
         try await Self.checkHost(tx, host)
         try await tx.run(
             """
-            INSERT INTO hosts (id, project_id, name, cluster_id, created_at) VALUES (\(bind: host.id.rawValue), \
-            \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: tx.nowValue))
+            INSERT INTO hosts (id, project_id, name, cluster_id, address, created_at) VALUES (\(bind: host.id.rawValue), \
+            \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: host.address), \(bind: tx.nowValue))
             """)
         try await Self.writeHostDetails(tx, host)
         try await tx.audit("host.create", "host", host.id.rawValue, before: nil, after: AuditJSON.host(host))
@@ -76,7 +76,10 @@ extension SQLStore {
             try change(&after)
             try await Self.checkHost(tx, after)
             try await tx.run(
-                "UPDATE hosts SET name = \(bind: after.name), cluster_id = \(bind: after.cluster?.rawValue) WHERE id = \(bind: id.rawValue)")
+                """
+                UPDATE hosts SET name = \(bind: after.name), cluster_id = \(bind: after.cluster?.rawValue), address = \(bind: after.address) \
+                WHERE id = \(bind: id.rawValue)
+                """)
             try await tx.run("DELETE FROM host_logins WHERE host_id = \(bind: id.rawValue)")
             try await tx.run("DELETE FROM host_rescue_keys WHERE host_id = \(bind: id.rawValue)")
             try await Self.writeHostDetails(tx, after)
