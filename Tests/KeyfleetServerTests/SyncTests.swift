@@ -132,9 +132,10 @@ struct SyncTests {
             #expect(next == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now + 2))))
             let version = try #require(first.object["version"] as? Int)
             let clock = registry.clock
-            let (answer, took) = try await Self.wake(client, credential, version: version, wait: 10) { clock.now = now + 3 }
+            let (answer, took) = try await Self.wake(client, credential, version: version, wait: 20) { clock.now = now + 3 }
             #expect(answer.status == 200)
-            #expect(took < .seconds(4), "\(took)")
+            // Woken by the expiry (about 2 s in), not by the end of the 20 s wait; loose, for a loaded machine.
+            #expect(took < .seconds(12), "\(took)")
             #expect((answer.dictionary("logins")["root"] as? [String])?.count == 1)
             #expect(answer.object["version"] as? Int != version)
             #expect(answer.object["next_expiry_at"] == nil || answer.object["next_expiry_at"] is NSNull)
