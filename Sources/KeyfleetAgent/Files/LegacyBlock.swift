@@ -23,34 +23,48 @@ enum LegacyBlock {
         var description: String { "line \(line) opens a keyfleet block that no end marker closes" }
     }
 
+    /// One line of a file as the block sees it.
+    struct Line {
+        /// The 1-based line number.
+        let number: Int
+        /// The line without its `\n`.
+        let content: ArraySlice<UInt8>
+        /// The line with its `\n`, if it has one.
+        let whole: ArraySlice<UInt8>
+        /// Whether it is a marker or between the markers of a block that closes.
+        var managed = false
+    }
+
+    /// Every line of `file`, each marked managed or not, and the line of a begin marker that no end marker
+    /// closes (its lines stay unmanaged). A marker counts only as a whole line ending in `\n`. The one walk
+    /// over a file that both ``replace(in:with:)`` and ``unmanagedLines(in:)`` use.
+    static func lines(of file: [UInt8]) -> (lines: [Line], unterminated: Int?) {
+        var lines: [Line] = []
+        var openedAt: Int?  // the index in `lines` of the open begin marker
+        var start = 0
+        while start < file.count {
+            let newline = file[start...].firstIndex(of: 0x0A)
+            let lineEnd = newline.map { $0 + 1 } ?? file.count
+            let line = Line(number: lines.count + 1, content: file[start..<(newline ?? file.count)], whole: file[start..<lineEnd])
+            lines.append(line)
+            let terminated = newline != nil
+            if let opened = openedAt {
+                if terminated && line.content.elementsEqual(end) {
+                    for index in opened..<lines.count { lines[index].managed = true }
+                    openedAt = nil
+                }
+            } else if terminated && line.content.elementsEqual(begin) {
+                openedAt = lines.count - 1
+            }
+            start = lineEnd
+        }
+        return (lines, openedAt.map { lines[$0].number })
+    }
+
     /// The lines outside every keyfleet block, with their 1-based line numbers, without their line ends.
     /// An unterminated block counts as outside (the writer refuses such a file anyway).
     static func unmanagedLines(in file: [UInt8]) -> [(number: Int, bytes: ArraySlice<UInt8>)] {
-        var lines: [(number: Int, bytes: ArraySlice<UInt8>)] = []
-        var pending: [(number: Int, bytes: ArraySlice<UInt8>)] = []  // inside an open block, not yet known to close
-        var inside = false
-        var lineNumber = 0
-        var start = 0
-        while start < file.count {
-            lineNumber += 1
-            let newline = file[start...].firstIndex(of: 0x0A)
-            let content = file[start..<(newline ?? file.count)]
-            let terminated = newline != nil
-            if inside {
-                pending.append((lineNumber, content))
-                if terminated && content.elementsEqual(end) {
-                    inside = false
-                    pending.removeAll()
-                }
-            } else if terminated && content.elementsEqual(begin) {
-                inside = true
-                pending = [(lineNumber, content)]
-            } else {
-                lines.append((lineNumber, content))
-            }
-            start = newline.map { $0 + 1 } ?? file.count
-        }
-        return lines + pending
+        lines(of: file).lines.filter { !$0.managed }.map { ($0.number, $0.content) }
     }
 
     /// The block for `lines` (nothing at all when there are none).
@@ -66,31 +80,18 @@ enum LegacyBlock {
     /// is empty. Every byte outside the blocks is kept, with one exception: a file whose last line has no
     /// final newline gets one before an appended block, or the block's first line would join that line.
     static func replace(in file: [UInt8], with lines: [String]) throws(Unterminated) -> [UInt8] {
+        let walked = Self.lines(of: file)
+        if let line = walked.unterminated { throw Unterminated(line: line) }
         var kept: [UInt8] = []
         kept.reserveCapacity(file.count)
         var insertion: Int?
-        var insideSince: Int?  // the line number of the open begin marker
-        var lineNumber = 0
-        var start = 0
-        while start < file.count {
-            lineNumber += 1
-            let newline = file[start...].firstIndex(of: 0x0A)
-            let contentEnd = newline ?? file.count
-            let lineEnd = newline.map { $0 + 1 } ?? file.count
-            let content = file[start..<contentEnd]
-            // A marker counts only as a whole line ending in "\n" (a final line without one is not a marker).
-            let terminated = newline != nil
-            if insideSince != nil {
-                if terminated && content.elementsEqual(end) { insideSince = nil }
-            } else if terminated && content.elementsEqual(begin) {
-                insideSince = lineNumber
-                if insertion == nil { insertion = kept.count }
-            } else {
-                kept += file[start..<lineEnd]
+        for line in walked.lines {
+            if !line.managed {
+                kept += line.whole
+            } else if insertion == nil {
+                insertion = kept.count
             }
-            start = lineEnd
         }
-        if let insideSince { throw Unterminated(line: insideSince) }
         let block = render(lines)
         if let insertion {
             // The prefix ends with "\n" (a begin marker starts a line), or is empty.

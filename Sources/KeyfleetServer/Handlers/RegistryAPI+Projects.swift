@@ -65,10 +65,15 @@ extension RegistryAPI {
     public func removeProjectMember(_ input: Operations.RemoveProjectMember.Input) async throws -> Operations.RemoveProjectMember.Output {
         let project = try await managedProject(try identifier(input.path.projectId, "project"))
         let user: UserID = try identifier(input.path.userId, "member")
-        if project.members[user] == nil, try await store.invitations(of: project.id).contains(where: { $0.user == user }) {
-            try await store.removeInvitation(to: project.id, user: user, by: principal)
-            let answer = Components.Schemas.Project(project)
-            return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+        // Not a member: withdraw their invitation, if there is one (one write; none, and the removal says 404).
+        if project.members[user] == nil {
+            do {
+                try await store.removeInvitation(to: project.id, user: user, by: principal)
+                let answer = Components.Schemas.Project(project)
+                return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+            } catch let error as StoreError where error.code == .notFound {
+                // Fall through to the member removal's own 404.
+            }
         }
         let changed = try await store.removeMember(user, from: project.id, by: principal)
         let answer = Components.Schemas.Project(changed)
