@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .executable(name: "keyfleet", targets: ["keyfleet"]),
-        .executable(name: "keyfleet-registry", targets: ["keyfleet-registry"]),
+        .executable(name: "keyfleet-client", targets: ["keyfleet-client"]),
         .executable(name: "keyfleet-authorized-keys", targets: ["keyfleet-authorized-keys"]),
     ],
     dependencies: [
@@ -51,18 +51,45 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the command lines of the registry's executables share.
         .target(
-            name: "KeyfleetRegistryCLI",
+            name: "KeyfleetCommandLine",
             dependencies: [
-                "KeyfleetCLI", "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServer", "KeyfleetAgent",
+                "KeyfleetCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyfleetClientCLI",
+            dependencies: [
+                "KeyfleetCLI", "KeyfleetCommandLine", "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServerCLI", "KeyfleetAgentCLI",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyfleetServerCLI",
+            dependencies: [
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyfleetAgentCLI",
+            dependencies: [
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -124,7 +151,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
-        .executableTarget(name: "keyfleet-registry", dependencies: ["KeyfleetRegistryCLI"], swiftSettings: strict),
+        .executableTarget(name: "keyfleet-client", dependencies: ["KeyfleetClientCLI"], swiftSettings: strict),
         // sshd's AuthorizedKeysCommand: no Foundation and the standard library linked in, so it starts in
         // about a millisecond and does not depend on the toolchain's shared libraries being installed.
         .target(name: "AuthorizedKeysCache", swiftSettings: strict),
@@ -170,7 +197,7 @@ let package = Package(
             name: "KeyfleetAgentTests", dependencies: ["KeyfleetAgent", "AuthorizedKeysCache", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KeyfleetE2ETests",
-            dependencies: ["keyfleet", "SSHKeys", "TestSupport"],
+            dependencies: ["keyfleet", "keyfleet-client", "SSHKeys", "TestSupport"],
             swiftSettings: strict
         ),
     ],

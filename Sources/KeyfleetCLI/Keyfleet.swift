@@ -8,31 +8,31 @@ import Musl
 #endif
 
 /// The `keyfleet` command: the key toolkit here, and the registry's server, client and host agent in
-/// `keyfleet-registry` beside it, which `keyfleet` runs (`execv`) for those commands.
+/// `keyfleet-client` beside it, which `keyfleet` runs (`execv`) for those commands.
 ///
 /// Two executables behind one command because the registry links Hummingbird, SwiftNIO, AsyncHTTPClient
 /// and Foundation: in the same binary they tripled the start-up of every toolkit command (`keygen` went
 /// from 3 ms to 9.5 ms), while a network command does not notice one more `execv`.
 public struct Keyfleet: ParsableCommand {
-    /// The version of every Keyfleet program (`keyfleet --version`, `keyfleet-registry --version`).
+    /// The version of every Keyfleet program (`keyfleet --version`, `keyfleet-client --version`).
     public static let version = "0.4.0"
 
-    /// The commands `keyfleet-registry` runs.
+    /// The commands `keyfleet-client` runs.
     public static let registryCommands: Set<String> = [
         "server", "host-agent", "login", "logout", "context", "ssh-key", "project", "host", "cluster", "audit", "user",
         "token",
     ]
 
-    /// The toolkit's commands, which this executable runs itself; `keyfleet-registry` lists them too, in the
+    /// The toolkit's commands, which this executable runs itself; `keyfleet-client` lists them too, in the
     /// combined command tree that its help and shell completion describe.
     package static let toolkitCommands: [any ParsableCommand.Type] = [
         KeygenCommand.self, FingerprintCommand.self, PubkeyCommand.self, PasswdCommand.self, CommentCommand.self,
         ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
     ]
 
-    /// What `keyfleet-registry` answers for the whole command tree, toolkit and registry: `help ...`,
+    /// What `keyfleet-client` answers for the whole command tree, toolkit and registry: `help ...`,
     /// `completion SHELL`, and these flags given before any command (`keyfleet --help`). The toolkit alone
-    /// knows only its own commands, so it answers help itself only when `keyfleet-registry` is missing.
+    /// knows only its own commands, so it answers help itself only when `keyfleet-client` is missing.
     static let treeWords: Set<String> = ["help", "completion"]
     static let treeFlags: Set<String> = ["-h", "--help", "-help", "--help-hidden", "--experimental-dump-help", "---completion"]
 
@@ -58,7 +58,7 @@ public struct Keyfleet: ParsableCommand {
     ///
     /// Synchronous on purpose: an `async` main starts Swift's concurrency runtime and its threads, which
     /// costs a toolkit command about a millisecond; the registry's commands, which need it, run in
-    /// `keyfleet-registry`.
+    /// `keyfleet-client`.
     public static func run(arguments: [String]? = nil) -> Int32 {
         do {
             let given = arguments ?? Array(CommandLine.arguments.dropFirst())
@@ -92,7 +92,7 @@ public struct Keyfleet: ParsableCommand {
 extension ParsableCommand {
     /// Prints `error` as one line on stderr (or the help it asks for on stdout) and returns the exit status:
     /// 0 for help, 1 for bad input or usage, 2 for a wrong passphrase. The one place both `keyfleet` and
-    /// `keyfleet-registry` turn what a command threw into what a person sees.
+    /// `keyfleet-client` turn what a command threw into what a person sees.
     package static func report(_ error: any Error) -> Int32 {
         switch error {
         case let error as CLIError:
@@ -114,11 +114,11 @@ extension ParsableCommand {
     }
 }
 
-/// Runs `keyfleet-registry`, found beside this executable, in this process's place.
+/// Runs `keyfleet-client`, found beside this executable, in this process's place.
 enum RegistryExecutable {
-    static let name = "keyfleet-registry"
+    static let name = "keyfleet-client"
 
-    /// Replaces the process with `keyfleet-registry arguments...`; returns (1) only when that fails.
+    /// Replaces the process with `keyfleet-client arguments...`; returns (1) only when that fails.
     static func exec(_ arguments: [String]) -> Int32 {
         guard let path = path() else {
             Terminal.printError("\(name) is not installed beside keyfleet; it runs the registry commands")
@@ -132,7 +132,7 @@ enum RegistryExecutable {
         return 1
     }
 
-    /// `keyfleet-registry` in the directory of the running executable (its real path).
+    /// `keyfleet-client` in the directory of the running executable (its real path).
     static func path() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)

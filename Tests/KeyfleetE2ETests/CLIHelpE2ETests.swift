@@ -84,7 +84,7 @@ struct CLIHelpE2ETests {
     func version() async throws {
         let toolkit = try KeyfleetBinary.run(["--version"])
         #expect(toolkit.status == 0, "\(toolkit.stderr)")
-        let registry = try ExternalTool.run(KeyfleetBinary.path + "-registry", ["--version"])
+        let registry = try ExternalTool.run(KeyfleetBinary.path + "-client", ["--version"])
         #expect(registry.status == 0, "\(registry.stderr)")
         #expect(toolkit.text == registry.text)
         #expect(toolkit.text.range(of: #"^[0-9]+\.[0-9]+\.[0-9]+\n$"#, options: .regularExpression) != nil, "\(toolkit.text)")

@@ -1,4 +1,5 @@
 import KeyfleetCLI
+import KeyfleetCommandLine
 import ArgumentParser
 
 #if canImport(Glibc)

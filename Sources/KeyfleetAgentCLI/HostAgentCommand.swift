@@ -1,4 +1,5 @@
 import KeyfleetCLI
+import KeyfleetCommandLine
 import ArgumentParser
 import Foundation
 import KeyfleetAgent
@@ -6,7 +7,7 @@ import Logging
 import ServiceLifecycle
 
 /// `keyfleet host-agent`: keeps this server's sshd in step with the registry.
-struct HostAgentCommand: AsyncParsableCommand {
+package struct HostAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host-agent",
         abstract: "Keep this server's sshd in step with the registry: enroll, run, install, uninstall.",

@@ -1,14 +1,16 @@
 import ArgumentParser
 import KeyfleetCLI
-import Logging
+package import Logging
 
 /// `--log-level` of the long-running commands (server, host agent), and the stderr logging it sets up.
-struct LogOptions: ParsableArguments {
+package struct LogOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
-    var logLevel = "info"
+    package var logLevel = "info"
+
+    package init() {}
 
     /// Sends every log to stderr at the chosen level and returns a logger labelled `label`.
-    func bootstrap(label: String) throws -> Logger {
+    package func bootstrap(label: String) throws -> Logger {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CLIError.usage("--log-level \"\(Terminal.safe(logLevel))\" is not a log level")
         }

@@ -1,4 +1,5 @@
 import KeyfleetCLI
+import KeyfleetCommandLine
 import ArgumentParser
 import KeyfleetServer
 import Logging
@@ -10,7 +11,7 @@ import Musl
 #endif
 
 /// `keyfleet server`: the key registry over HTTP with its embedded database.
-struct ServerCommand: AsyncParsableCommand {
+package struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run the key registry: HTTP API, audit log and agent sync over an embedded SQLite database.",
@@ -71,12 +72,5 @@ struct ServerCommand: AsyncParsableCommand {
         if getuid() == 0 { return "/var/lib/keyfleet/server" }
         if let data = ProcessEnvironment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/keyfleet" }
         return (ProcessEnvironment["HOME"] ?? ".") + "/.local/share/keyfleet"
-    }
-}
-
-/// Reads the process environment without Foundation.
-enum ProcessEnvironment {
-    static subscript(name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
     }
 }

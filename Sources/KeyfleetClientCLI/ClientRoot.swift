@@ -1,5 +1,7 @@
 public import ArgumentParser
 internal import KeyfleetCLI
+import KeyfleetAgentCLI
+import KeyfleetServerCLI
 import SSHKeys
 
 #if canImport(Glibc)
@@ -8,14 +10,14 @@ import Glibc
 import Musl
 #endif
 
-/// `keyfleet-registry`: the registry's commands (server, client, host agent), run by `keyfleet` for them.
-/// Its command name is `keyfleet`, so usage and help read as the command people type.
+/// `keyfleet-client`: the registry's client commands, run by `keyfleet` for them. Its command name is
+/// `keyfleet`, so usage and help read as the command people type.
 ///
 /// Its tree is the whole of `keyfleet`, toolkit included: the toolkit cannot list the registry's commands
 /// (it does not link them, to start fast), so `keyfleet` hands this executable what is about every
 /// command: `keyfleet --help`, `keyfleet help ...`, `keyfleet completion SHELL` and
 /// `--generate-completion-script`. The toolkit's own commands still run in `keyfleet` itself.
-public struct KeyfleetRegistry: AsyncParsableCommand {
+public struct ClientRoot: AsyncParsableCommand {
     /// The command's name, summary and subcommands in groups, for ArgumentParser.
     public static let configuration = CommandConfiguration(
         commandName: "keyfleet",
@@ -94,7 +96,7 @@ public struct KeyfleetRegistry: AsyncParsableCommand {
     /// of the command before it is an error naming the closest one; `help` there, when `helpRewrite`, turns
     /// the whole into `help` followed by the commands before it and the rest.
     private static func walk(_ arguments: [String], helpRewrite: Bool) throws(CLIError) -> [String] {
-        var command: any ParsableCommand.Type = KeyfleetRegistry.self
+        var command: any ParsableCommand.Type = ClientRoot.self
         var path: [String] = []
         for (index, argument) in arguments.enumerated() {
             let subcommands = command.configuration.subcommands
@@ -167,6 +169,6 @@ struct CompletionCommand: ParsableCommand {
 
     func run() throws {
         guard let completion = CompletionShell(rawValue: shell.rawValue) else { throw CLIError.usage("no completion for \(shell.rawValue)") }
-        Terminal.print(KeyfleetRegistry.completionScript(for: completion))
+        Terminal.print(ClientRoot.completionScript(for: completion))
     }
 }
