@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "SSHKeys", targets: ["SSHKeys"]),
         .executable(name: "keyfleet", targets: ["keyfleet"]),
         .executable(name: "keyfleet-client", targets: ["keyfleet-client"]),
+        .executable(name: "keyfleet-server", targets: ["keyfleet-server"]),
+        .executable(name: "keyfleet-agent", targets: ["keyfleet-agent"]),
         .executable(name: "keyfleet-authorized-keys", targets: ["keyfleet-authorized-keys"]),
     ],
     dependencies: [
@@ -43,19 +45,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The one version every executable reports.
+        .target(name: "KeyfleetVersion", swiftSettings: strict),
         .target(
             name: "KeyfleetCLI",
             dependencies: [
-                "SSHKeys",
+                "SSHKeys", "KeyfleetVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        // What the command lines of the registry's executables share.
+        // What the command lines of keyfleet-client, keyfleet-server and keyfleet-agent share: their roots,
+        // --log-level, and the server and host-agent commands declared once (run by the executable of each,
+        // described by keyfleet-client's tree for help and completion).
         .target(
             name: "KeyfleetCommandLine",
             dependencies: [
-                "KeyfleetCLI",
+                "KeyfleetCLI", "KeyfleetVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,7 +70,7 @@ let package = Package(
         .target(
             name: "KeyfleetClientCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetServerCLI", "KeyfleetAgentCLI",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "SSHKeys", "KeyfleetCore", "KeyfleetAPI",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -77,7 +83,7 @@ let package = Package(
         .target(
             name: "KeyfleetServerCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetServer",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -86,7 +92,7 @@ let package = Package(
         .target(
             name: "KeyfleetAgentCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetAgent",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,7 +120,7 @@ let package = Package(
         .target(
             name: "KeyfleetServer",
             dependencies: [
-                "SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetAPI",
+                "SSHKeys", "KeyfleetCore", "KeyfleetStore", "KeyfleetAPI", "KeyfleetVersion",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -134,7 +140,7 @@ let package = Package(
         .target(
             name: "KeyfleetAgent",
             dependencies: [
-                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "AuthorizedKeysCache",
+                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "AuthorizedKeysCache", "KeyfleetVersion",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -152,11 +158,13 @@ let package = Package(
         ),
         .executableTarget(name: "keyfleet", dependencies: ["KeyfleetCLI"], swiftSettings: strict),
         .executableTarget(name: "keyfleet-client", dependencies: ["KeyfleetClientCLI"], swiftSettings: strict),
+        .executableTarget(name: "keyfleet-server", dependencies: ["KeyfleetServerCLI"], swiftSettings: strict),
+        .executableTarget(name: "keyfleet-agent", dependencies: ["KeyfleetAgentCLI"], swiftSettings: strict),
         // sshd's AuthorizedKeysCommand: no Foundation and the standard library linked in, so it starts in
         // about a millisecond and does not depend on the toolchain's shared libraries being installed.
         .target(name: "AuthorizedKeysCache", swiftSettings: strict),
         .executableTarget(
-            name: "keyfleet-authorized-keys", dependencies: ["AuthorizedKeysCache"], swiftSettings: strict,
+            name: "keyfleet-authorized-keys", dependencies: ["AuthorizedKeysCache", "KeyfleetVersion"], swiftSettings: strict,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         .executableTarget(
             name: "keyfleet-bench",
@@ -194,10 +202,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "KeyfleetAgentTests", dependencies: ["KeyfleetAgent", "AuthorizedKeysCache", "TestSupport"], swiftSettings: strict),
+            name: "KeyfleetAgentTests", dependencies: ["KeyfleetAgent", "KeyfleetCommandLine", "AuthorizedKeysCache", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "KeyfleetE2ETests",
-            dependencies: ["keyfleet", "keyfleet-client", "SSHKeys", "TestSupport"],
+            // Every executable the suites run, so that `swift test` builds them first; except
+            // keyfleet-authorized-keys, whose -static-stdlib would carry into the test bundle's link (SwiftPM
+            // links an executable's objects into the tests that depend on it). `swift test` builds it anyway,
+            // as it builds every target.
+            dependencies: ["keyfleet", "keyfleet-client", "keyfleet-server", "keyfleet-agent", "SSHKeys", "TestSupport"],
             swiftSettings: strict
         ),
     ],

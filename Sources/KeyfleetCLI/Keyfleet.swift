@@ -1,28 +1,23 @@
 public import ArgumentParser
+import KeyfleetVersion
 import SSHKeys
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
-/// The `keyfleet` command: the key toolkit here, and the registry's server, client and host agent in
-/// `keyfleet-client` beside it, which `keyfleet` runs (`execv`) for those commands.
+/// The `keyfleet` command: the key toolkit here; every other command in the executable of its machine's
+/// role, which `keyfleet` runs (`execv`) in its place: `keyfleet-client` for the registry's client
+/// commands, `keyfleet-server` for `server`, `keyfleet-agent` for `host-agent` (see ``RoleExecutable``).
 ///
-/// Two executables behind one command because the registry links Hummingbird, SwiftNIO, AsyncHTTPClient
-/// and Foundation: in the same binary they tripled the start-up of every toolkit command (`keygen` went
-/// from 3 ms to 9.5 ms), while a network command does not notice one more `execv`.
+/// The toolkit links none of them: the registry's Hummingbird, SwiftNIO, AsyncHTTPClient and Foundation
+/// in the same binary tripled the start-up of every toolkit command (`keygen` went from 3 ms to 9.5 ms),
+/// while a network command does not notice one more `execv`.
 public struct Keyfleet: ParsableCommand {
-    /// The version of every Keyfleet program (`keyfleet --version`, `keyfleet-client --version`).
-    public static let version = "0.4.0"
-
-    /// The commands `keyfleet-client` runs.
-    public static let registryCommands: Set<String> = [
-        "server", "host-agent", "login", "logout", "context", "ssh-key", "project", "host", "cluster", "audit", "user",
-        "token",
-    ]
-
     /// The toolkit's commands, which this executable runs itself; `keyfleet-client` lists them too, in the
     /// combined command tree that its help and shell completion describe.
     package static let toolkitCommands: [any ParsableCommand.Type] = [
@@ -30,9 +25,9 @@ public struct Keyfleet: ParsableCommand {
         ConvertCommand.self, InspectCommand.self, DoctorCommand.self,
     ]
 
-    /// What `keyfleet-client` answers for the whole command tree, toolkit and registry: `help ...`,
-    /// `completion SHELL`, and these flags given before any command (`keyfleet --help`). The toolkit alone
-    /// knows only its own commands, so it answers help itself only when `keyfleet-client` is missing.
+    /// What `keyfleet-client` answers for the whole command tree, toolkit and registry: `help`, `completion
+    /// SHELL`, and these flags given before any command (`keyfleet --help`). The toolkit alone knows only its
+    /// own commands, so it answers help itself only when `keyfleet-client` is missing.
     static let treeWords: Set<String> = ["help", "completion"]
     static let treeFlags: Set<String> = ["-h", "--help", "-help", "--help-hidden", "--experimental-dump-help", "---completion"]
 
@@ -41,12 +36,12 @@ public struct Keyfleet: ParsableCommand {
         commandName: "keyfleet",
         abstract: "Make, read, convert and check SSH keys in every format people meet; run and use the key registry.",
         discussion: """
-            Registry commands (each has --help): server, login, logout, context, ssh-key, project, host, cluster, \
-            audit, user, token, host-agent.
+            Registry commands (each has --help): login, logout, context, ssh-key, project, host, cluster, audit, \
+            user, token (in keyfleet-client); server (in keyfleet-server); host-agent (in keyfleet-agent).
 
             Exit status: 0 success, 1 bad input or usage, 2 wrong passphrase.
             """,
-        version: version,
+        version: keyfleetVersion,
         subcommands: toolkitCommands
     )
 
@@ -57,22 +52,20 @@ public struct Keyfleet: ParsableCommand {
     /// Every error becomes one line on stderr; nothing traps.
     ///
     /// Synchronous on purpose: an `async` main starts Swift's concurrency runtime and its threads, which
-    /// costs a toolkit command about a millisecond; the registry's commands, which need it, run in
-    /// `keyfleet-client`.
+    /// costs a toolkit command about a millisecond; the commands that need it run in other executables.
     public static func run(arguments: [String]? = nil) -> Int32 {
         do {
             let given = arguments ?? Array(CommandLine.arguments.dropFirst())
-            if let first = given.first, registryCommands.contains(first) || first == "completion" || first == "--context" || first.hasPrefix("--context=") {
-                return RegistryExecutable.exec(given)
-            }
-            if given.isEmpty || treeWords.contains(given[0]) || treeFlags.contains(given[0])
-                || given[0].hasPrefix("--generate-completion-script"),
-                RegistryExecutable.path() != nil
-            {
-                return RegistryExecutable.exec(given)
+            if let (executable, command) = RoleExecutable.handling(given) {
+                if let path = executable.path() { return executable.exec(path, given) }
+                if let command {
+                    throw CLIError(
+                        "\"keyfleet \(Terminal.safe(command))\" runs in \(executable.rawValue), which is neither beside keyfleet nor on PATH; "
+                            + "install the Debian package \(executable.debianPackage)")
+                }
             }
             if let first = given.first, !first.hasPrefix("-"), !toolkitCommands.contains(where: { $0._commandName == first }) {
-                let known = toolkitCommands.map { $0._commandName } + registryCommands.sorted() + treeWords.sorted()
+                let known = toolkitCommands.map { $0._commandName } + RoleExecutable.allCases.flatMap(\.commands) + treeWords.sorted()
                 throw CLIError.usage(
                     "unknown command \"\(Terminal.safe(first))\"\(Suggestions.phrase(for: first, among: known)) (see keyfleet --help)")
             }
@@ -114,16 +107,50 @@ extension ParsableCommand {
     }
 }
 
-/// Runs `keyfleet-client`, found beside this executable, in this process's place.
-enum RegistryExecutable {
-    static let name = "keyfleet-client"
+/// An executable `keyfleet` runs in its place for the commands it does not carry, found beside the
+/// running `keyfleet` (its real path), then on `PATH`.
+package enum RoleExecutable: String, CaseIterable, Sendable {
+    case client = "keyfleet-client"
+    case server = "keyfleet-server"
+    case agent = "keyfleet-agent"
 
-    /// Replaces the process with `keyfleet-client arguments...`; returns (1) only when that fails.
-    static func exec(_ arguments: [String]) -> Int32 {
-        guard let path = path() else {
-            Terminal.printError("\(name) is not installed beside keyfleet; it runs the registry commands")
-            return 1
+    /// The first words of the commands it runs.
+    package var commands: [String] {
+        switch self {
+        case .client: ["login", "logout", "context", "ssh-key", "project", "host", "cluster", "audit", "user", "token"]
+        case .server: ["server"]
+        case .agent: ["host-agent"]
         }
+    }
+
+    /// The Debian package that installs it.
+    package var debianPackage: String {
+        switch self {
+        case .client: "keyfleet"
+        case .server: "keyfleet-server"
+        case .agent: "keyfleet-agent"
+        }
+    }
+
+    /// The executable that runs `arguments`, and the command it runs them for when only that executable
+    /// can (nil when the toolkit answers by itself without it: `keyfleet --help` lists the toolkit's
+    /// commands when `keyfleet-client` is missing). Nil when the toolkit runs them.
+    static func handling(_ arguments: [String]) -> (RoleExecutable, command: String?)? {
+        guard let first = arguments.first else { return (.client, nil) }
+        if let role = allCases.first(where: { $0.commands.contains(first) }) { return (role, first) }
+        if first == "completion" || first == "--context" || first.hasPrefix("--context=") { return (.client, first) }
+        if first == "help" {
+            if let topic = arguments.dropFirst().first, let role = allCases.first(where: { $0.commands.contains(topic) }) {
+                return (role, "help " + topic)
+            }
+            return (.client, nil)
+        }
+        if Keyfleet.treeFlags.contains(first) || first.hasPrefix("--generate-completion-script") { return (.client, nil) }
+        return nil
+    }
+
+    /// Replaces the process with `path arguments...`; returns (1) only when that fails.
+    func exec(_ path: String, _ arguments: [String]) -> Int32 {
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         execv(path, argv)
         let reason = String(cString: strerror(errno))
@@ -132,14 +159,66 @@ enum RegistryExecutable {
         return 1
     }
 
-    /// `keyfleet-client` in the directory of the running executable (its real path).
-    static func path() -> String? {
+    /// Runs `arguments` in this executable, in this process's place: the hand-over of a command declared
+    /// in one executable's tree and run in another's (`keyfleet-client server` runs `keyfleet-server`).
+    /// Returns only when it cannot, with the error to show.
+    package func execute(_ arguments: [String]) -> CLIError {
+        guard let path = path() else {
+            return CLIError("\(rawValue) is neither beside this executable nor on PATH; install the Debian package \(debianPackage)")
+        }
+        _ = exec(path, arguments)
+        return CLIError("cannot run \(Terminal.safe(path))")
+    }
+
+    /// The executable beside the running one, else the first on `PATH` (absolute entries only: an empty or
+    /// relative entry would run whatever the current directory holds).
+    package func path() -> String? {
+        if let own = Self.runningExecutable(), let slash = own.lastIndex(of: "/") {
+            let candidate = String(own[..<slash]) + "/" + rawValue
+            if Self.isExecutable(candidate) { return candidate }
+        }
+        return Self.search(rawValue)
+    }
+
+    private static func isExecutable(_ path: String) -> Bool {
+        var info = stat()
+        return access(path, X_OK) == 0 && stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// `name` in the absolute directories of `PATH`.
+    private static func search(_ name: String) -> String? {
+        guard let path = getenv("PATH").map({ String(cString: $0) }) else { return nil }
+        for directory in path.split(separator: ":") where directory.hasPrefix("/") {
+            let candidate = directory + "/" + name
+            if isExecutable(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// The real path of the running executable: `/proc/self/exe` on Linux, `_NSGetExecutablePath` on
+    /// Darwin; else `argv[0]`, itself or as found on `PATH`.
+    static func runningExecutable() -> String? {
+        #if os(Linux) || os(Android)
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        let executable = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return nil }
-        let candidate = String(executable[..<slash]) + "/" + name
-        return access(candidate, X_OK) == 0 ? candidate : nil
+        if count > 0 {
+            return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        #elseif canImport(Darwin)
+        var size: UInt32 = 0
+        _ = _NSGetExecutablePath(nil, &size)
+        var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+        if _NSGetExecutablePath(&buffer, &size) == 0, let real = realPath(String(cString: buffer)) {
+            return real
+        }
+        #endif
+        guard let first = CommandLine.arguments.first, !first.isEmpty else { return nil }
+        return realPath(first.contains("/") ? first : search(first) ?? first)
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -1,22 +1,26 @@
 public import ArgumentParser
 internal import KeyfleetCLI
-import KeyfleetAgentCLI
-import KeyfleetServerCLI
+import KeyfleetCommandLine
+import KeyfleetVersion
 import SSHKeys
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `keyfleet-client`: the registry's client commands, run by `keyfleet` for them. Its command name is
 /// `keyfleet`, so usage and help read as the command people type.
 ///
-/// Its tree is the whole of `keyfleet`, toolkit included: the toolkit cannot list the registry's commands
-/// (it does not link them, to start fast), so `keyfleet` hands this executable what is about every
-/// command: `keyfleet --help`, `keyfleet help ...`, `keyfleet completion SHELL` and
-/// `--generate-completion-script`. The toolkit's own commands still run in `keyfleet` itself.
+/// Its tree is the whole of `keyfleet`: the toolkit cannot list the other commands (it does not link them,
+/// to start fast), so `keyfleet` hands this executable what is about every command: `keyfleet --help`,
+/// `keyfleet help ...`, `keyfleet completion SHELL` and `--generate-completion-script`. The toolkit's own
+/// commands still run in `keyfleet` itself; `server` and `host-agent` are here as they are declared, with
+/// their options and help, and run in `keyfleet-server` and `keyfleet-agent` (see ``HandOver``), so that
+/// this executable carries neither the server nor the agent.
 public struct ClientRoot: AsyncParsableCommand {
     /// The command's name, summary and subcommands in groups, for ArgumentParser.
     public static let configuration = CommandConfiguration(
@@ -29,7 +33,7 @@ public struct ClientRoot: AsyncParsableCommand {
 
             Exit status: 0 success, 1 bad input, usage or a refusal from the server, 2 wrong passphrase.
             """,
-        version: Keyfleet.version,
+        version: keyfleetVersion,
         groupedSubcommands: [
             CommandGroup(name: "Key toolkit (local)", subcommands: Keyfleet.toolkitCommands),
             CommandGroup(
@@ -39,7 +43,7 @@ public struct ClientRoot: AsyncParsableCommand {
                     TokenCommand.self, AuditCommand.self,
                 ]),
             CommandGroup(name: "Connecting", subcommands: [LoginCommand.self, LogoutCommand.self, ContextCommand.self]),
-            CommandGroup(name: "Server and host agent", subcommands: [ServerCommand.self, HostAgentCommand.self]),
+            CommandGroup(name: "Server and host agent", subcommands: [ServerCommand<HandOver>.self, HostAgentCommand<HandOver>.self]),
             CommandGroup(name: "Shell", subcommands: [CompletionCommand.self]),
         ]
     )
@@ -50,28 +54,18 @@ public struct ClientRoot: AsyncParsableCommand {
     /// Parses the process's arguments, runs the command and returns the exit status; every error is one
     /// line, or a problem document on stderr after `-o json` or `-o yaml`.
     public static func run(arguments: [String]? = nil) async -> Int32 {
-        let given = arguments ?? Array(CommandLine.arguments.dropFirst())
+        var given = arguments ?? Array(CommandLine.arguments.dropFirst())
         ClientOutput.encoding.withLock { $0 = ClientOutput.encoding(in: given) }
         do {
-            var command = try parseAsRoot(try prepare(given))
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-            return 0
+            given = try takeContext(given)
         } catch {
-            if let encoding = ClientOutput.encoding.withLock({ $0 }), !(error is ExitCode), exitCode(for: error) != .success {
-                return problem(error, as: encoding)
-            }
-            return report(error)
+            return failure(error) ?? report(error)
         }
+        return await RootCommand.run(Self.self, arguments: given, failure: failure)
     }
 
-    /// The arguments as ArgumentParser should see them: `--context NAME` before the command taken out (it
-    /// becomes KEYFLEET_CONTEXT for this process), `X help Y` read as `help X Y`, and a command name that
-    /// is not one refused with the closest one.
-    static func prepare(_ arguments: [String]) throws(CLIError) -> [String] {
+    /// `--context NAME` before the command taken out of `arguments`: it becomes KEYFLEET_CONTEXT for this process.
+    static func takeContext(_ arguments: [String]) throws(CLIError) -> [String] {
         var arguments = arguments
         if let first = arguments.first, first == "--context" || first.hasPrefix("--context=") {
             let name: String
@@ -85,37 +79,13 @@ public struct ClientRoot: AsyncParsableCommand {
             }
             setenv("KEYFLEET_CONTEXT", name, 1)
         }
-        if arguments.first == "help" {
-            _ = try walk(Array(arguments.dropFirst()), helpRewrite: false)
-            return arguments
-        }
-        return try walk(arguments, helpRewrite: true)
+        return arguments
     }
 
-    /// Follows the command names at the start of `arguments` down the tree. A name that is no subcommand
-    /// of the command before it is an error naming the closest one; `help` there, when `helpRewrite`, turns
-    /// the whole into `help` followed by the commands before it and the rest.
-    private static func walk(_ arguments: [String], helpRewrite: Bool) throws(CLIError) -> [String] {
-        var command: any ParsableCommand.Type = ClientRoot.self
-        var path: [String] = []
-        for (index, argument) in arguments.enumerated() {
-            let subcommands = command.configuration.subcommands
-            guard !subcommands.isEmpty, !argument.hasPrefix("-") else { break }
-            if argument == "help" {
-                if helpRewrite, index > 0 { return ["help"] + path + arguments[(index + 1)...] }
-                break
-            }
-            if let next = subcommands.first(where: { $0._commandName == argument || $0.configuration.aliases.contains(argument) }) {
-                command = next
-                path.append(argument)
-                continue
-            }
-            let names = subcommands.map { $0._commandName } + ["help"]
-            let closest = Suggestions.closest(to: argument, among: names).map { "; did you mean \"\((path + [$0]).joined(separator: " "))\"?" } ?? ""
-            let typed = Terminal.safe((path + [argument]).joined(separator: " "))
-            throw CLIError.usage("unknown command \"\(typed)\"\(closest) (see \((["keyfleet"] + path + ["--help"]).joined(separator: " ")))")
-        }
-        return arguments
+    /// After `-o json` or `-o yaml`, prints `error` as a problem document and returns the exit status.
+    private static func failure(_ error: any Error) -> Int32? {
+        guard let encoding = ClientOutput.encoding.withLock({ $0 }), !(error is ExitCode), exitCode(for: error) != .success else { return nil }
+        return problem(error, as: encoding)
     }
 
     /// Prints `error` as a problem document on stderr and returns the exit status ``report(_:)`` would.
@@ -170,5 +140,21 @@ struct CompletionCommand: ParsableCommand {
     func run() throws {
         guard let completion = CompletionShell(rawValue: shell.rawValue) else { throw CLIError.usage("no completion for \(shell.rawValue)") }
         Terminal.print(ClientRoot.completionScript(for: completion))
+    }
+}
+
+/// The server's and the host agent's commands in this tree, which describes them for help and completion:
+/// run, they hand over to `keyfleet-server` and `keyfleet-agent` (`keyfleet-client server ...` runs
+/// `keyfleet-server server ...`).
+enum HandOver: ServerRunner, HostAgentRunner {
+    static func run(_ options: ServerOptions) async throws { throw RoleExecutable.server.execute(arguments) }
+    static func enroll(_ options: HostAgentCommand<Self>.Enroll) async throws { throw RoleExecutable.agent.execute(arguments) }
+    static func run(_ options: HostAgentCommand<Self>.Run) async throws { throw RoleExecutable.agent.execute(arguments) }
+    static func install(_ options: HostAgentCommand<Self>.Install) async throws { throw RoleExecutable.agent.execute(arguments) }
+    static func uninstall(_ options: HostAgentCommand<Self>.Uninstall) async throws { throw RoleExecutable.agent.execute(arguments) }
+
+    /// This process's arguments after a `--context` before the command, which the others do not take.
+    private static var arguments: [String] {
+        (try? ClientRoot.takeContext(Array(CommandLine.arguments.dropFirst()))) ?? Array(CommandLine.arguments.dropFirst())
     }
 }

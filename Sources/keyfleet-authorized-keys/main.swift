@@ -8,6 +8,7 @@
 // arguments. It never touches the network, trusts only a cache owned by root, and exits 1 whenever it is
 // unsure (sshd then ignores whatever was printed).
 import AuthorizedKeysCache
+import KeyfleetVersion
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,12 @@ import Musl
 #endif
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+// No login is called --version: the name is checked before the cache is read (see Lookup).
+if arguments == ["--version"] {
+    let text = Array((keyfleetVersion + "\n").utf8)
+    _ = text.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    exit(0)
+}
 var directory = CacheFile.defaultDirectory
 if arguments.first == "--cache-dir", arguments.count >= 2 {
     directory = arguments[1]

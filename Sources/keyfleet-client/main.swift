@@ -5,6 +5,8 @@ import KeyfleetClientCLI
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 exit(await ClientRoot.run())

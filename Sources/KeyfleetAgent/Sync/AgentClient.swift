@@ -3,6 +3,7 @@ internal import Foundation
 internal import KeyfleetCore
 internal import HTTPTypes
 internal import KeyfleetAPI
+internal import KeyfleetVersion
 internal import NIOCore
 internal import NIOSSL
 internal import OpenAPIAsyncHTTPClient
@@ -61,7 +62,7 @@ struct AgentClient: Sendable {
     func enroll(token: String, hostname: String?) async throws(AgentError) -> (host: String, credential: String) {
         let output: Operations.EnrollAgent.Output
         do {
-            output = try await client.enrollAgent(body: .json(.init(token: token, agentVersion: HostAgent.version, hostname: hostname)))
+            output = try await client.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname)))
         } catch {
             throw Self.transportError(error, serverURL)
         }
@@ -124,7 +125,7 @@ struct AgentClient: Sendable {
             output = try await client.reportAgent(
                 body: .json(
                     .init(
-                        agentVersion: HostAgent.version, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
+                        agentVersion: keyfleetVersion, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
                         revokedKeysOutsideBlock: found.isEmpty ? nil : Array(found))))
         } catch {
             throw Self.transportError(error, serverURL)

@@ -49,9 +49,6 @@ public struct HostAgentConfiguration: Sendable {
 /// The agent then removes every key it manages, forgets its last answer and returns, so the process exits
 /// with status 0 (the systemd unit restarts it only on failure).
 public struct HostAgent: Service {
-    /// The agent's version, sent to the server.
-    public static let version = "0.4.0"
-
     let configuration: HostAgentConfiguration
     let logger: Logger
     let applied: (@Sendable (AccessSet) -> Void)?

@@ -1,0 +1,49 @@
+import KeyfleetCLI
+import KeyfleetCommandLine
+import KeyfleetServer
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs `keyfleet server` in this process.
+enum ServerMain: ServerRunner {
+    static func run(_ options: ServerOptions) async throws {
+        guard let (host, port) = ServerConfiguration.parseListen(options.listen) else {
+            throw CLIError.usage("--listen \"\(Terminal.safe(options.listen))\" is not HOST:PORT with a port from 0 to 65535")
+        }
+        let tls: (certificateFile: String, keyFile: String)?
+        switch (options.tlsCertificate, options.tlsKey) {
+        case (nil, nil): tls = nil
+        case (let certificate?, let key?): tls = (certificate, key)
+        default: throw CLIError.usage("--tls-cert and --tls-key go together")
+        }
+        if let publicURL = options.publicURL, !(publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://")) {
+            throw CLIError.usage("--public-url must start with https:// or http://")
+        }
+        let environment = ProcessEnvironment.self
+        let configuration = ServerConfiguration(
+            dataDirectory: options.dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? defaultDataDirectory(),
+            host: host, port: port, tls: tls, publicURL: options.publicURL, adminToken: environment["KEYFLEET_ADMIN_TOKEN"])
+
+        let logger = try options.logging.bootstrap(label: "keyfleet.server")
+        do {
+            try await RegistryServer.run(configuration, logger: logger) { line in
+                Terminal.print(line)
+            }
+        } catch let error as ServerStartError {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// `/var/lib/keyfleet/server` for root, `$XDG_DATA_HOME/keyfleet` (or `~/.local/share/keyfleet`) otherwise.
+    static func defaultDataDirectory() -> String {
+        if getuid() == 0 { return "/var/lib/keyfleet/server" }
+        if let data = ProcessEnvironment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/keyfleet" }
+        return (ProcessEnvironment["HOME"] ?? ".") + "/.local/share/keyfleet"
+    }
+}
