@@ -100,7 +100,16 @@ struct EffectiveAccessTests {
         AccessCase("a missing project gives nothing", "h1", "root", []) { world in
             world.deleteProject("p1")
         },
-        AccessCase("rescue keys never reach a login", "hr", "root", ["k-p1"]),
+        AccessCase("rescue keys reach no login while the host is not flagged for rescue", "hr", "root", ["k-p1"]),
+        AccessCase("flagged for rescue, the login's rescue keys log in beside its own", "hr", "root", ["k-p1", "k-rescue"]) { world in
+            try world.updateHost("hr") { $0.rescueActive = true }
+        },
+        AccessCase("flagged for rescue, a rescue key of another login adds nothing", "h3", "root", ["k-p1"]) { world in
+            try world.updateHost("h3") {
+                try $0.setRescueKeys([id("k-alice")], for: login("deploy"))
+                $0.rescueActive = true
+            }
+        },
         AccessCase("a key listed twice appears once", "h3", "root", ["k-p1"]) { world in
             try world.updateHost("h3") { try $0.setAccess(.explicit([id("k-p1"), id("k-p1")]), for: .root) }
         },
@@ -129,21 +138,30 @@ struct EffectiveAccessTests {
         #expect(EffectiveAccess.compute(host: host, login: try login(item.login), registry: shuffled, now: World.now).map(\.line) == entries.map(\.line))
     }
 
-    @Test("rescue keys are computed apart and follow the same rules")
+    @Test("rescue keys are computed apart, follow the same rules, and are added only while the host is flagged")
     func rescue() throws {
         var world = try World()
         let host = try world.host("hr")
-        let rescue = EffectiveAccess.rescue(host: host, registry: world.snapshot, now: World.now)
+        let rescue = EffectiveAccess.rescue(host: host, login: .root, registry: world.snapshot, now: World.now)
         #expect(rescue.map(\.keyID.rawValue) == ["k-rescue"])
         #expect(rescue.allSatisfy { $0.source == .rescue })
-        for login in host.logins {
-            #expect(!EffectiveAccess.compute(host: host, login: login, registry: world.snapshot, now: World.now).contains { $0.keyID.rawValue == "k-rescue" })
+        #expect(!EffectiveAccess.compute(host: host, login: .root, registry: world.snapshot, now: World.now).contains { $0.source == .rescue })
+        try world.updateHost("hr") {
+            try $0.setRescueKeys([id("k-exp-past"), id("k-dave"), id("k-exp-soon"), id("k-p1")], for: .root)
+            $0.rescueActive = true
         }
-        try world.updateHost("hr") { $0.rescueKeys = [try id("k-exp-past"), try id("k-dave"), try id("k-exp-soon")] }
-        let filtered = EffectiveAccess.rescue(host: try world.host("hr"), registry: world.snapshot, now: World.now)
-        #expect(filtered.map(\.keyID.rawValue) == ["k-exp-soon"])
+        let flagged = try world.host("hr")
+        let filtered = EffectiveAccess.rescue(host: flagged, login: .root, registry: world.snapshot, now: World.now)
+        #expect(filtered.map(\.keyID.rawValue) == ["k-exp-soon", "k-p1"], "expired and ineligible keys are left out")
+        // Flagged: the login's own key keeps its source; the rescue key that is not already there is added as rescue.
+        let entries = EffectiveAccess.compute(host: flagged, login: .root, registry: world.snapshot, now: World.now)
+        #expect(entries.map(\.keyID.rawValue) == ["k-exp-soon", "k-p1"])
+        #expect(entries.map(\.source) == [.rescue, .host])
         // A host with no rescue keys gets none, even with inherited logins.
-        #expect(EffectiveAccess.rescue(host: try world.host("h1"), registry: world.snapshot, now: World.now).isEmpty)
+        #expect(EffectiveAccess.rescue(host: try world.host("h1"), login: .root, registry: world.snapshot, now: World.now).isEmpty)
+        // Rescue keys of a login the host drops go with it.
+        try world.updateHost("hr") { try $0.setLogins([try login("deploy")]) }
+        #expect(try world.host("hr").rescueKeys.isEmpty)
     }
 
     @Test("the rule that applies is reported")

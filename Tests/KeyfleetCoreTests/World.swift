@@ -54,7 +54,7 @@ struct World {
             try Host(id: id("hc"), project: id("p1"), name: "hc", logins: [.root, deploy], cluster: id("c1")),
             try Host(id: id("hx"), project: id("p1"), name: "hx", logins: [.root, deploy], cluster: id("c1"), access: [.root: .explicit([id("k-alice")])]),
             try Host(id: id("h3"), project: id("p1"), name: "h3", logins: [.root, deploy], access: [.root: .explicit([id("k-p1")])]),
-            try Host(id: id("hr"), project: id("p1"), name: "hr", logins: [.root], access: [.root: .explicit([id("k-p1")])], rescueKeys: [id("k-rescue")]),
+            try Host(id: id("hr"), project: id("p1"), name: "hr", logins: [.root], access: [.root: .explicit([id("k-p1")])], rescueKeys: [.root: [id("k-rescue")]]),
         ]
     }
 

@@ -140,10 +140,11 @@ struct HostsTests {
             #expect((added.dictionary("access")["deploy"] as? [String: Any])?["keys"] as? [String] == [world.projectKey.id.rawValue])
             let rescue = try await client.call(
                 .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true])
-            #expect(rescue.object["rescue_keys"] as? [String] == [world.memberKey.id.rawValue])
-            let both = try await client.call(
-                .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true, "login": "root"])
-            #expect(both.status == 400)
+            #expect(rescue.dictionary("rescue_keys") as? [String: [String]] == ["root": [world.memberKey.id.rawValue]], "root by default")
+            let rescueDeploy = try await client.call(
+                .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true, "login": "deploy"])
+            #expect(rescueDeploy.dictionary("rescue_keys") as? [String: [String]] == ["root": [world.memberKey.id.rawValue], "deploy": [world.memberKey.id.rawValue]])
+            #expect(rescueDeploy.object["rescue_active"] as? Bool == false)
             let foreign = try await client.call(.post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.strangerKey.id.rawValue])
             #expect(foreign.code == "invalid-reference")
             let noLogin = try await client.call(
@@ -156,7 +157,9 @@ struct HostsTests {
             let entry = try #require((deploy["keys"] as? [[String: Any]])?.first)
             #expect(entry["key_id"] as? String == world.projectKey.id.rawValue)
             #expect((entry["authorized_key"] as? String)?.hasSuffix(" keyfleet:deploy") == true)
-            #expect((access.object["rescue"] as? [[String: Any]])?.count == 1)
+            let rescueAccess = try #require(access.object["rescue"] as? [[String: Any]])
+            #expect(rescueAccess.map { $0["login"] as? String } == ["deploy"], "limited to the login asked for")
+            #expect(access.object["rescue_active"] as? Bool == false)
             #expect(try await client.call(.get, "/v1/hosts/\(id)/access?login=nobody", token: world.member.token).code == "invalid-login")
             #expect(try await client.call(.get, "/v1/hosts/\(id)/access", token: world.stranger.token).status == 404)
 
@@ -172,6 +175,8 @@ struct HostsTests {
             #expect((removed.dictionary("access")["deploy"] as? [String: Any])?["keys"] as? [String] == [], "explicit and empty, not inherited")
             #expect(try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token).status == 404)
             #expect(try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token).status == 200)
+            let rescueLeft = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token)
+            #expect(rescueLeft.status == 404, "root's is gone")
 
             let reset = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: ["mode": "inherited"])
             #expect(reset.status == 200)

@@ -58,7 +58,7 @@ struct ReviewFixesTests {
             #expect(wide.status == 400 && wide.object["field"] as? String == "logins", "\(wide.text)")
             let keys = try await client.createHost(world.owner.token, ["name": "a", "project": project, "ssh_keys": many])
             #expect(keys.status == 400 && keys.object["field"] as? String == "ssh_keys", "\(keys.text)")
-            let rescue = try await client.createHost(world.owner.token, ["name": "a", "project": project, "rescue_keys": many])
+            let rescue = try await client.createHost(world.owner.token, ["name": "a", "project": project, "rescue_keys": ["root": many]])
             #expect(rescue.status == 400 && rescue.object["field"] as? String == "rescue_keys", "\(rescue.text)")
             let cluster = try await client.call(.post, "/v1/clusters", token: world.owner.token, json: ["name": "c", "project": project, "keys": many])
             #expect(cluster.status == 400 && cluster.object["field"] as? String == "keys", "\(cluster.text)")

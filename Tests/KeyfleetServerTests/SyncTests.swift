@@ -30,12 +30,12 @@ struct SyncTests {
         return (result, clock.now - start)
     }
 
-    @Test("200 with every login at version 0, then 304 after the wait; rescue keys are not sent")
+    @Test("200 with every login at version 0, then 304 after the wait; rescue keys are not sent while the host is not flagged")
     func answerThenNotModified() async throws {
         try await TestRegistry.with { registry, client in
             let world = try await HostWorld.make(registry)
             let (id, credential) = try await Self.enrolled(
-                client, world, ["logins": ["root", "deploy"], "access": ["deploy": ["mode": "explicit", "keys": []]], "rescue_keys": [world.projectKey.id.rawValue]])
+                client, world, ["logins": ["root", "deploy"], "access": ["deploy": ["mode": "explicit", "keys": []]], "rescue_keys": ["deploy": [world.projectKey.id.rawValue]]])
             let first = try await Self.sync(client, credential, version: 0, wait: 0)
             #expect(first.status == 200)
             #expect(first.headers[.cacheControl] == "no-store")

@@ -85,7 +85,7 @@ struct StoreBehaviourTests {
         let key = try await f.newKey("bob-laptop", owner: .user(bob.id), labels: ["a": "b"], expiresAt: f.determinism.now + 86_400)
         let cluster = try await f.store.createCluster(by: f.principal) { try Cluster(id: $0, project: project.id, name: "c", keys: [key.id]) }
         let host = try await f.store.createHost(by: f.principal) {
-            try Host(id: $0, project: project.id, name: "h", labels: ["x": "y"], cluster: cluster.id, rescueKeys: [key.id])
+            try Host(id: $0, project: project.id, name: "h", labels: ["x": "y"], cluster: cluster.id, rescueKeys: [.root: [key.id]], rescueActive: true)
         }
         try await f.store.createEnrollmentToken(host: host.id, tokenHash: digest(4), expiresAt: f.determinism.now + 600, by: f.principal)
         let before = try await f.store.snapshot()

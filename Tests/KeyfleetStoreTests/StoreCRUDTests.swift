@@ -152,7 +152,7 @@ struct StoreCRUDTests {
         let host = try await f.store.createHost(by: f.principal) {
             try Host(
                 id: $0, project: project.id, name: "web-1", labels: ["role": "web"], logins: [.root, deploy], cluster: cluster.id,
-                access: [deploy: .explicit([k2.id, k1.id])], rescueKeys: [k1.id])
+                access: [deploy: .explicit([k2.id, k1.id])], rescueKeys: [deploy: [k1.id, k2.id], .root: [k1.id]], rescueActive: true)
         }
         #expect(try await f.store.host(host.id) == host)
         let bare = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: project.id, name: "web-2", access: [.root: .explicit([])]) }
@@ -174,7 +174,7 @@ struct StoreCRUDTests {
             _ = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: other.id, name: "x", cluster: cluster.id) }
         }
         await #expect(throws: StoreError(.invalidReference, "")) {
-            _ = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: project.id, name: "y", rescueKeys: [try KeyID("missing")]) }
+            _ = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: project.id, name: "y", rescueKeys: [.root: [try KeyID("missing")]]) }
         }
         await #expect(throws: StoreError(.conflict, "")) {
             _ = try await f.store.createCluster(by: f.principal) { try Cluster(id: $0, project: project.id, name: "c1") }
@@ -193,7 +193,7 @@ struct StoreCRUDTests {
         // Deleting a key removes it from every list; deleting a cluster frees its hosts.
         _ = try await f.store.updateHost(host.id, by: f.principal) { $0.cluster = cluster.id }
         try await f.store.deleteKey(k1.id, by: f.principal)
-        #expect(try await f.store.host(host.id)?.rescueKeys == [])
+        #expect(try await f.store.host(host.id)?.rescueKeys == [deploy: [k2.id]])
         #expect(try await f.store.cluster(cluster.id)?.keys == [])
         try await f.store.deleteCluster(cluster.id, by: f.principal)
         #expect(try await f.store.host(host.id)?.cluster == nil)

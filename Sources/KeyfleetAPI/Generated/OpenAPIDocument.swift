@@ -870,17 +870,18 @@ paths:
     post:
       operationId: addHostKey
       tags: [Hosts]
-      summary: Let a key log in to a host as one login, or add a rescue key.
+      summary: Let a key log in to a host as one login, or add a rescue key for a login.
       description: |
-        Adds the key to the host's own (explicit) list for `login` (default `root`), or to the rescue keys
-        when `rescue` is true. A login that inherited its keys becomes explicit with just this key, which
+        Adds the key to the host's own (explicit) list for `login` (default `root`), or, when `rescue` is
+        true, to the login's rescue keys: break-glass keys that log in only while the host is flagged for
+        rescue (`PATCH /v1/hosts/{host_id}` with `rescue_active`). A login that inherited its keys becomes explicit with just this key, which
         overrides the cluster's and the project's keys for that login, as a machine's own list does in
         Hetzner's Cluster API; `PUT /v1/hosts/{host_id}/logins/{login}/access` returns it to inherited.
         Adding a key that is already there changes nothing (200).
 
         Refusals: 422 `invalid-login` (the host has no such login), `invalid-reference` (unknown key, or a key
         that is neither a key of the host's project nor a personal key of one of its owners or members);
-        400 `bad-request` for `login` together with `rescue: true`; 403, 404.
+        403, 404.
       requestBody:
         required: true
         content:
@@ -917,14 +918,14 @@ paths:
     delete:
       operationId: removeHostKey
       tags: [Hosts]
-      summary: Take a key off a host's own list for one login, or off its rescue keys.
+      summary: Take a key off a host's own list for one login, or off the login's rescue keys.
       description: |
-        Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-        `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+        Removes the key from the explicit list of `login` (default `root`), or from that login's rescue keys
+        with `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
         is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
         keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
         explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
-        on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+        on the list; 422 `invalid-login`.
       parameters:
         - name: login
           in: query
@@ -939,7 +940,7 @@ paths:
             default: false
         - name: rescue
           in: query
-          description: Change the rescue keys instead of a login's list.
+          description: Change the login's rescue keys instead of its list.
           schema:
             type: boolean
             default: false
@@ -1661,7 +1662,8 @@ paths:
 
         Every login of the host is listed, also those with no keys (the agent empties their file); a login
         not listed is no longer the host's. Only a complete 200 answer may change what the agent wrote: on any
-        error, timeout or malformed answer the agent keeps its files (fail static). Rescue keys are not sent.
+        error, timeout or malformed answer the agent keeps its files (fail static). A login's rescue keys are
+        in it while the host is flagged for rescue, and only then.
 
         Expiry: each expiring line carries `expiry-time=` (sshd refuses it afterwards even without the agent),
         and `next_expiry_at` says when the first of them expires; the server wakes waiting requests then,
@@ -2588,7 +2590,7 @@ components:
         - mode: inherited
     Host:
       type: object
-      required: [id, project, name, labels, logins, access, rescue_keys]
+      required: [id, project, name, labels, logins, access, rescue_keys, rescue_active]
       properties:
         id:
           $ref: '#/components/schemas/Identifier'
@@ -2616,10 +2618,10 @@ components:
           additionalProperties:
             $ref: '#/components/schemas/LoginAccess'
         rescue_keys:
-          type: array
-          description: Keys for the provider's rescue system only; they never reach a login.
-          items:
-            $ref: '#/components/schemas/Identifier'
+          $ref: '#/components/schemas/RescueKeys'
+        rescue_active:
+          type: boolean
+          description: Whether the host is flagged for rescue, so that each login's rescue keys log in too.
         agent:
           $ref: '#/components/schemas/AgentStatus'
       examples:
@@ -2632,7 +2634,21 @@ components:
           access:
             root: {mode: inherited}
             deploy: {mode: explicit, keys: [6f1c2d0e-7a4b-4f8e-9a55-0b1e2c3d4f5a]}
-          rescue_keys: []
+          rescue_keys: {root: [6f1c2d0e-7a4b-4f8e-9a55-0b1e2c3d4f5a]}
+          rescue_active: false
+    RescueKeys:
+      type: object
+      description: |
+        Break-glass keys per login, keyed by login (each one of the host's logins). They log in as that login
+        only while the host is flagged for rescue, beside the login's own keys, and are audited when the flag
+        changes (`host.rescue.on`, `host.rescue.off`).
+      maxProperties: 64
+      additionalProperties:
+        type: array
+        maxItems: 10000
+        uniqueItems: true
+        items:
+          $ref: '#/components/schemas/Identifier'
     AgentStatus:
       type: object
       description: What the host's agent last told the server; absent before enrollment.
@@ -2723,11 +2739,7 @@ components:
           additionalProperties:
             $ref: '#/components/schemas/LoginAccess'
         rescue_keys:
-          type: array
-          maxItems: 10000
-          uniqueItems: true
-          items:
-            $ref: '#/components/schemas/Identifier'
+          $ref: '#/components/schemas/RescueKeys'
         enrollment_ttl_seconds:
           type: integer
           format: int32
@@ -2798,6 +2810,9 @@ components:
         clear_address:
           type: boolean
           description: Remove the address.
+        rescue_active:
+          type: boolean
+          description: Flag the host for rescue (each login's rescue keys log in too) or end it; audited as `host.rescue.on` or `host.rescue.off`.
     HostAddress:
       type: string
       description: Where the host is reached, for people; a DNS name or an IP address (422 `invalid-name` otherwise).
@@ -2877,10 +2892,13 @@ components:
         expires_at:
           type: [string, 'null']
           format: date-time
+        rescue:
+          type: boolean
+          description: True when the key is there only as a rescue key of the login, while the host is flagged for rescue.
         authorized_key:
           type: string
           description: The authorized_keys line, without line break.
-          examples: ['expiry-time="202701011200Z" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJm19fmUn4mKUDFmcz6+/yGcwLitUDN5nxdvjjja0lm4 keyfleet:alice-laptop']
+          examples: ['expiry-time="20270101120000Z" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJm19fmUn4mKUDFmcz6+/yGcwLitUDN5nxdvjjja0lm4 keyfleet:alice-laptop']
     LoginAccessResult:
       type: object
       required: [login, source, keys]
@@ -2896,7 +2914,7 @@ components:
             $ref: '#/components/schemas/AccessEntry'
     HostAccess:
       type: object
-      required: [host, version, computed_at, logins, rescue]
+      required: [host, version, computed_at, logins, rescue_active, rescue]
       properties:
         host:
           $ref: '#/components/schemas/Identifier'
@@ -2912,10 +2930,14 @@ components:
           description: In the host's login order.
           items:
             $ref: '#/components/schemas/LoginAccessResult'
+        rescue_active:
+          type: boolean
+          description: Whether the host is flagged for rescue; when it is, `logins` already holds the rescue keys (marked `rescue`).
         rescue:
           type: array
+          description: Each login's rescue keys (source `rescue`), whether or not the host is flagged; logins without any are left out.
           items:
-            $ref: '#/components/schemas/AccessEntry'
+            $ref: '#/components/schemas/LoginAccessResult'
 
     # ---- Clusters ----
     Cluster:

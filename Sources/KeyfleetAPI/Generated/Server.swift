@@ -4435,17 +4435,18 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Let a key log in to a host as one login, or add a rescue key.
+    /// Let a key log in to a host as one login, or add a rescue key for a login.
     ///
-    /// Adds the key to the host's own (explicit) list for `login` (default `root`), or to the rescue keys
-    /// when `rescue` is true. A login that inherited its keys becomes explicit with just this key, which
+    /// Adds the key to the host's own (explicit) list for `login` (default `root`), or, when `rescue` is
+    /// true, to the login's rescue keys: break-glass keys that log in only while the host is flagged for
+    /// rescue (`PATCH /v1/hosts/{host_id}` with `rescue_active`). A login that inherited its keys becomes explicit with just this key, which
     /// overrides the cluster's and the project's keys for that login, as a machine's own list does in
     /// Hetzner's Cluster API; `PUT /v1/hosts/{host_id}/logins/{login}/access` returns it to inherited.
     /// Adding a key that is already there changes nothing (200).
     ///
     /// Refusals: 422 `invalid-login` (the host has no such login), `invalid-reference` (unknown key, or a key
     /// that is neither a key of the host's project nor a personal key of one of its owners or members);
-    /// 400 `bad-request` for `login` together with `rescue: true`; 403, 404.
+    /// 403, 404.
     ///
     ///
     /// - Remark: HTTP `POST /v1/hosts/{host_id}/keys`.
@@ -4638,14 +4639,14 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Take a key off a host's own list for one login, or off its rescue keys.
+    /// Take a key off a host's own list for one login, or off the login's rescue keys.
     ///
-    /// Removes the key from the explicit list of `login` (default `root`), or from the rescue keys with
-    /// `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
+    /// Removes the key from the explicit list of `login` (default `root`), or from that login's rescue keys
+    /// with `rescue=true`. A change that leaves the login with no key that may log in (nobody could log in as it)
     /// is refused with 409 `would-lock-out` unless `allow_empty=true`; the login then stays explicit with no
     /// keys, never silently back to inherited. A login that inherits has no own list: 409 `conflict` (set it
     /// explicit first, or remove the key from the project or cluster). 404 `not-found` when the key is not
-    /// on the list; 422 `invalid-login`; 400 for `login` together with `rescue=true`.
+    /// on the list; 422 `invalid-login`.
     ///
     ///
     /// - Remark: HTTP `DELETE /v1/hosts/{host_id}/keys/{key_id}`.
@@ -8245,7 +8246,8 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
     ///
     /// Every login of the host is listed, also those with no keys (the agent empties their file); a login
     /// not listed is no longer the host's. Only a complete 200 answer may change what the agent wrote: on any
-    /// error, timeout or malformed answer the agent keeps its files (fail static). Rescue keys are not sent.
+    /// error, timeout or malformed answer the agent keeps its files (fail static). A login's rescue keys are
+    /// in it while the host is flagged for rescue, and only then.
     ///
     /// Expiry: each expiring line carries `expiry-time=` (sshd refuses it afterwards even without the agent),
     /// and `next_expiry_at` says when the first of them expires; the server wakes waiting requests then,

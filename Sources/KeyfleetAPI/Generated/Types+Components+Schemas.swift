@@ -1332,10 +1332,12 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Host/access`.
             public var access: Components.Schemas.Host.AccessPayload
-            /// Keys for the provider's rescue system only; they never reach a login.
-            ///
             /// - Remark: Generated from `#/components/schemas/Host/rescue_keys`.
-            public var rescueKeys: [Components.Schemas.Identifier]
+            public var rescueKeys: Components.Schemas.RescueKeys
+            /// Whether the host is flagged for rescue, so that each login's rescue keys log in too.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Host/rescue_active`.
+            public var rescueActive: Swift.Bool
             /// - Remark: Generated from `#/components/schemas/Host/agent`.
             public var agent: Components.Schemas.AgentStatus?
             /// Creates a new `Host`.
@@ -1349,7 +1351,8 @@ extension Components {
             ///   - cluster: The cluster the host belongs to; absent (or null) when none.
             ///   - address:
             ///   - access: The access mode of every login, keyed by login.
-            ///   - rescueKeys: Keys for the provider's rescue system only; they never reach a login.
+            ///   - rescueKeys:
+            ///   - rescueActive: Whether the host is flagged for rescue, so that each login's rescue keys log in too.
             ///   - agent:
             public init(
                 id: Components.Schemas.Identifier,
@@ -1360,7 +1363,8 @@ extension Components {
                 cluster: Swift.String? = nil,
                 address: Components.Schemas.HostAddress? = nil,
                 access: Components.Schemas.Host.AccessPayload,
-                rescueKeys: [Components.Schemas.Identifier],
+                rescueKeys: Components.Schemas.RescueKeys,
+                rescueActive: Swift.Bool,
                 agent: Components.Schemas.AgentStatus? = nil
             ) {
                 self.id = id
@@ -1372,6 +1376,7 @@ extension Components {
                 self.address = address
                 self.access = access
                 self.rescueKeys = rescueKeys
+                self.rescueActive = rescueActive
                 self.agent = agent
             }
             public enum CodingKeys: String, CodingKey {
@@ -1384,7 +1389,31 @@ extension Components {
                 case address
                 case access
                 case rescueKeys = "rescue_keys"
+                case rescueActive = "rescue_active"
                 case agent
+            }
+        }
+        /// Break-glass keys per login, keyed by login (each one of the host's logins). They log in as that login
+        /// only while the host is flagged for rescue, beside the login's own keys, and are audited when the flag
+        /// changes (`host.rescue.on`, `host.rescue.off`).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/RescueKeys`.
+        public struct RescueKeys: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            public var additionalProperties: [String: [Components.Schemas.Identifier]]
+            /// Creates a new `RescueKeys`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(additionalProperties: [String: [Components.Schemas.Identifier]] = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
             }
         }
         /// What the host's agent last told the server; absent before enrollment.
@@ -1569,7 +1598,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/CreateHostRequest/access`.
             public var access: Components.Schemas.CreateHostRequest.AccessPayload?
             /// - Remark: Generated from `#/components/schemas/CreateHostRequest/rescue_keys`.
-            public var rescueKeys: [Components.Schemas.Identifier]?
+            public var rescueKeys: Components.Schemas.RescueKeys?
             /// How long the enrollment token is valid.
             ///
             /// - Remark: Generated from `#/components/schemas/CreateHostRequest/enrollment_ttl_seconds`.
@@ -1596,7 +1625,7 @@ extension Components {
                 address: Components.Schemas.HostAddress? = nil,
                 sshKeys: [Components.Schemas.Identifier]? = nil,
                 access: Components.Schemas.CreateHostRequest.AccessPayload? = nil,
-                rescueKeys: [Components.Schemas.Identifier]? = nil,
+                rescueKeys: Components.Schemas.RescueKeys? = nil,
                 enrollmentTtlSeconds: Swift.Int32? = nil
             ) {
                 self.name = name
@@ -1657,7 +1686,7 @@ extension Components {
                     forKey: .access
                 )
                 self.rescueKeys = try container.decodeIfPresent(
-                    [Components.Schemas.Identifier].self,
+                    Components.Schemas.RescueKeys.self,
                     forKey: .rescueKeys
                 )
                 self.enrollmentTtlSeconds = try container.decodeIfPresent(
@@ -1766,6 +1795,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/UpdateHostRequest/clear_address`.
             public var clearAddress: Swift.Bool?
+            /// Flag the host for rescue (each login's rescue keys log in too) or end it; audited as `host.rescue.on` or `host.rescue.off`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UpdateHostRequest/rescue_active`.
+            public var rescueActive: Swift.Bool?
             /// Creates a new `UpdateHostRequest`.
             ///
             /// - Parameters:
@@ -1774,18 +1807,21 @@ extension Components {
             ///   - logins:
             ///   - address:
             ///   - clearAddress: Remove the address.
+            ///   - rescueActive: Flag the host for rescue (each login's rescue keys log in too) or end it; audited as `host.rescue.on` or `host.rescue.off`.
             public init(
                 name: Components.Schemas.Name? = nil,
                 labels: Components.Schemas.Labels? = nil,
                 logins: [Components.Schemas.LoginName]? = nil,
                 address: Components.Schemas.HostAddress? = nil,
-                clearAddress: Swift.Bool? = nil
+                clearAddress: Swift.Bool? = nil,
+                rescueActive: Swift.Bool? = nil
             ) {
                 self.name = name
                 self.labels = labels
                 self.logins = logins
                 self.address = address
                 self.clearAddress = clearAddress
+                self.rescueActive = rescueActive
             }
             public enum CodingKeys: String, CodingKey {
                 case name
@@ -1793,6 +1829,7 @@ extension Components {
                 case logins
                 case address
                 case clearAddress = "clear_address"
+                case rescueActive = "rescue_active"
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -1816,12 +1853,17 @@ extension Components {
                     Swift.Bool.self,
                     forKey: .clearAddress
                 )
+                self.rescueActive = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .rescueActive
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "name",
                     "labels",
                     "logins",
                     "address",
-                    "clear_address"
+                    "clear_address",
+                    "rescue_active"
                 ])
             }
         }
@@ -1995,6 +2037,10 @@ extension Components {
             public var fingerprint: Components.Schemas.SHA256Fingerprint
             /// - Remark: Generated from `#/components/schemas/AccessEntry/expires_at`.
             public var expiresAt: Foundation.Date?
+            /// True when the key is there only as a rescue key of the login, while the host is flagged for rescue.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AccessEntry/rescue`.
+            public var rescue: Swift.Bool?
             /// The authorized_keys line, without line break.
             ///
             /// - Remark: Generated from `#/components/schemas/AccessEntry/authorized_key`.
@@ -2009,6 +2055,7 @@ extension Components {
             ///   - publicKey: The key as an OpenSSH line without comment.
             ///   - fingerprint:
             ///   - expiresAt:
+            ///   - rescue: True when the key is there only as a rescue key of the login, while the host is flagged for rescue.
             ///   - authorizedKey: The authorized_keys line, without line break.
             public init(
                 keyId: Components.Schemas.Identifier,
@@ -2018,6 +2065,7 @@ extension Components {
                 publicKey: Swift.String,
                 fingerprint: Components.Schemas.SHA256Fingerprint,
                 expiresAt: Foundation.Date? = nil,
+                rescue: Swift.Bool? = nil,
                 authorizedKey: Swift.String
             ) {
                 self.keyId = keyId
@@ -2027,6 +2075,7 @@ extension Components {
                 self.publicKey = publicKey
                 self.fingerprint = fingerprint
                 self.expiresAt = expiresAt
+                self.rescue = rescue
                 self.authorizedKey = authorizedKey
             }
             public enum CodingKeys: String, CodingKey {
@@ -2037,6 +2086,7 @@ extension Components {
                 case publicKey = "public_key"
                 case fingerprint
                 case expiresAt = "expires_at"
+                case rescue
                 case authorizedKey = "authorized_key"
             }
         }
@@ -2085,8 +2135,14 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/HostAccess/logins`.
             public var logins: [Components.Schemas.LoginAccessResult]
+            /// Whether the host is flagged for rescue; when it is, `logins` already holds the rescue keys (marked `rescue`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/HostAccess/rescue_active`.
+            public var rescueActive: Swift.Bool
+            /// Each login's rescue keys (source `rescue`), whether or not the host is flagged; logins without any are left out.
+            ///
             /// - Remark: Generated from `#/components/schemas/HostAccess/rescue`.
-            public var rescue: [Components.Schemas.AccessEntry]
+            public var rescue: [Components.Schemas.LoginAccessResult]
             /// Creates a new `HostAccess`.
             ///
             /// - Parameters:
@@ -2094,18 +2150,21 @@ extension Components {
             ///   - version: The registry version this reflects (the version `syncAgent` would report).
             ///   - computedAt:
             ///   - logins: In the host's login order.
-            ///   - rescue:
+            ///   - rescueActive: Whether the host is flagged for rescue; when it is, `logins` already holds the rescue keys (marked `rescue`).
+            ///   - rescue: Each login's rescue keys (source `rescue`), whether or not the host is flagged; logins without any are left out.
             public init(
                 host: Components.Schemas.Identifier,
                 version: Swift.Int64,
                 computedAt: Components.Schemas.Timestamp,
                 logins: [Components.Schemas.LoginAccessResult],
-                rescue: [Components.Schemas.AccessEntry]
+                rescueActive: Swift.Bool,
+                rescue: [Components.Schemas.LoginAccessResult]
             ) {
                 self.host = host
                 self.version = version
                 self.computedAt = computedAt
                 self.logins = logins
+                self.rescueActive = rescueActive
                 self.rescue = rescue
             }
             public enum CodingKeys: String, CodingKey {
@@ -2113,6 +2172,7 @@ extension Components {
                 case version
                 case computedAt = "computed_at"
                 case logins
+                case rescueActive = "rescue_active"
                 case rescue
             }
         }

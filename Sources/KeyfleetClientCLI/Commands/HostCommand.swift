@@ -9,7 +9,7 @@ struct HostCommand: ParsableCommand {
         abstract: "Create, list, describe and delete hosts; choose their keys; see their effective access.",
         subcommands: [
             Create.self, List.self, Describe.self, Update.self, Delete.self, AddKey.self, RemoveKey.self, SetAccess.self, Keys.self,
-            EnrollToken.self,
+            Rescue.self, EnrollToken.self,
         ]
     )
 
@@ -29,7 +29,7 @@ struct HostCommand: ParsableCommand {
         var fields = [
             ("ID", host.id), ("Name", host.name), ("Project", host.project), ("Cluster", host.cluster ?? "-"), ("Address", host.address ?? "-"),
             ("Labels", ClientOutput.labels(host.labels)), ("Logins", host.logins.joined(separator: ",")),
-            ("Rescue keys", host.rescueKeys.isEmpty ? "-" : host.rescueKeys.joined(separator: ",")),
+            ("Rescue", host.rescueActive ? "ON: each login's rescue keys log in (keyfleet host rescue HOST off ends it)" : "off"),
             ("Enrolled", host.agent.map { $0.enrolled ? "yes" : "no" } ?? "no"),
         ]
         if let agent = host.agent, agent.enrolled {
@@ -45,11 +45,15 @@ struct HostCommand: ParsableCommand {
         }
         Terminal.print("")
         ClientOutput.printTable(
-            ["LOGIN", "ACCESS", "KEYS"],
+            ["LOGIN", "ACCESS", "KEYS", "RESCUE KEYS"],
             host.logins.map { login in
                 let access = host.access.additionalProperties[login]
                 let keys = access?.keys ?? []
-                return [login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : keys.joined(separator: ",")) : "-"]
+                let rescue = host.rescueKeys.additionalProperties[login] ?? []
+                return [
+                    login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : keys.joined(separator: ",")) : "-",
+                    rescue.isEmpty ? "-" : rescue.joined(separator: ","),
+                ]
             })
     }
 
@@ -259,17 +263,18 @@ struct HostCommand: ParsableCommand {
 
     struct AddKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Let a key log in to a host as one login, or add a rescue key.",
+            abstract: "Let a key log in to a host as one login, or add a rescue key for a login.",
             discussion: """
                 A login either inherits its keys (from its cluster, or from its project) or has its own list. \
                 Adding a key to a login that inherits gives it its own list, so say what becomes of the keys it \
                 inherited: --keep-inherited copies them into the new list, --only lets only this key in. \
-                keyfleet host set-access --inherit goes back to inheriting.
+                keyfleet host set-access --inherit goes back to inheriting. With --rescue the key becomes a \
+                break-glass key of the login: it logs in only while the host is flagged (keyfleet host rescue HOST on).
                 """)
         @OptionGroup var lookup: Lookup
         @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
         @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
-        @Flag(help: "Add it to the rescue keys instead.") var rescue = false
+        @Flag(help: "Add it to the login's rescue keys instead (they log in only while the host is flagged for rescue).") var rescue = false
         @Flag(name: .customLong("keep-inherited"), help: "For a login that inherits: copy the keys it inherits into its own list too.")
         var keepInherited = false
         @Flag(help: "For a login that inherits: its own list holds only this key; the keys it inherited stop working there.")
@@ -278,7 +283,6 @@ struct HostCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            if rescue, login != nil { throw CLIError.usage("--login and --rescue exclude each other") }
             if keepInherited, only { throw CLIError.usage("--keep-inherited and --only exclude each other") }
             let registry = try Registry(connection.resolve())
             let (hostID, _) = try await lookup.resolve(registry)
@@ -324,18 +328,17 @@ struct HostCommand: ParsableCommand {
 
     struct RemoveKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Take a key off a host's own list for one login, or off its rescue keys.",
+            abstract: "Take a key off a host's own list for one login, or off the login's rescue keys.",
             discussion: "Taking off the last key that may log in as the login is refused unless --allow-empty is given.")
         @OptionGroup var lookup: Lookup
         @Option(name: .customLong("ssh-key"), help: ArgumentHelp("The key (name or id).", valueName: "key")) var key: String
         @Option(help: ArgumentHelp("The login (default root).", valueName: "user")) var login: String?
-        @Flag(help: "Remove it from the rescue keys instead.") var rescue = false
+        @Flag(help: "Remove it from the login's rescue keys instead.") var rescue = false
         @Flag(name: .customLong("allow-empty"), help: "Remove it even when no key may then log in as the login.") var allowEmpty = false
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            if rescue, login != nil { throw CLIError.usage("--login and --rescue exclude each other") }
             let registry = try Registry(connection.resolve())
             let (hostID, _) = try await lookup.resolve(registry)
             let host = try await registry.call { client in try await client.getHost(path: .init(hostId: hostID)).ok.body.json }
@@ -407,16 +410,55 @@ struct HostCommand: ParsableCommand {
             for entry in access.logins {
                 let source = entry.source.kind.rawValue + (entry.source.cluster.map { ":" + $0 } ?? "")
                 for key in entry.keys {
-                    rows.append([entry.login, source, key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
+                    rows.append([entry.login, key.rescue == true ? "rescue" : source, key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
                 }
                 if entry.keys.isEmpty { rows.append([entry.login, source, "-", "(no keys)", "-", "-"]) }
             }
-            if login == nil {
-                for key in access.rescue {
-                    rows.append(["(rescue)", "rescue", key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
+            // Flagged, the rescue keys are among the login's keys above; otherwise they are shown as what the flag would add.
+            if !access.rescueActive {
+                for entry in access.rescue {
+                    for key in entry.keys {
+                        rows.append([entry.login, "rescue (off)", key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
+                    }
                 }
             }
             ClientOutput.printTable(["LOGIN", "SOURCE", "KEY ID", "NAME", "FINGERPRINT", "EXPIRES"], rows)
+        }
+    }
+
+    struct Rescue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Flag a host for rescue, so that each login's rescue keys log in too, or end it.",
+            discussion: """
+                Rescue keys are break-glass keys kept per login (keyfleet host add-key HOST --ssh-key K --login L --rescue). \
+                They reach the host's agent only while the host is flagged, within a second either way; both ends are \
+                audited as host.rescue.on and host.rescue.off.
+                """)
+        @OptionGroup var lookup: Lookup
+        @Argument(help: ArgumentHelp("on or off.", valueName: "on|off")) var state: String
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let active: Bool
+            switch state {
+            case "on": active = true
+            case "off": active = false
+            default: throw CLIError.usage("the rescue state must be on or off, not \"\(Terminal.safe(state))\"")
+            }
+            let registry = try Registry(connection.resolve())
+            let (hostID, _) = try await lookup.resolve(registry)
+            let changed = try await registry.call { client in
+                try await client.updateHost(path: .init(hostId: hostID), body: .json(.init(rescueActive: active))).ok.body.json
+            }
+            if output.output == .table {
+                let keys = changed.rescueKeys.additionalProperties.values.reduce(0) { $0 + $1.count }
+                Terminal.printInfo(
+                    active
+                        ? "Rescue is on for \(Terminal.safe(changed.name)): \(keys) rescue key(s) log in until keyfleet host rescue \(Terminal.safe(lookup.host)) off"
+                        : "Rescue is off for \(Terminal.safe(changed.name)): its rescue keys no longer log in")
+            }
+            try HostCommand.show(changed, output.output)
         }
     }
 

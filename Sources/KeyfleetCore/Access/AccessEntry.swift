@@ -8,7 +8,7 @@ public enum AccessSource: Hashable, Sendable {
     case cluster(ClusterID)
     /// The project's keys and its owners' and members' personal keys (inherited, no cluster).
     case project
-    /// The host's rescue keys (never a login of the installed system).
+    /// The login's rescue keys, while the host is flagged for rescue.
     case rescue
 }
 

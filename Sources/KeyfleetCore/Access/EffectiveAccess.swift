@@ -28,21 +28,28 @@ import SSHKeys
 ///    never anything from a user); its comment is `keyfleet:<name>` with every character other than ASCII
 ///    letters, digits and `._-@+=:/` replaced by `_`, so no name can add a line or an option.
 ///
-/// Rescue keys follow the same rules 3 to 6 but come only from ``rescue(host:registry:now:)``, never
-/// from ``compute(host:login:registry:now:)``, whatever the login is called.
+/// 7. While the host is flagged for rescue (``Host/rescueActive``), the login's rescue keys are added under
+///    the same rules 3 to 5, with the source ``AccessSource/rescue``; a rescue key whose key material the
+///    login already has adds nothing. Unflagged, they reach nothing; ``rescue(host:login:registry:now:)``
+///    shows what they would deliver.
 public enum EffectiveAccess {
     /// The keys that may log in to `host` as `login` at `now` (seconds since 1970 UTC), sorted by key
     /// identifier, one entry per distinct key.
     public static func compute(host: Host, login: LoginName, registry: RegistrySnapshot, now: UInt64) -> [AccessEntry] {
         guard host.logins.contains(login), let project = registry.projects[host.project] else { return [] }
         let (source, candidates) = list(host: host, login: login, project: project, registry: registry)
-        return entries(candidates, source: source, project: project, registry: registry, now: now)
+        let granted = entries(candidates, source: source, project: project, registry: registry, now: now)
+        guard host.rescueActive, !host.rescueKeys(for: login).isEmpty else { return granted }
+        let present = Set(granted.map(\.publicKey.wireBytes))
+        let rescue = entries(host.rescueKeys(for: login), source: .rescue, project: project, registry: registry, now: now)
+        return (granted + rescue.filter { !present.contains($0.publicKey.wireBytes) }).sorted { $0.keyID < $1.keyID }
     }
 
-    /// The keys for `host`'s rescue system at `now`, under the same eligibility, expiry and rendering rules.
-    public static func rescue(host: Host, registry: RegistrySnapshot, now: UInt64) -> [AccessEntry] {
-        guard let project = registry.projects[host.project] else { return [] }
-        return entries(host.rescueKeys, source: .rescue, project: project, registry: registry, now: now)
+    /// The rescue keys of `login` on `host` at `now` under the same eligibility, expiry and rendering rules,
+    /// whether or not the host is flagged for rescue (what the flag would add, with what is already granted).
+    public static func rescue(host: Host, login: LoginName, registry: RegistrySnapshot, now: UInt64) -> [AccessEntry] {
+        guard host.logins.contains(login), let project = registry.projects[host.project] else { return [] }
+        return entries(host.rescueKeys(for: login), source: .rescue, project: project, registry: registry, now: now)
     }
 
     /// The effective access of every login of `host`, in the host's login order.

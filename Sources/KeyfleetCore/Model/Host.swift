@@ -1,8 +1,8 @@
 /// A server whose SSH access the registry decides.
 ///
 /// Each login (Unix account) has an access mode: ``LoginAccess/inherited`` (the default) or an
-/// ``LoginAccess/explicit(_:)`` list of keys. Rescue keys are a separate list for the provider's rescue
-/// system and never reach a login of the installed system. See ``EffectiveAccess`` for the rules.
+/// ``LoginAccess/explicit(_:)`` list of keys. Rescue keys are break-glass keys, kept per login: they reach
+/// their login only while the host is flagged for rescue (``rescueActive``). See ``EffectiveAccess`` for the rules.
 public struct Host: Hashable, Sendable, Identifiable {
     /// Which keys may log in as one login.
     public enum LoginAccess: Hashable, Sendable {
@@ -30,8 +30,10 @@ public struct Host: Hashable, Sendable, Identifiable {
     public var cluster: ClusterID?
     /// The access mode of each login that is not ``LoginAccess/inherited``; only logins in ``logins``.
     public private(set) var access: [LoginName: LoginAccess]
-    /// Keys for the rescue system only.
-    public var rescueKeys: [KeyID]
+    /// Break-glass keys per login (only logins in ``logins``, no empty lists), delivered while ``rescueActive``.
+    public private(set) var rescueKeys: [LoginName: [KeyID]]
+    /// Whether the host is flagged for rescue: its rescue keys log in beside the login's own keys.
+    public var rescueActive: Bool
     /// Where the host is reached (a DNS name or an IP address), for people; checked by ``validate(address:)``.
     public private(set) var address: String?
 
@@ -41,7 +43,8 @@ public struct Host: Hashable, Sendable, Identifiable {
     ///   entry for a login not in `logins`; ``PolicyError/Code-swift.struct/reservedLogin`` for `default`.
     public init(
         id: HostID, project: ProjectID, name: String, labels: [String: String] = [:], logins: [LoginName] = [.root],
-        cluster: ClusterID? = nil, access: [LoginName: LoginAccess] = [:], rescueKeys: [KeyID] = [], address: String? = nil
+        cluster: ClusterID? = nil, access: [LoginName: LoginAccess] = [:], rescueKeys: [LoginName: [KeyID]] = [:], rescueActive: Bool = false,
+        address: String? = nil
     ) throws(PolicyError) {
         try NamePolicy.validate(name)
         if let address { try Self.validate(address: address) }
@@ -50,6 +53,9 @@ public struct Host: Hashable, Sendable, Identifiable {
         for login in access.keys where !logins.contains(login) {
             throw PolicyError(.invalidLogin, "access is set for the login \"\(login)\", which the host does not have", field: "access")
         }
+        for login in rescueKeys.keys where !logins.contains(login) {
+            throw PolicyError(.invalidLogin, "rescue keys are set for the login \"\(login)\", which the host does not have", field: "rescue_keys")
+        }
         self.id = id
         self.project = project
         self.name = name
@@ -57,7 +63,8 @@ public struct Host: Hashable, Sendable, Identifiable {
         self.logins = logins
         self.cluster = cluster
         self.access = access.filter { $0.value != .inherited }
-        self.rescueKeys = rescueKeys
+        self.rescueKeys = rescueKeys.filter { !$0.value.isEmpty }
+        self.rescueActive = rescueActive
         self.address = address
     }
 
@@ -93,11 +100,25 @@ public struct Host: Hashable, Sendable, Identifiable {
         access[login] = mode == .inherited ? nil : mode
     }
 
-    /// Replaces the logins; access modes of logins no longer listed are dropped.
+    /// The rescue keys of `login` (none when unset).
+    public func rescueKeys(for login: LoginName) -> [KeyID] {
+        rescueKeys[login] ?? []
+    }
+
+    /// Sets the rescue keys of `login`, which must be one of ``logins``; an empty list clears them.
+    public mutating func setRescueKeys(_ keys: [KeyID], for login: LoginName) throws(PolicyError) {
+        guard logins.contains(login) else {
+            throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login")
+        }
+        rescueKeys[login] = keys.isEmpty ? nil : keys
+    }
+
+    /// Replaces the logins; access modes and rescue keys of logins no longer listed are dropped.
     public mutating func setLogins(_ newLogins: [LoginName]) throws(PolicyError) {
         try Self.validate(logins: newLogins)
         logins = newLogins
         access = access.filter { newLogins.contains($0.key) }
+        rescueKeys = rescueKeys.filter { newLogins.contains($0.key) }
     }
 
     /// Renames the host, checking the new name.

@@ -42,7 +42,7 @@
 /// - Every value is a double-quoted YAML scalar in printable ASCII with escapes, and the file's JSON is
 ///   ASCII with escapes too, so no text a user controls can end a scalar, add a key or a line. Host names,
 ///   labels and key comments never appear in the document at all.
-/// - Rescue keys are not in it: the rescue system is not this installed system.
+/// - Rescue keys are in it only while the host is flagged for rescue, as ``EffectiveAccess`` adds them.
 public enum CloudInit {
     /// Where the enrollment file is written on the host.
     public static let enrollmentPath = "/etc/keyfleet/enroll.json"

@@ -8,7 +8,7 @@ extension AccessEntry {
     var api: Components.Schemas.AccessEntry {
         Components.Schemas.AccessEntry(
             keyId: keyID.rawValue, grantedBy: grantedBy.map(\.rawValue), name: name, owner: owner.api, publicKey: publicKey.openSSHLine,
-            fingerprint: fingerprint, expiresAt: expiresAt.map(Timestamps.date), authorizedKey: line)
+            fingerprint: fingerprint, expiresAt: expiresAt.map(Timestamps.date), rescue: source == .rescue ? true : nil, authorizedKey: line)
     }
 }
 
@@ -35,8 +35,9 @@ extension AccessSource {
 }
 
 extension AccessCache.HostView {
-    /// The effective access as `getHostAccess` answers it; `only` keeps one login.
-    func api(rescue: [AccessEntry], only: LoginName?) -> Components.Schemas.HostAccess {
+    /// The effective access as `getHostAccess` answers it; `only` keeps one login. `rescue` is each login's
+    /// rescue keys (logins without any left out).
+    func api(rescue: [(login: LoginName, entries: [AccessEntry])], only: LoginName?) -> Components.Schemas.HostAccess {
         let shown = logins.filter { only == nil || $0.login == only }
         return Components.Schemas.HostAccess(
             host: host.id.rawValue, version: Int64(clamping: version), computedAt: Timestamps.date(computedAt),
@@ -44,6 +45,9 @@ extension AccessCache.HostView {
                 // A login without a rule (its project is gone) gets no keys; it is shown as the project's.
                 Components.Schemas.LoginAccessResult(login: view.login.rawValue, source: (view.source ?? .project).api, keys: view.entries.map(\.api))
             },
-            rescue: rescue.map(\.api))
+            rescueActive: host.rescueActive,
+            rescue: rescue.filter { !$0.entries.isEmpty && (only == nil || $0.login == only) }.map { login, entries in
+                Components.Schemas.LoginAccessResult(login: login.rawValue, source: AccessSource.rescue.api, keys: entries.map(\.api))
+            })
     }
 }

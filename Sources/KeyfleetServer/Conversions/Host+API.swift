@@ -10,8 +10,9 @@ extension KeyfleetCore.Host {
         for login in logins { modes[login.rawValue] = access(for: login).api }
         return Components.Schemas.Host(
             id: id.rawValue, project: project.rawValue, name: name, labels: .init(additionalProperties: labels), logins: logins.map(\.rawValue),
-            cluster: cluster?.rawValue, address: address, access: .init(additionalProperties: modes), rescueKeys: rescueKeys.map(\.rawValue),
-            agent: agent?.api)
+            cluster: cluster?.rawValue, address: address, access: .init(additionalProperties: modes),
+            rescueKeys: .init(additionalProperties: Dictionary(uniqueKeysWithValues: rescueKeys.map { ($0.key.rawValue, $0.value.map(\.rawValue)) })),
+            rescueActive: rescueActive, agent: agent?.api)
     }
 
     /// The host's strong entity tag: its registry fields, not its agent's reports (which would spoil `If-Match`).

@@ -25,7 +25,7 @@ extension RegistryAPI {
         let project = try await projectForChange(body.project)
         try checkLogins(body.logins?.count ?? 1)
         try checkKeyList(body.sshKeys?.count ?? 0, field: "ssh_keys")
-        try checkKeyList(body.rescueKeys?.count ?? 0, field: "rescue_keys")
+        for list in body.rescueKeys?.additionalProperties.values ?? [:].values { try checkKeyList(list.count, field: "rescue_keys") }
         let logins = try (body.logins ?? ["root"]).map { text throws(PolicyError) in try LoginName(text) }
         var cluster: ClusterID?
         if let text = body.cluster {
@@ -45,7 +45,11 @@ extension RegistryAPI {
         }
         let access = modes
         let clusterID = cluster
-        let rescue = try await usableKeys(body.rescueKeys ?? [], project: project, field: "rescue_keys")
+        var rescueKeys = [LoginName: [KeyID]]()
+        for (text, keys) in body.rescueKeys?.additionalProperties ?? [:] {
+            rescueKeys[try LoginName(text)] = try await usableKeys(keys, project: project, field: "rescue_keys")
+        }
+        let rescue = rescueKeys
         let ttl = try enrollmentTTL(body.enrollmentTtlSeconds, field: "enrollment_ttl_seconds")
         let labels = body.labels?.additionalProperties ?? [:]
         let name = body.name
@@ -90,6 +94,7 @@ extension RegistryAPI {
             if let logins { try host.setLogins(logins) }
             if let address = body.address { try host.setAddress(address) }
             if body.clearAddress == true { try host.setAddress(nil) }
+            if let rescueActive = body.rescueActive { host.rescueActive = rescueActive }
         }
         return try await hostAnswer(updated)
     }
@@ -105,17 +110,17 @@ extension RegistryAPI {
     public func addHostKey(_ input: Operations.AddHostKey.Input) async throws -> Operations.AddHostKey.Output {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         let rescue = body.rescue ?? false
-        if rescue && body.login != nil { throw APIProblem.badRequest("login and rescue exclude each other", field: "login") }
         let host = try await managedHost(input.path.hostId)
         let project = try await projectOf(host)
         let key = try await usableKeys([body.sshKey], project: project, field: "ssh_key")[0]
         let login = try LoginName(body.login ?? "root")
-        if !rescue && !host.logins.contains(login) {
+        if !host.logins.contains(login) {
             throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login")
         }
         let updated = try await store.updateHost(host.id, by: principal) { host in
             if rescue {
-                if !host.rescueKeys.contains(key) { host.rescueKeys.append(key) }
+                let keys = host.rescueKeys(for: login)
+                if !keys.contains(key) { try host.setRescueKeys(keys + [key], for: login) }
             } else {
                 switch host.access(for: login) {
                 case .inherited: try host.setAccess(.explicit([key]), for: login)
@@ -129,19 +134,21 @@ extension RegistryAPI {
 
     public func removeHostKey(_ input: Operations.RemoveHostKey.Input) async throws -> Operations.RemoveHostKey.Output {
         let rescue = input.query.rescue ?? false
-        if rescue && input.query.login != nil { throw APIProblem.badRequest("login and rescue exclude each other", field: "login") }
         let host = try await managedHost(input.path.hostId)
         let keyText = input.path.keyId
         let login = try LoginName(input.query.login ?? "root")
         let key = KeyID(rawValue: keyText)
         let guardLockOut = try await lockOutGuard(allowEmpty: input.query.allowEmpty ?? false)
         let updated = try await store.updateHost(host.id, by: principal) { host in
+            guard host.logins.contains(login) else { throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login") }
             if rescue {
-                guard let key, host.rescueKeys.contains(key) else { throw APIProblem.notFound("rescue key", String(keyText.prefix(64))) }
-                host.rescueKeys.removeAll { $0 == key }
+                let keys = host.rescueKeys(for: login)
+                guard let key, keys.contains(key) else { throw APIProblem.notFound("rescue key of the login", String(keyText.prefix(64))) }
+                let before = host
+                try host.setRescueKeys(keys.filter { $0 != key }, for: login)
+                try guardLockOut(before, host, login)
                 return
             }
-            guard host.logins.contains(login) else { throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login") }
             guard case .explicit(let keys) = host.access(for: login) else {
                 throw StoreError(
                     .conflict, "the login \"\(login)\" inherits its keys and has no own list: set it explicit, or remove the key from the project or cluster")
@@ -198,7 +205,9 @@ extension RegistryAPI {
             guard view.host.logins.contains(login) else { throw PolicyError(.invalidLogin, "the host has no login \"\(login)\"", field: "login") }
             only = login
         }
-        let rescue = EffectiveAccess.rescue(host: view.host, registry: registry.snapshot, now: now)
+        let rescue = view.host.logins.map { login in
+            (login: login, entries: EffectiveAccess.rescue(host: view.host, login: login, registry: registry.snapshot, now: now))
+        }
         return .ok(.init(body: .json(view.api(rescue: rescue, only: only))))
     }
 

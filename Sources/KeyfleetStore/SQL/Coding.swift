@@ -146,7 +146,9 @@ enum AuditJSON {
         }
         return render([
             "id": host.id.rawValue, "project": host.project.rawValue, "name": host.name, "labels": host.labels, "logins": logins,
-            "cluster": optional(host.cluster?.rawValue), "rescueKeys": host.rescueKeys.map(\.rawValue), "address": optional(host.address),
+            "cluster": optional(host.cluster?.rawValue), "address": optional(host.address),
+            "rescueKeys": Dictionary(uniqueKeysWithValues: host.rescueKeys.map { ($0.key.rawValue, $0.value.map(\.rawValue)) }),
+            "rescueActive": host.rescueActive,
         ])
     }
 

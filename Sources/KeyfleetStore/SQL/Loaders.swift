@@ -105,13 +105,15 @@ enum Loaders {
         if all {
             loginRows = try await db.raw("SELECT host_id, login, mode FROM host_logins ORDER BY host_id, position").all()
             loginKeyRows = try await db.raw("SELECT host_id, login, key_id FROM host_login_keys ORDER BY host_id, login, position").all()
-            rescueRows = try await db.raw("SELECT host_id, key_id FROM host_rescue_keys ORDER BY host_id, position").all()
+            rescueRows = try await db.raw("SELECT host_id, login, key_id FROM host_login_rescue_keys ORDER BY host_id, login, position").all()
         } else {
             loginRows = try await db.raw("SELECT host_id, login, mode FROM host_logins WHERE host_id IN (\(binds: ids)) ORDER BY host_id, position").all()
             loginKeyRows = try await db.raw(
                 "SELECT host_id, login, key_id FROM host_login_keys WHERE host_id IN (\(binds: ids)) ORDER BY host_id, login, position"
             ).all()
-            rescueRows = try await db.raw("SELECT host_id, key_id FROM host_rescue_keys WHERE host_id IN (\(binds: ids)) ORDER BY host_id, position").all()
+            rescueRows = try await db.raw(
+                "SELECT host_id, login, key_id FROM host_login_rescue_keys WHERE host_id IN (\(binds: ids)) ORDER BY host_id, login, position"
+            ).all()
         }
         let labels = try await labels(db, type: "host", ids: all ? nil : ids)
         var logins = [String: [(LoginName, String)]]()
@@ -123,8 +125,11 @@ enum Loaders {
             loginKeys[try Coding.string(row, "host_id"), default: [:]][try Coding.login(try Coding.string(row, "login")), default: []].append(
                 try Coding.id(row, "key_id"))
         }
-        var rescue = [String: [KeyID]]()
-        for row in rescueRows { rescue[try Coding.string(row, "host_id"), default: []].append(try Coding.id(row, "key_id")) }
+        var rescue = [String: [LoginName: [KeyID]]]()
+        for row in rescueRows {
+            rescue[try Coding.string(row, "host_id"), default: [:]][try Coding.login(try Coding.string(row, "login")), default: []].append(
+                try Coding.id(row, "key_id"))
+        }
         return try rows.map { row in
             let id = try Coding.string(row, "id")
             let hostLogins = logins[id] ?? []
@@ -134,8 +139,8 @@ enum Loaders {
             }
             return try Host(
                 id: Coding.id(row, "id"), project: Coding.id(row, "project_id"), name: Coding.string(row, "name"), labels: labels[id] ?? [:],
-                logins: hostLogins.map(\.0), cluster: Coding.optionalID(row, "cluster_id"), access: access, rescueKeys: rescue[id] ?? [],
-                address: row.decode(column: "address", as: String?.self))
+                logins: hostLogins.map(\.0), cluster: Coding.optionalID(row, "cluster_id"), access: access, rescueKeys: rescue[id] ?? [:],
+                rescueActive: row.decode(column: "rescue_active", as: Int.self) != 0, address: row.decode(column: "address", as: String?.self))
         }
     }
 }

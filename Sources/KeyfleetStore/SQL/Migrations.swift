@@ -122,6 +122,26 @@ enum Migrations {
         Migration(number: 6, name: "host-address") { _ in
             ["ALTER TABLE hosts ADD COLUMN address TEXT"]
         },
+        // Rescue keys become break-glass keys per login, delivered while the host is flagged for rescue. A
+        // key of the old host-wide list goes to root, or to the host's first login when it has no root.
+        Migration(number: 7, name: "rescue-keys-per-login") { _ in
+            [
+                "ALTER TABLE hosts ADD COLUMN rescue_active INTEGER NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE host_login_rescue_keys (host_id TEXT NOT NULL, login TEXT NOT NULL, \
+                key_id TEXT NOT NULL REFERENCES ssh_keys(id) ON DELETE CASCADE, position INTEGER NOT NULL, \
+                PRIMARY KEY (host_id, login, key_id), FOREIGN KEY (host_id, login) REFERENCES host_logins (host_id, login) ON DELETE CASCADE)
+                """,
+                """
+                INSERT INTO host_login_rescue_keys (host_id, login, key_id, position) \
+                SELECT r.host_id, (SELECT l.login FROM host_logins l WHERE l.host_id = r.host_id \
+                ORDER BY CASE WHEN l.login = 'root' THEN 0 ELSE 1 END, l.position LIMIT 1), r.key_id, r.position \
+                FROM host_rescue_keys r WHERE EXISTS (SELECT 1 FROM host_logins l WHERE l.host_id = r.host_id)
+                """,
+                "DROP TABLE host_rescue_keys",
+                "CREATE INDEX host_login_rescue_keys_key ON host_login_rescue_keys (key_id)",
+            ]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

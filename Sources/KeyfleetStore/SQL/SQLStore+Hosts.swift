@@ -28,8 +28,9 @@ extension SQLStore {
         try await Self.checkHost(tx, host)
         try await tx.run(
             """
-            INSERT INTO hosts (id, project_id, name, cluster_id, address, created_at) VALUES (\(bind: host.id.rawValue), \
-            \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: host.address), \(bind: tx.nowValue))
+            INSERT INTO hosts (id, project_id, name, cluster_id, address, rescue_active, created_at) VALUES (\(bind: host.id.rawValue), \
+            \(bind: host.project.rawValue), \(bind: host.name), \(bind: host.cluster?.rawValue), \(bind: host.address), \
+            \(bind: host.rescueActive ? 1 : 0), \(bind: tx.nowValue))
             """)
         try await Self.writeHostDetails(tx, host)
         try await tx.audit("host.create", "host", host.id.rawValue, before: nil, after: AuditJSON.host(host))
@@ -77,13 +78,15 @@ extension SQLStore {
             try await Self.checkHost(tx, after)
             try await tx.run(
                 """
-                UPDATE hosts SET name = \(bind: after.name), cluster_id = \(bind: after.cluster?.rawValue), address = \(bind: after.address) \
-                WHERE id = \(bind: id.rawValue)
+                UPDATE hosts SET name = \(bind: after.name), cluster_id = \(bind: after.cluster?.rawValue), address = \(bind: after.address), \
+                rescue_active = \(bind: after.rescueActive ? 1 : 0) WHERE id = \(bind: id.rawValue)
                 """)
+            try await tx.run("DELETE FROM host_login_rescue_keys WHERE host_id = \(bind: id.rawValue)")
             try await tx.run("DELETE FROM host_logins WHERE host_id = \(bind: id.rawValue)")
-            try await tx.run("DELETE FROM host_rescue_keys WHERE host_id = \(bind: id.rawValue)")
             try await Self.writeHostDetails(tx, after)
-            try await tx.audit("host.update", "host", id.rawValue, before: AuditJSON.host(before), after: AuditJSON.host(after))
+            // Flagging a host for rescue is break-glass: its own action, so the audit log can be searched for it.
+            let action = before.rescueActive == after.rescueActive ? "host.update" : after.rescueActive ? "host.rescue.on" : "host.rescue.off"
+            try await tx.audit(action, "host", id.rawValue, before: AuditJSON.host(before), after: AuditJSON.host(after))
             try await tx.bumpVersion()
             return after
         }
@@ -137,7 +140,7 @@ extension SQLStore {
                 throw StoreError.invalidReference("cluster: the cluster \(cluster) belongs to another project than the host")
             }
         }
-        var keys = host.rescueKeys
+        var keys = host.rescueKeys.values.flatMap { $0 }
         for login in host.logins { if case .explicit(let list) = host.access(for: login) { keys += list } }
         try await tx.requireKeys(keys, field: "keys")
     }
@@ -159,8 +162,14 @@ extension SQLStore {
                 }
             }
         }
-        for (position, key) in host.rescueKeys.uniqued.enumerated() {
-            try await tx.run("INSERT INTO host_rescue_keys (host_id, key_id, position) VALUES (\(bind: id), \(bind: key.rawValue), \(bind: position))")
+        for login in host.logins {
+            for (position, key) in host.rescueKeys(for: login).uniqued.enumerated() {
+                try await tx.run(
+                    """
+                    INSERT INTO host_login_rescue_keys (host_id, login, key_id, position) VALUES \
+                    (\(bind: id), \(bind: login.rawValue), \(bind: key.rawValue), \(bind: position))
+                    """)
+            }
         }
         try await tx.setLabels("host", id, host.labels)
     }

@@ -1,29 +1,29 @@
 internal import KeyfleetCore
-internal import Foundation
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOPosix
-internal import NIOSSL
+public import NIOSSL
 internal import NIOTLS
 
 /// Pins the registry server at enrollment, as `kubeadm join --discovery-token-ca-cert-hash` does: the
 /// agent is given the SHA-256 of a certificate in the server's chain (the CA, or the server's own
 /// self-signed certificate), fetches the chain the server presents, and keeps the certificate with that
-/// hash as the only trust root from then on.
-enum ServerPin {
+/// hash as the only trust root from then on (``PinnedCertificate``).
+public enum ServerPin {
     /// The certificate of the server's presented chain whose hash is `pin`, found without trusting the
     /// chain (it is trusted only because of the pin).
-    static func fetchPinned(host: String, port: Int, pin: String) async throws(AgentError) -> (certificate: NIOSSLCertificate, isLeaf: Bool) {
+    public static func fetchPinned(host: String, port: Int, pin: String) async throws(RegistryError) -> PinnedCertificate {
         let chain: [NIOSSLCertificate]
         do {
             chain = try await presentedChain(host: host, port: port)
         } catch {
-            throw AgentError(.unreachable, "cannot reach \(host):\(port) over TLS to check its certificate: \(error)")
+            let (code, why) = RegistryError.transportFailure(error) ?? (.unreachable, RegistryError.printable(String(describing: error)))
+            throw RegistryError(code, "cannot reach \(host):\(port) over TLS to check its certificate: \(why)")
         }
         for (index, certificate) in chain.enumerated() {
-            if let der = try? certificate.toDERBytes(), CertificatePin.of(der: der) == pin { return (certificate, index == 0) }
+            if let der = try? certificate.toDERBytes(), CertificatePin.of(der: der) == pin { return PinnedCertificate(certificate, isLeaf: index == 0) }
         }
-        throw AgentError(.untrusted, "no certificate the server \(host):\(port) presents has the pinned hash \(pin)")
+        throw RegistryError(.untrusted, "no certificate the server \(host):\(port) presents has the pinned hash \(pin)")
     }
 
     /// Connects, completes a TLS handshake that accepts any chain, and returns the chain.
