@@ -90,7 +90,12 @@ extension KeyError {
     }
     static func invalidBase64(_ what: String) -> KeyError { KeyError(.invalidBase64, "\(what) is not valid base64") }
     static func unsupportedKeyType(_ name: String) -> KeyError {
-        KeyError(.unsupportedKeyType, "unknown key type \"\(printable(name))\"")
+        if name == "ssh-ed448" {
+            // PuTTY makes them; OpenSSH does not know them, and no maintained Swift package implements Ed448.
+            return KeyError(
+                .unsupportedKeyType, "Ed448 keys (ssh-ed448) are not supported: only PuTTY makes them, and no package here implements Ed448")
+        }
+        return KeyError(.unsupportedKeyType, "unknown key type \"\(printable(name))\"")
     }
     static func invalidKey(_ reason: String) -> KeyError { KeyError(.invalidKey, reason) }
     static func typeMismatch(outer: String, inner: String) -> KeyError {

@@ -97,17 +97,15 @@ struct OpenSSHPrivateKeyContainer: PrivateKeyContainer {
             throw KeyError.unsupportedOperation("private keys stored with their certificate are not supported")
         }
         let material = try PrivateKey.Material.readOpenSSH(type: type, from: &reader)
-        let comment = try reader.readText("comment")
+        // Any bytes, as OpenSSH keeps them; the key shows them escaped when they are not acceptable text.
+        let comment = Array(try reader.readString("comment"))
         guard BlockPadding.isOpenSSHPadding(try reader.readBytes(count: reader.remaining, "padding")) else {
             throw KeyError.corrupt("the private section's padding is wrong")
         }
         guard material.publicMaterial.wireBytes == publicKey.wireBytes else {
             throw KeyError.corrupt("the private key does not match the public key stored beside it")
         }
-        guard CommentPolicy.isAcceptable(comment.utf8) else {
-            throw KeyError.forbiddenCharacter(in: "the private key comment")
-        }
-        return try PrivateKey(material: material, comment: comment)
+        return try PrivateKey(material: material, commentBytes: comment)
     }
 }
 
@@ -216,7 +214,7 @@ extension PrivateKey {
         section.writeUInt32(checkInteger)
         section.writeString(type.name)
         material.writeOpenSSH(to: &section)
-        section.writeString(comment)
+        section.writeString(commentBytes)
         var plain = BlockPadding.openSSHPadded(section.bytes, blockSize: cipher.blockSize)
         defer { SecretBytes.wipe(&plain) }
 

@@ -52,19 +52,30 @@ struct PPKContainer: PrivateKeyContainer {
         case aes256CBC = "aes256-cbc"
     }
 
-    /// The file format version, 2 or 3.
-    let version: Int
-    /// The `PuTTY-User-Key-File-N:` value: the key type name.
-    let algorithm: String
-    let keyType: KeyType
-    let encryption: Encryption
-    /// The `Comment` value with blanks at its end removed (what ``info`` shows).
-    let comment: String
-    /// The `Comment` value exactly as in the file, when it ends in blanks: the MAC decides which is meant.
-    let untrimmedComment: String?
-    /// The public key blob, and the key it holds (carrying ``comment``).
-    let publicBlob: [UInt8]
-    let publicKey: PublicKey
+    /// What a .ppk file says before its private part: everything `puttygen` needs for its public outputs.
+    struct PublicPart {
+        /// The file format version, 2 or 3.
+        var version: Int
+        /// The `PuTTY-User-Key-File-N:` value: the key type name.
+        var algorithm: String
+        var keyType: KeyType
+        var encryption: Encryption
+        /// The `Comment` value with blanks at its end removed: any bytes but CR and LF, as PuTTY allows.
+        var comment: [UInt8]
+        /// The `Comment` value exactly as in the file, when it ends in blanks: the MAC decides which is meant.
+        var untrimmedComment: [UInt8]?
+        /// The public key blob, and the key it holds (carrying the comment, escaped if it is not text).
+        var publicBlob: [UInt8]
+        var publicKey: PublicKey
+    }
+
+    let publicPart: PublicPart
+    var version: Int { publicPart.version }
+    var algorithm: String { publicPart.algorithm }
+    var keyType: KeyType { publicPart.keyType }
+    var encryption: Encryption { publicPart.encryption }
+    var publicBlob: [UInt8] { publicPart.publicBlob }
+    var publicKey: PublicKey { publicPart.publicKey }
     /// The Argon2 parameters and salt (version 3, encrypted files only).
     let argon2: Argon2Parameters?
     let salt: [UInt8]
@@ -75,9 +86,8 @@ struct PPKContainer: PrivateKeyContainer {
 
     var isEncrypted: Bool { encryption != .none }
 
-    init(text: String) throws(KeyError) {
-        var lines = PPKLines(Array(text.utf8))
-
+    /// Reads the header, `Encryption`, `Comment` and `Public-Lines` of a .ppk file.
+    static func readPublicPart(_ lines: inout PPKLines) throws(KeyError) -> PublicPart {
         // PuTTY-User-Key-File-N: algorithm
         let (paddedName, firstValue) = try lines.nextHeader()
         let firstName = String(paddedName.drop { $0 == " " || $0 == "\t" })
@@ -85,6 +95,7 @@ struct PPKContainer: PrivateKeyContainer {
             throw KeyError.invalidFormat("not a PuTTY key file (no \"\(Self.magic)N\" header)").at(lines.location)
         }
         let versionText = firstName.dropFirst(Self.magic.count)
+        let version: Int
         switch versionText {
         case "2": version = 2
         case "3": version = 3
@@ -101,12 +112,12 @@ struct PPKContainer: PrivateKeyContainer {
                 "PuTTY key format version \(KeyError.printable(versionText)) is newer than 3, the latest this program reads"
             ).at(lines.location)
         }
-        algorithm = firstValue
+        let algorithm = firstValue
         guard let (type, isCertificate) = KeyType.named(algorithm), !isCertificate else {
             throw KeyError.unsupportedKeyType(algorithm).at(lines.location)
         }
         switch type {
-        case .ed25519, .ecdsa, .rsa, .dsa: keyType = type
+        case .ed25519, .ecdsa, .rsa, .dsa: break
         case .skEd25519, .skECDSA: throw KeyError.unsupportedKeyType(algorithm).at(lines.location)
         }
 
@@ -115,26 +126,42 @@ struct PPKContainer: PrivateKeyContainer {
         guard let encryption = Encryption(rawValue: encryptionName) else {
             throw KeyError.unsupportedCipher(encryptionName).at(lines.location)
         }
-        self.encryption = encryption
 
-        // Comment: text (the MAC covers it byte for byte, so its trailing blanks are kept aside)
-        let (commentValue, rawComment) = try lines.expectHeaderKeepingBlanks("Comment")
-        guard CommentPolicy.isAcceptable(commentValue.utf8) else {
-            throw KeyError.forbiddenCharacter(in: "the Comment header").at(lines.location)
-        }
-        comment = commentValue
-        untrimmedComment = rawComment == commentValue ? nil : rawComment
+        // Comment: any bytes but CR and LF (the MAC covers them byte for byte, so trailing blanks are kept aside)
+        let (comment, rawComment) = try lines.expectHeaderBytesKeepingBlanks("Comment")
 
         // Public-Lines: N, then the public blob
-        publicBlob = try lines.blob(countHeader: "Public-Lines", what: "public key")
+        let publicBlob = try lines.blob(countHeader: "Public-Lines", what: "public key")
         let publicLocation = lines.location
+        let publicKey: PublicKey
         do {
-            publicKey = try PublicKey(wireBytes: publicBlob, comment: comment)
+            publicKey = try PublicKey(wireBytes: publicBlob, comment: CommentPolicy.displayText(comment))
         } catch {
             throw error.at("the Public-Lines blob")
         }
         guard !publicKey.isCertificate, publicKey.typeName == algorithm else {
             throw KeyError.typeMismatch(outer: algorithm, inner: publicKey.typeName).at(publicLocation)
+        }
+        return PublicPart(
+            version: version, algorithm: algorithm, keyType: type, encryption: encryption, comment: comment,
+            untrimmedComment: rawComment == comment ? nil : rawComment, publicBlob: publicBlob, publicKey: publicKey)
+    }
+
+    /// The public part of a file that ends there: PuTTY reads such a file for its public outputs
+    /// (`puttygen -L`, `-l`, `-O public`). Nil for a file that goes on (a private key file) or is not a .ppk.
+    static func publicOnly(_ bytes: [UInt8]) throws(KeyError) -> PublicPart? {
+        var lines = PPKLines(bytes)
+        let part = try readPublicPart(&lines)
+        return lines.atEnd ? part : nil
+    }
+
+    init(bytes: [UInt8]) throws(KeyError) {
+        var lines = PPKLines(bytes)
+        let publicPart = try Self.readPublicPart(&lines)
+        self.publicPart = publicPart
+        let version = publicPart.version, encryption = publicPart.encryption
+        if lines.atEnd {
+            throw KeyError.invalidFormat("the PuTTY file holds only a public key (nothing follows its Public-Lines)").at(lines.location)
         }
 
         // Key-Derivation and Argon2-* (version 3, encrypted)
@@ -184,7 +211,8 @@ struct PPKContainer: PrivateKeyContainer {
         guard macName == "Private-MAC" else {
             if macName == "Private-Hash" {
                 throw KeyError.unsupportedOperation(
-                    "the key is protected by a \"Private-Hash\" as in PuTTY's unreleased format version 1, which is too old; load and save it with PuTTYgen"
+                    "the key is protected by a \"Private-Hash\" as in PuTTY's unreleased format version 1, which is too old; "
+                        + "load and save it with PuTTYgen"
                 ).at(lines.location)
             }
             throw KeyError.invalidFormat("expected the \"Private-MAC\" header, found \"\(KeyError.printable(macName))\"").at(lines.location)
@@ -207,7 +235,8 @@ struct PPKContainer: PrivateKeyContainer {
         let (work, overflow) = parameters.memoryKiB.multipliedReportingOverflow(by: parameters.passes)
         guard !overflow, work <= maximumArgon2Work else {
             throw KeyError.invalidParameter(
-                "Argon2 memory of \(parameters.memoryKiB) KiB times \(parameters.passes) passes is more work than the limit of \(maximumArgon2Work) KiB-passes")
+                "Argon2 memory of \(parameters.memoryKiB) KiB times \(parameters.passes) passes is more work than the limit of "
+                    + "\(maximumArgon2Work) KiB-passes")
         }
     }
 
@@ -227,7 +256,8 @@ struct PPKContainer: PrivateKeyContainer {
         }
         return PrivateKeyInfo(
             format: .ppk(version: version), isEncrypted: isEncrypted, cipher: encryption.rawValue, kdf: kdf,
-            kdfRounds: rounds, kdfParameters: kdfParameters, publicKey: publicKey, comment: comment)
+            kdfRounds: rounds, kdfParameters: kdfParameters, publicKey: publicKey, comment: CommentPolicy.displayText(publicPart.comment),
+            commentBytes: publicPart.comment)
     }
 
     static func kdfName(_ variant: Argon2Parameters.Variant) -> String {
@@ -252,8 +282,8 @@ struct PPKContainer: PrivateKeyContainer {
         defer { SecretBytes.wipe(&plain) }
 
         // The MAC first: nothing from the private blob is looked at before it verifies.
-        var verifiedComment: String?
-        for candidate in [comment] + (untrimmedComment.map { [$0] } ?? []) {
+        var verifiedComment: [UInt8]?
+        for candidate in [publicPart.comment] + (publicPart.untrimmedComment.map { [$0] } ?? []) {
             var expected = Self.mac(version: version, key: keys.macKey, algorithm: algorithm, encryption: encryption,
                                     comment: candidate, publicBlob: publicBlob, privatePlaintext: plain)
             defer { SecretBytes.wipe(&expected) }
@@ -266,17 +296,14 @@ struct PPKContainer: PrivateKeyContainer {
             if isEncrypted { throw KeyError.wrongPassphrase }
             throw KeyError.corrupt("the Private-MAC does not match: the unencrypted key file was tampered with or is corrupt")
         }
-        guard CommentPolicy.isAcceptable(verifiedComment.utf8) else {
-            throw KeyError.forbiddenCharacter(in: "the Comment header")
-        }
         let material = try PrivateKey.Material.readPPK(
             type: keyType, publicMaterial: publicKey.material, privateBlob: plain)
-        return try PrivateKey(material: material, comment: verifiedComment)
+        return try PrivateKey(material: material, commentBytes: verifiedComment)
     }
 
     /// The MAC of a file: HMAC-SHA-1 (version 2) or HMAC-SHA-256 (version 3) over the five SSH strings.
     static func mac(
-        version: Int, key: [UInt8], algorithm: String, encryption: Encryption, comment: String, publicBlob: [UInt8],
+        version: Int, key: [UInt8], algorithm: String, encryption: Encryption, comment: [UInt8], publicBlob: [UInt8],
         privatePlaintext: [UInt8]
     ) -> [UInt8] {
         var data = WireWriter(capacity: privatePlaintext.count + publicBlob.count + 128)
@@ -372,6 +399,11 @@ struct PPKLines {
         while index < lines.count, lines[index].trimmingBlanks(leading: false).isEmpty { index += 1 }
     }
 
+    /// Whether only blank lines are left.
+    var atEnd: Bool {
+        lines[index...].allSatisfy { $0.trimmingBlanks(leading: false).isEmpty }
+    }
+
     /// "line N" of the line read last (1-based).
     var location: String { "line \(max(index, 1))" }
 
@@ -385,6 +417,12 @@ struct PPKLines {
 
     /// A `Name: value` line: the name, and the value without trailing blanks and (with it) without.
     private mutating func header(_ expecting: String) throws(KeyError) -> (name: String, value: String, raw: String) {
+        let (name, value, raw) = try headerBytes(expecting)
+        return (name, String(decoding: value, as: UTF8.self), String(decoding: raw, as: UTF8.self))
+    }
+
+    /// A `Name: value` line with its value as bytes: without trailing blanks, and as it is.
+    private mutating func headerBytes(_ expecting: String) throws(KeyError) -> (name: String, value: [UInt8], raw: [UInt8]) {
         let line = try nextLine(expecting)
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
             throw KeyError.invalidFormat("expected \(expecting), found a line without \"Name: value\"").at(location)
@@ -399,7 +437,7 @@ struct PPKLines {
             valueStart += 1
         }
         let raw = line[valueStart..<line.endIndex]
-        return (name, String(decoding: raw.trimmingBlanks(leading: false), as: UTF8.self), String(decoding: raw, as: UTF8.self))
+        return (name, Array(raw.trimmingBlanks(leading: false)), Array(raw))
     }
 
     mutating func nextHeader() throws(KeyError) -> (name: String, value: String) {
@@ -414,6 +452,15 @@ struct PPKLines {
 
     mutating func expectHeaderKeepingBlanks(_ name: String) throws(KeyError) -> (value: String, raw: String) {
         let (found, value, raw) = try header("the \"\(name)\" header")
+        guard found == name else {
+            throw KeyError.invalidFormat("expected the \"\(name)\" header, found \"\(KeyError.printable(found))\"").at(location)
+        }
+        return (value, raw)
+    }
+
+    /// The value of the header `name`, which must come next, as bytes: trimmed and as it is.
+    mutating func expectHeaderBytesKeepingBlanks(_ name: String) throws(KeyError) -> (value: [UInt8], raw: [UInt8]) {
+        let (found, value, raw) = try headerBytes("the \"\(name)\" header")
         guard found == name else {
             throw KeyError.invalidFormat("expected the \"\(name)\" header, found \"\(KeyError.printable(found))\"").at(location)
         }
@@ -596,7 +643,7 @@ extension PrivateKey {
         defer { keys.wipe() }
         let publicBlob = material.publicMaterial.wireBytes
         let mac = PPKContainer.mac(
-            version: version, key: keys.macKey, algorithm: type.name, encryption: encryption, comment: comment,
+            version: version, key: keys.macKey, algorithm: type.name, encryption: encryption, comment: Array(comment.utf8),
             publicBlob: publicBlob, privatePlaintext: privateBlob)
         let stored = encryption == .none
             ? privateBlob : try KeyFileCipher.aes256CBC.encrypt(privateBlob, key: keys.cipherKey, iv: keys.iv)
@@ -624,5 +671,26 @@ extension PrivateKey {
     /// Base64 in lines of 64 characters (48 bytes), as PuTTY writes blobs.
     static func base64Lines(_ bytes: [UInt8]) -> [String] {
         Base64.lines(bytes, width: PPKContainer.lineLength)
+    }
+}
+
+extension PublicKey {
+    /// Reads a PuTTY `.ppk` file that holds only a public key: the `PuTTY-User-Key-File-N`, `Encryption`,
+    /// `Comment` and `Public-Lines` headers and the public blob, with nothing after them. PuTTY's own public
+    /// outputs (`puttygen -L`, `-l`, `-O public`) read such a file; PuTTY never checks a MAC for them, and
+    /// there is none. The comment is the file's, escaped when it is not text (``CommentPolicy/displayText(_:)``).
+    ///
+    /// - Throws: ``KeyError/Code/invalidFormat`` when the file goes on with a private part (read it with
+    ///   ``PrivateKeyDocument``), and the errors of the header and public blob checks.
+    public init(ppkPublicOnly bytes: [UInt8]) throws(KeyError) {
+        guard let part = try PPKContainer.publicOnly(bytes) else {
+            throw KeyError.invalidFormat("the PuTTY file holds a private key, not only a public key")
+        }
+        self = part.publicKey
+    }
+
+    /// Whether `bytes` are a PuTTY `.ppk` file that ends after its public key (see ``init(ppkPublicOnly:)``).
+    public static func isPPKPublicOnly(_ bytes: [UInt8]) -> Bool {
+        PrivateKeyDocument.isPPK(bytes) && ((try? PPKContainer.publicOnly(bytes)) ?? nil) != nil
     }
 }

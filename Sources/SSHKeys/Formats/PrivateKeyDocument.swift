@@ -37,12 +37,16 @@ public struct PrivateKeyInfo: Sendable, Hashable {
     public var kdfParameters: [String: String]
     /// The public key when the file carries it in the clear (openssh-key-v1, PuTTY), without decrypting.
     public var publicKey: PublicKey?
-    /// The comment when the file carries it in the clear (PuTTY).
+    /// The comment when the file carries it in the clear (PuTTY), escaped when it is not text (see
+    /// ``PrivateKey/commentBytes``).
     public var comment: String?
+    /// That comment byte for byte as the file holds it.
+    public var commentBytes: [UInt8]?
 
     /// Makes the description of a file; each format reader fills in what its format carries in the clear.
     public init(format: PrivateKeyFormat, isEncrypted: Bool, cipher: String? = nil, kdf: String? = nil, kdfRounds: Int? = nil,
-                kdfParameters: [String: String] = [:], publicKey: PublicKey? = nil, comment: String? = nil) {
+                kdfParameters: [String: String] = [:], publicKey: PublicKey? = nil, comment: String? = nil,
+                commentBytes: [UInt8]? = nil) {
         self.format = format
         self.isEncrypted = isEncrypted
         self.cipher = cipher
@@ -51,6 +55,7 @@ public struct PrivateKeyInfo: Sendable, Hashable {
         self.kdfParameters = kdfParameters
         self.publicKey = publicKey
         self.comment = comment
+        self.commentBytes = commentBytes ?? comment.map { Array($0.utf8) }
     }
 }
 
@@ -86,9 +91,19 @@ public struct PrivateKeyDocument: Sendable {
             throw KeyError.tooLarge("private key file", limit: Self.maximumLength)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
+            // PuTTY's comment may be any bytes (but CR and LF): such a file is not UTF-8 and still a key.
+            if Self.isPPK(bytes) {
+                container = try PPKContainer(bytes: bytes)
+                return
+            }
             throw KeyError.invalidFormat("the file is not text (is it a DER or binary key?)")
         }
         container = try Self.parse(text)
+    }
+
+    /// Whether `bytes`, after leading blank lines, start a PuTTY key file.
+    static func isPPK(_ bytes: [UInt8]) -> Bool {
+        bytes.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }.starts(with: PPKContainer.magic.utf8)
     }
 
     /// Whether `text` looks like a private key file of a format we know (by its first line).
@@ -103,7 +118,7 @@ public struct PrivateKeyDocument: Sendable {
             return try OpenSSHPrivateKeyContainer(text: text)
         }
         if trimmed.hasPrefix("PuTTY-User-Key-File-") {
-            return try PPKContainer(text: text)
+            return try PPKContainer(bytes: Array(text.utf8))
         }
         if trimmed.hasPrefix("-----BEGIN ") {
             return try PEMPrivateKeyContainer(text: text)
@@ -149,6 +164,11 @@ public struct PrivateKeyEncoding: Sendable, Hashable {
     public static let defaultOpenSSHCipher = OpenSSHPrivateKeyContainer.defaultCipher
     /// The bcrypt rounds used for openssh-key-v1 when ``rounds`` is nil: 24, as `ssh-keygen`.
     public static let defaultOpenSSHRounds = OpenSSHPrivateKeyContainer.defaultRounds
+
+    /// Whether `name` is an openssh-key-v1 cipher (compared exactly, as OpenSSH does): what `ssh-keygen -Z` accepts.
+    public static func isOpenSSHCipher(_ name: String) -> Bool {
+        (try? KeyFileCipher.named(name)) != nil
+    }
 
     var effectivePassphrase: [UInt8]? {
         guard let passphrase, !passphrase.isEmpty else { return nil }

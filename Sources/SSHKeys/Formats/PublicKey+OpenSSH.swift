@@ -54,6 +54,41 @@ public enum CommentPolicy {
         return string.unicodeScalars.allSatisfy(isAcceptable(scalar:))
     }
 
+    /// `bytes` as text ``isAcceptable(_:)`` accepts: themselves when they are, else with every scalar it refuses
+    /// and every byte that is not UTF-8 written as `\ooo` octal, as `ssh-keygen -l` shows such bytes.
+    public static func displayText(_ bytes: some Collection<UInt8>) -> String {
+        if isAcceptable(bytes) { return String(decoding: bytes, as: UTF8.self) }
+        let input = Array(bytes)
+        var out = ""
+        var index = 0
+        func octal(_ byte: UInt8) -> String { "\\" + String(byte >> 6) + String((byte >> 3) & 7) + String(byte & 7) }
+        while index < input.count {
+            guard let (scalar, length) = scalar(in: input, at: index) else {
+                out += octal(input[index])
+                index += 1
+                continue
+            }
+            if isAcceptable(scalar: scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                for byte in input[index..<index + length] { out += octal(byte) }
+            }
+            index += length
+        }
+        return out
+    }
+
+    /// The scalar whose UTF-8 encoding starts at `index`, with its length; nil for a byte that starts none.
+    private static func scalar(in bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
+        let lead = bytes[index]
+        let length = lead < 0x80 ? 1 : lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0
+        guard length > 0, index + length <= bytes.count else { return nil }
+        var decoder = UTF8()
+        var iterator = bytes[index..<index + length].makeIterator()
+        guard case .scalarValue(let scalar) = decoder.decode(&iterator), scalar.utf8.count == length else { return nil }
+        return (scalar, length)
+    }
+
     static func isAcceptable(scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0..<0x20, 0x7F..<0xA0: false

@@ -30,7 +30,8 @@ extension PrivateKey {
         case .rsa:
             let size = bits ?? 3072
             guard rsaBitRange.contains(size), size % 8 == 0 else {
-                throw KeyError.invalidParameter("RSA key size \(size) is not a multiple of 8 from \(rsaBitRange.lowerBound) to \(rsaBitRange.upperBound) bits")
+                throw KeyError.invalidParameter(
+                    "RSA key size \(size) is not a multiple of 8 from \(rsaBitRange.lowerBound) to \(rsaBitRange.upperBound) bits")
             }
             do {
                 let key = try _RSA.Signing.PrivateKey(keySize: .init(bitCount: size))
@@ -48,5 +49,6 @@ extension PrivateKey {
     init(checkedMaterial: Material, comment: String) {
         self.material = checkedMaterial
         self.comment = comment
+        self.commentBytes = Array(comment.utf8)
     }
 }

@@ -66,8 +66,14 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
     /// The key's secret and public numbers.
     public let material: Material
     /// The comment (empty when the format has none, as PEM and PKCS#8). Never holds a character
-    /// ``CommentPolicy`` forbids: change it with ``withComment(_:)``, which checks.
+    /// ``CommentPolicy`` forbids: change it with ``withComment(_:)``, which checks. A comment read from a file
+    /// that is not such text is shown here escaped (see ``commentBytes``).
     public internal(set) var comment: String
+    /// The comment byte for byte as the file stored it. OpenSSH and PuTTY keep any bytes there, not only UTF-8
+    /// text; ``comment`` is these bytes when ``CommentPolicy`` accepts them and otherwise
+    /// ``CommentPolicy/displayText(_:)`` of them. openssh-key-v1 files are written with these bytes, so such a
+    /// comment survives a change of passphrase as it does with `ssh-keygen -p`.
+    public internal(set) var commentBytes: [UInt8]
 
     /// Makes a key from its numbers after checking that the secret and public halves belong together.
     public init(material: Material, comment: String = "") throws(KeyError) {
@@ -76,6 +82,14 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         try material.checkConsistency()
         self.material = material
         self.comment = comment
+        self.commentBytes = Array(comment.utf8)
+    }
+
+    /// Makes a key read from a file whose comment may be any bytes.
+    init(material: Material, commentBytes: [UInt8]) throws(KeyError) {
+        try self.init(material: material)
+        self.comment = CommentPolicy.displayText(commentBytes)
+        self.commentBytes = commentBytes
     }
 
     /// The public key, carrying this key's comment.
@@ -97,6 +111,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         guard CommentPolicy.isAcceptable(newComment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }
         var copy = self
         copy.comment = newComment
+        copy.commentBytes = Array(newComment.utf8)
         return copy
     }
 }

@@ -215,7 +215,7 @@ enum PrivateKeyDER {
         case .ecdsa(let curve, let scalar, let point):
             return (.ec, try sec1(curve: curve, scalar: scalar, point: point, includeCurve: true))
         case .ed25519:
-            throw KeyError.unsupportedOperation("PEM has no Ed25519 form; use --format pkcs8 or openssh")
+            throw KeyError.unsupportedOperation("PEM has no form for Ed25519 keys; write them as PKCS#8 or OpenSSH")
         case .dsa:
             throw KeyError.unsupportedOperation("DSA keys are read but not written (DSA is obsolete)")
         case .skEd25519, .skECDSA:
