@@ -36,11 +36,17 @@ struct FingerprintCommand: ParsableCommand {
     @Flag(help: "Print a JSON array instead of ssh-keygen's lines.")
     var json = false
 
+    @Option(name: .customShort("f"), help: ArgumentHelp("Key file, or - for standard input, as ssh-keygen -l -f takes it.", valueName: "file"))
+    var fileOptions: [String] = []
+
     @Argument(help: ArgumentHelp("Key files, or - for standard input.", valueName: "file"))
-    var files: [String]
+    var fileArguments: [String] = []
+
+    /// The files named with -f, then the arguments.
+    var files: [String] { fileOptions + fileArguments }
 
     func validate() throws {
-        guard !files.isEmpty else { throw ValidationError("give at least one file") }
+        guard !files.isEmpty else { throw ValidationError("give at least one file (as -f FILE or as arguments)") }
     }
 
     /// One key found, with where and how to show it.
@@ -104,6 +110,11 @@ struct FingerprintCommand: ParsableCommand {
         let bytes = try FileSystem.read(path)
         let firstLine = bytes.prefix(while: { $0 != 0x0A })
         let head = String(decoding: firstLine.prefix(200), as: UTF8.self)
+        if path != "-", PublicKey.isPPKPublicOnly(bytes) {
+            let key = try KeyError.located(in: path) { () throws(KeyError) in try PublicKey(ppkPublicOnly: bytes) }
+            emit(Entry(path: path, key: key, comment: Self.ppkComment(bytes)))
+            return
+        }
         if path != "-", head.contains("PRIVATE KEY") || head.hasPrefix("PuTTY-User-Key-File-") {
             emit(try fingerprintPrivate(path, bytes: bytes))
             return
@@ -137,16 +148,27 @@ struct FingerprintCommand: ParsableCommand {
             return Entry(path: path, key: loaded.key, comment: comment)
         }
         let document = try KeyError.located(in: path) { () throws(KeyError) in try PrivateKeyDocument(bytes: bytes) }
-        var comment: [UInt8]? = document.info.comment.map { Array($0.utf8) }
+        var comment: [UInt8]? = document.info.commentBytes
         var key = document.info.publicKey
         if !document.info.isEncrypted, let decrypted = try? document.decrypt(passphrase: nil) {
-            if document.info.format == .openSSH { comment = Array(decrypted.comment.utf8) }
+            if document.info.format == .openSSH { comment = decrypted.commentBytes }
             if key == nil { key = decrypted.publicKey }
         }
         guard let key else {
             throw CLIError("\(Terminal.safe(path)): the key is encrypted and its public key is not stored beside it (\(Terminal.safe(publicPath)) is missing)")
         }
         return Entry(path: path, key: key, comment: comment)
+    }
+
+    /// The `Comment` header's bytes of a .ppk file, as puttygen shows them (nil for none).
+    static func ppkComment(_ bytes: [UInt8]) -> [UInt8]? {
+        let prefix = Array("Comment: ".utf8)  // the first one: the two header lines before it cannot hold it
+        guard let start = bytes.firstRange(of: prefix)?.upperBound else { return nil }
+        var end = start
+        while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+        var value = Array(bytes[start..<end])
+        while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
+        return value.isEmpty ? nil : value
     }
 
     /// The first line of a .pub file that is a bare key, and the rest of that line (as `sshkey_try_load_public`).

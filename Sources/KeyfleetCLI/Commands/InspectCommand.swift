@@ -19,8 +19,17 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Argument(help: ArgumentHelp("Key file in any format.", valueName: "file"))
-    var file: String
+    @Option(name: .customShort("f"), help: ArgumentHelp("Key file, as ssh-keygen -f takes it.", valueName: "file"))
+    var fileOption: String?
+
+    @Argument(help: ArgumentHelp("Key file in any format, when not given with -f.", valueName: "file"))
+    var fileArgument: String?
+
+    var file: String { fileOption ?? fileArgument ?? "" }
+
+    func validate() throws {
+        _ = try KeyFileArgument.path(option: fileOption, argument: fileArgument)
+    }
 
     func run() throws {
         let report = try Report.make(file: file, input: try KeyInput.load(file), passphrases: passphrases)

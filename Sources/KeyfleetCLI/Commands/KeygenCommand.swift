@@ -11,6 +11,18 @@ import Musl
 enum FormatName: String, ExpressibleByArgument, CaseIterable {
     case openssh, pem, pkcs8, ppk, ppk2
 
+    /// The name of a private key file format, nil for none the command line names.
+    init?(_ format: PrivateKeyFormat) {
+        switch format {
+        case .openSSH: self = .openssh
+        case .pem: self = .pem
+        case .pkcs8: self = .pkcs8
+        case .ppk(3): self = .ppk
+        case .ppk(2): self = .ppk2
+        case .ppk: return nil
+        }
+    }
+
     var format: PrivateKeyFormat {
         switch self {
         case .openssh: .openSSH
@@ -55,17 +67,29 @@ struct KeygenCommand: ParsableCommand {
     @Option(help: "Private key format: openssh (default), pem, pkcs8, ppk (PuTTY v3) or ppk2.")
     var format: FormatName = .openssh
 
+    @Option(name: .customShort("m"), help: ArgumentHelp(
+        "Private key format as ssh-keygen -m: PEM or PKCS8 (RSA, ECDSA), else OpenSSH's; -a and -Z are then ignored, as there.",
+        valueName: "format"))
+    var sshKeygenFormat: SSHKeygenFormat?
+
     @Option(name: .customLong("ppk-param"), help: "PuTTY v3 KDF: version=3,kdf=argon2id|argon2i|argon2d,memory=KIB,passes=N,parallelism=N.")
     var ppkParameters: String?
 
     @Flag(help: "Overwrite FILE and FILE.pub when they exist.")
     var force = false
 
+    @Flag(name: .customShort("q"), help: "Quiet: print nothing on success, as ssh-keygen -q.")
+    var quiet = false
+
+    @Flag(name: .customShort("o"), help: "Accepted and ignored, as by ssh-keygen: the OpenSSH format is already the default.")
+    var openSSHFormat = false
+
     func run() throws {
         try KeygenOptions(
             type: type, bits: bits, comment: comment, file: file, newPassphrase: newPassphrase,
             passphraseFile: passphraseFile, rounds: rounds, cipher: cipher, format: format,
-            ppkParameters: ppkParameters, force: force
+            formatGiven: format != .openssh, sshKeygenFormat: sshKeygenFormat,
+            ppkParameters: ppkParameters, force: force, quiet: quiet
         ).run()
     }
 
@@ -125,11 +149,31 @@ struct KeygenOptions {
     var rounds: Int?
     var cipher: String?
     var format: FormatName = .openssh
+    /// Whether `--format` was given (it and `-m` exclude each other).
+    var formatGiven = false
+    /// ssh-keygen's `-m`: picks the format as ssh-keygen does and makes `-a` and `-Z` mean what they mean there.
+    var sshKeygenFormat: SSHKeygenFormat?
     var ppkParameters: String?
     var force = false
+    var quiet = false
 
     func run() throws(CLIError) {
         let (keyType, size) = try KeygenCommand.resolveType(type, bits: bits)
+        var format = format
+        var rounds = rounds
+        var cipher = cipher
+        if let sshKeygenFormat {
+            if formatGiven { throw CLIError.usage("give either --format or -m, not both") }
+            format = sshKeygenFormat.privateFormat(for: keyType)
+            // ssh-keygen takes -Z only by an OpenSSH cipher name, and uses -a and -Z only for its own format.
+            if let name = cipher, !PrivateKeyEncoding.isOpenSSHCipher(name) {
+                throw CLIError.usage("invalid OpenSSH-format cipher \"\(Terminal.safe(name))\"")
+            }
+            if format != .openssh {
+                rounds = nil
+                cipher = nil
+            }
+        }
         let path = file ?? "\(FileSystem.homeDirectory())/.ssh/id_\(KeygenCommand.defaultFileSuffix(keyType))"
         let publicPath = path + ".pub"
         for existing in [path, publicPath] {
@@ -140,6 +184,7 @@ struct KeygenOptions {
                 throw CLIError("\(Terminal.safe(existing)): not a regular file; refusing to replace it")
             }
         }
+        if format == .pem, keyType == .ed25519 { throw CLIError.usage("PEM has no form for Ed25519 keys; use --format pkcs8 or openssh") }
         if rounds != nil, format != .openssh { throw CLIError.usage("-a applies only to --format openssh") }
         if cipher != nil, format == .pkcs8 || format == .ppk || format == .ppk2 {
             throw CLIError.usage("-Z applies only to --format openssh and pem")
@@ -147,8 +192,9 @@ struct KeygenOptions {
         let ppk = try PPKParameterOption.parse(ppkParameters, format: format)
         let passphrase = try Passphrase.new(
             flag: newPassphrase, file: passphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE", "KEYFLEET_PASSPHRASE"], allowPrompt: true, for: path)
+        if sshKeygenFormat != nil { try SSHKeygenFormat.checkPassphrase(passphrase, format: format, path: path) }
         let keyComment = comment ?? FileSystem.userAtHost()
-        Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.")
+        if !quiet { Terminal.print("Generating public/private \(KeygenCommand.displayName(keyType)) key pair.") }
         // RSA's prime search takes seconds at 8192 bits; a spinner shows it on a terminal.
         let key = try Progress.run("Generating a \(size ?? 0)-bit RSA key", when: keyType == .rsa) { () throws(CLIError) in
             try KeyError.located(in: nil) { () throws(KeyError) in try PrivateKey.generate(keyType, bits: size, comment: keyComment) }
@@ -161,7 +207,8 @@ struct KeygenOptions {
         // Each file is synced before its name appears, so a crash never leaves an empty key. The directory is
         // synced only when files are replaced: a new pair that a crash forgets is simply not there.
         try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600, replace: force, syncDirectory: false)
-        try FileSystem.writeAtomically(publicPath, Array((publicKey.openSSHLine + "\n").utf8), mode: 0o644, replace: force, syncDirectory: force)
+        try FileSystem.writeAtomically(publicPath, Array(SSHKeygenPublicFile.line(publicKey)), mode: 0o644, replace: force, syncDirectory: force)
+        if quiet { return }
         var sanitized: [UInt8] = []
         OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
         Terminal.print("""
@@ -186,8 +233,9 @@ struct KeygenOptions {
             let flag = arguments[index]
             guard !seen.contains(flag) else { return nil }
             seen.append(flag)
-            if flag == "--force" {
-                options.force = true
+            if flag == "--force" || flag == "-q" || flag == "-o" {
+                if flag == "--force" { options.force = true }
+                if flag == "-q" { options.quiet = true }
                 index += 1
                 continue
             }
@@ -201,7 +249,11 @@ struct KeygenOptions {
             case "-N": options.newPassphrase = value
             case "-a": guard let rounds = Int(value) else { return nil }; options.rounds = rounds
             case "-Z": options.cipher = value
-            case "--format": guard let format = FormatName(rawValue: value) else { return nil }; options.format = format
+            case "--format":
+                guard let format = FormatName(rawValue: value) else { return nil }
+                options.format = format
+                options.formatGiven = true
+            case "-m": guard let format = SSHKeygenFormat(argument: value) else { return nil }; options.sshKeygenFormat = format
             default: return nil
             }
             index += 2
@@ -213,9 +265,10 @@ struct KeygenOptions {
 /// `--ppk-param version=3,kdf=argon2id,memory=8192,passes=13,parallelism=1`, as puttygen takes it.
 enum PPKParameterOption {
     /// PuTTY's defaults: Argon2id, 8 MiB, one lane, and as many passes as take about 100 ms here.
-    static func parse(_ text: String?, format: FormatName) throws(CLIError) -> Argon2Parameters? {
+    /// `option` is the command's option that names the format (`--format` or `--to`), for the hints.
+    static func parse(_ text: String?, format: FormatName, option: String = "--format") throws(CLIError) -> Argon2Parameters? {
         guard format == .ppk else {
-            if text != nil { throw CLIError.usage("--ppk-param applies only to --format ppk / --to ppk") }
+            if text != nil { throw CLIError.usage("--ppk-param applies only to \(option) ppk") }
             return nil
         }
         var parameters = Argon2Parameters(variant: .argon2id, memoryKiB: 8192, passes: 1, parallelism: 1)
@@ -225,7 +278,9 @@ enum PPKParameterOption {
             guard parts.count == 2 else { throw CLIError.usage("--ppk-param: \"\(Terminal.safe(String(item)))\" is not NAME=VALUE") }
             switch parts[0] {
             case "version":
-                guard parts[1] == "3" else { throw CLIError.usage("--ppk-param: only version=3 has KDF parameters (use --format ppk2 for version 2)") }
+                guard parts[1] == "3" else {
+                    throw CLIError.usage("--ppk-param: only version=3 has KDF parameters (use \(option) ppk2 for version 2)")
+                }
             case "kdf":
                 guard let variant = Argon2Parameters.Variant(rawValue: parts[1]) else {
                     throw CLIError.usage("--ppk-param: kdf must be argon2id, argon2i or argon2d")

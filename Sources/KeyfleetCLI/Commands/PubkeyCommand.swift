@@ -9,8 +9,17 @@ struct PubkeyCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Argument(help: ArgumentHelp("Private key file (any format).", valueName: "file"))
-    var file: String
+    @Option(name: .customShort("f"), help: ArgumentHelp("Private key file, as ssh-keygen -y -f takes it.", valueName: "file"))
+    var fileOption: String?
+
+    @Argument(help: ArgumentHelp("Private key file (any format), when not given with -f.", valueName: "file"))
+    var fileArgument: String?
+
+    var file: String { fileOption ?? fileArgument ?? "" }
+
+    func validate() throws {
+        _ = try KeyFileArgument.path(option: fileOption, argument: fileArgument)
+    }
 
     func run() throws {
         let key: PublicKey

@@ -109,7 +109,13 @@ package enum KeyInput {
     }
 
     package static func parse(_ bytes: [UInt8]) throws(KeyError) -> KeyInput {
+        // A .ppk file that ends after its public key, as PuTTY reads one for its public outputs.
+        if PublicKey.isPPKPublicOnly(bytes) { return .publicKey(try PublicKey(ppkPublicOnly: bytes)) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
+            // A PuTTY comment may be any bytes: the document reader takes such a file, and refuses others.
+            if PrivateKeyDocument.looksLikePrivateKey(String(decoding: bytes.prefix(128), as: UTF8.self)) {
+                return .privateKey(try PrivateKeyDocument(bytes: bytes))
+            }
             throw KeyError(.invalidFormat, "not a text file (is it a DER or binary key?)")
         }
         let head = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
