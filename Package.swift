@@ -70,12 +70,9 @@ let package = Package(
         .target(
             name: "KeyfleetClientCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "SSHKeys", "KeyfleetCore", "KeyfleetAPI",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetClient",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
-                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -137,22 +134,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The registry's API as the client commands and the host agent reach it: HTTP client set-up, TLS
+        // pinning, the bearer token, problem documents, and failures told apart by type.
         .target(
-            name: "KeyfleetAgent",
+            name: "KeyfleetClient",
             dependencies: [
-                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "AuthorizedKeysCache", "KeyfleetVersion",
+                "KeyfleetAPI", "KeyfleetCore",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KeyfleetAgent",
+            dependencies: [
+                "SSHKeys", "KeyfleetCore", "KeyfleetAPI", "KeyfleetClient", "AuthorizedKeysCache", "KeyfleetVersion",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -197,6 +203,18 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KeyfleetClientTests",
+            dependencies: [
+                "KeyfleetClient", "KeyfleetAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: strict

@@ -1,20 +1,15 @@
-internal import AsyncHTTPClient
-internal import Foundation
-internal import KeyfleetCore
-internal import HTTPTypes
 internal import KeyfleetAPI
+internal import KeyfleetClient
+internal import KeyfleetCore
 internal import KeyfleetVersion
-internal import NIOCore
 internal import NIOSSL
-internal import OpenAPIAsyncHTTPClient
-internal import OpenAPIRuntime
 
-/// The agent's side of `/v1/agent/*`, through the client generated from the OpenAPI document, over an
-/// HTTP client that trusts only the pinned certificate when there is one.
+/// The agent's side of `/v1/agent/*`, through the registry connection KeyfleetClient sets up: the client
+/// generated from the OpenAPI document, over an HTTP client that trusts only the pinned certificate when
+/// there is one, with every answer cut at its limit while it arrives.
 struct AgentClient: Sendable {
-    private let http: HTTPClient
-    private let client: Client
-    let serverURL: String
+    private let connection: RegistryConnection
+    var serverURL: String { connection.server }
 
     /// What a sync brought.
     enum SyncOutcome: Sendable {
@@ -28,65 +23,88 @@ struct AgentClient: Sendable {
 
     /// A client for `server`, sending `credential` as bearer token when given.
     init(server: AgentState.Server, credential: String?) throws(AgentError) {
-        guard let url = URL(string: server.url), let scheme = url.scheme, scheme == "https" || scheme == "http", url.host != nil else {
-            throw AgentError(.usage, "the server URL \"\(AgentError.printable(server.url))\" is not an http(s) URL")
-        }
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(90))
-        configuration.redirectConfiguration = .disallow
+        var pin: PinnedCertificate?
         if let pem = server.caCertificatePEM {
             do {
-                let certificate = try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem)
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.trustRoots = .certificates([certificate])
-                // The pin is the trust anchor. A pinned self-signed server certificate names the server by
-                // itself, whatever address reaches it; a pinned CA still needs the name to match.
-                tls.certificateVerification = server.pinnedLeaf == true ? .noHostnameVerification : .fullVerification
-                configuration.tlsConfiguration = tls
+                pin = try PinnedCertificate(pem: pem, isLeaf: server.pinnedLeaf == true)
             } catch {
-                throw AgentError.local("the pinned certificate in the state directory cannot be read: \(error)")
+                throw AgentError.local("\(error.reason) (kept in the state directory)")
             }
         }
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let middlewares: [any ClientMiddleware] = (credential.map { [BearerToken(token: $0)] } ?? []) + [AnswerLimit()]
-        client = Client(serverURL: url, transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .seconds(90))), middlewares: middlewares)
-        serverURL = server.url
+        let settings = RegistrySettings(
+            connectTimeout: .seconds(10), readTimeout: .seconds(90), callTimeout: .seconds(90), retriesConnecting: true, pin: pin,
+            answerLimit: Self.answerLimit)
+        do {
+            connection = try RegistryConnection(server: server.url, token: credential, settings: settings)
+        } catch {
+            throw AgentError(.usage, error.reason)
+        }
+    }
+
+    /// The most bytes the answer to `operationID` may have: ``AccessSet/maximumAnswerBytes`` for a sync,
+    /// 1 MiB for every other (small) answer.
+    static func answerLimit(_ operationID: String) -> Int64 {
+        operationID == "syncAgent" ? Int64(AccessSet.maximumAnswerBytes) : 1 << 20
+    }
+
+    /// The certificate of the server's chain whose hash is `pin` (see ``ServerPin``).
+    static func fetchPinned(host: String, port: Int, pin: String) async throws(AgentError) -> (certificate: NIOSSLCertificate, isLeaf: Bool) {
+        do {
+            let pinned = try await ServerPin.fetchPinned(host: host, port: port, pin: pin)
+            return (pinned.certificate, pinned.isLeaf)
+        } catch {
+            throw AgentError(error)
+        }
     }
 
     /// Releases the HTTP client's connections.
     func shutdown() async {
-        try? await http.shutdown()
+        await connection.shutdown()
     }
 
     /// Trades a one-time enrollment token for the host's identifier and credential.
     func enroll(token: String, hostname: String?) async throws(AgentError) -> (host: String, credential: String) {
         let output: Operations.EnrollAgent.Output
         do {
-            output = try await client.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname)))
+            output = try await connection.call { try await $0.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname))) }
         } catch {
-            throw Self.transportError(error, serverURL)
+            switch error.problem?.status {
+            case 401:
+                throw AgentError(
+                    .enrollmentRefused, "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
+            case 422: throw AgentError(.enrollmentRefused, "the server says the enrollment token is malformed")
+            case let status?: throw AgentError(.unreachable, "the server answered the enrollment with status \(status)")
+            case nil: throw AgentError(error)
+            }
         }
-        switch output {
-        case .ok(let ok):
-            guard case .json(let body) = ok.body else { throw AgentError.malformedAnswer("the enrollment answer is not JSON") }
-            guard SecretText.isWellFormed(body.credential) else { throw AgentError.malformedAnswer("the credential is malformed") }
-            return (body.host, body.credential)
-        case .unauthorized:
-            throw AgentError(.enrollmentRefused, "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
-        case .unprocessableContent:
-            throw AgentError(.enrollmentRefused, "the server says the enrollment token is malformed")
-        case .badRequest, .default:
-            throw AgentError(.unreachable, "the server answered the enrollment with status \(Self.status(of: output))")
+        guard case .ok(let ok) = output, case .json(let body) = ok.body else {
+            throw AgentError.malformedAnswer("the enrollment answer is not the contract's")
         }
+        guard SecretText.isWellFormed(body.credential) else { throw AgentError.malformedAnswer("the credential is malformed") }
+        return (body.host, body.credential)
     }
 
     /// One long-poll: the host's set when it differs from `version`, after waiting up to `wait` seconds.
     func sync(version: Int64, wait: Int32) async throws(AgentError) -> SyncOutcome {
         let output: Operations.SyncAgent.Output
         do {
-            output = try await client.syncAgent(query: .init(version: version, wait: wait))
+            output = try await connection.call { try await $0.syncAgent(query: .init(version: version, wait: wait)) }
         } catch {
-            throw Self.transportError(error, serverURL)
+            switch error.problem {
+            case let problem? where problem.status == 401:
+                throw AgentError(.revoked, "the server refused this host's credential: it is unknown or was revoked")
+            case let problem? where problem.status == 410:
+                // An instruction, not a fault, but only as the problem document says it; any other 410 is a
+                // fault like any other (fail static).
+                guard problem.code == Self.hostDeletedCode, problem.document != nil else {
+                    throw AgentError.malformedAnswer("the server answered 410 with the problem \"\(AgentError.printable(problem.code))\"")
+                }
+                return .hostDeleted
+            case let problem?:
+                throw AgentError(.unreachable, "the server answered the sync with status \(problem.status)")
+            case nil:
+                throw AgentError(error)
+            }
         }
         switch output {
         case .ok(let ok):
@@ -95,20 +113,8 @@ struct AgentClient: Sendable {
             return .changed(try AccessSet(version: body.version, logins: body.logins.additionalProperties))
         case .notModified:
             return .unchanged
-        case .unauthorized:
-            throw AgentError(.revoked, "the server refused this host's credential: it is unknown or was revoked")
-        case .gone(let gone):
-            // An instruction, not a fault, but only as the problem document says it; any other 410 is a
-            // fault like any other (fail static).
-            switch gone.body {
-            case .applicationProblemJson(let problem):
-                guard problem.code == Self.hostDeletedCode else {
-                    throw AgentError.malformedAnswer("the server answered 410 with the problem \"\(AgentError.printable(problem.code))\"")
-                }
-                return .hostDeleted
-            }
-        case .badRequest, .default:
-            throw AgentError(.unreachable, "the server answered the sync with status \(Self.status(of: output))")
+        default:
+            throw AgentError.malformedAnswer("the sync answer is not the contract's")
         }
     }
 
@@ -122,20 +128,22 @@ struct AgentClient: Sendable {
         // The contract's limit; the first ones are enough to act on.
         let found = strays.prefix(256).map { Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line)) }
         do {
-            output = try await client.reportAgent(
-                body: .json(
-                    .init(
-                        agentVersion: keyfleetVersion, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
-                        revokedKeysOutsideBlock: found.isEmpty ? nil : Array(found))))
+            output = try await connection.call {
+                try await $0.reportAgent(
+                    body: .json(
+                        .init(
+                            agentVersion: keyfleetVersion, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
+                            revokedKeysOutsideBlock: found.isEmpty ? nil : Array(found))))
+            }
         } catch {
-            throw Self.transportError(error, serverURL)
+            switch error.problem?.status {
+            case 401: throw AgentError(.revoked, "the server refused this host's credential")
+            case 410: throw AgentError(.hostDeleted, "the server says this host was deleted from the registry")
+            case let status?: throw AgentError(.unreachable, "the server answered the report with status \(status)")
+            case nil: throw AgentError(error)
+            }
         }
-        switch output {
-        case .noContent: return
-        case .unauthorized: throw AgentError(.revoked, "the server refused this host's credential")
-        case .gone: throw AgentError(.hostDeleted, "the server says this host was deleted from the registry")
-        default: throw AgentError(.unreachable, "the server answered the report with status \(Self.status(of: output))")
-        }
+        guard case .noContent = output else { throw AgentError.malformedAnswer("the report's answer is not the contract's") }
     }
 
     /// `text` as the contract takes a report's error: one line of at most 1024 bytes (a longer one, say the
@@ -153,99 +161,18 @@ struct AgentClient: Sendable {
         }
         return out
     }
-
-    private static func status(of output: some Sendable) -> String {
-        let text = String(describing: output)
-        if let range = text.range(of: "statusCode: ") {
-            return String(text[range.upperBound...].prefix(while: \.isNumber))
-        }
-        return String(text.prefix(while: { $0 != "(" }))
-    }
-
-    /// A transport failure, told apart: TLS (certificate) problems from unreachable servers. An
-    /// ``AgentError`` thrown by a middleware or while the body arrived (``AnswerLimit``) is passed on as it is.
-    private static func transportError(_ error: any Error, _ url: String) -> AgentError {
-        let underlying = (error as? ClientError)?.underlyingError ?? error
-        if let agentError = underlying as? AgentError { return agentError }
-        let text = String(describing: underlying)
-        if underlying is NIOSSLError || text.contains("SSL") || text.contains("certificate") || underlying is BoringSSLError {
-            return AgentError(.untrusted, "the TLS connection to \(url) failed; its certificate does not match the pin: \(AgentError.printable(text))")
-        }
-        if underlying is DecodingError || underlying is UnexpectedContentType {
-            return AgentError.malformedAnswer("the answer from \(url) does not match the API: \(AgentError.printable(text))")
-        }
-        return AgentError(.unreachable, "cannot reach \(url): \(AgentError.printable(text))")
-    }
 }
 
-/// Adds `Authorization: Bearer <token>` to every request.
-private struct BearerToken: ClientMiddleware {
-    let token: String
-
-    func intercept(
-        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
-    ) async throws -> (HTTPResponse, HTTPBody?) {
-        var request = request
-        request.headerFields[.authorization] = "Bearer \(token)"
-        return try await next(request, body, baseURL)
-    }
-}
-
-/// Stops reading an answer at its limit while it arrives, instead of after the whole body is in memory: the
-/// generated code collects a body without a limit, and a server (or anything between) could send an
-/// endless one. An answer whose `Content-Length` is over the limit is refused before its body is read.
-///
-/// The limit of a sync answer is ``AccessSet/maximumAnswerBytes``; every other answer is small.
-struct AnswerLimit: ClientMiddleware {
-    /// The most bytes the answer to `operationID` may have.
-    static func limit(_ operationID: String) -> Int64 {
-        operationID == "syncAgent" ? Int64(AccessSet.maximumAnswerBytes) : 1 << 20
-    }
-
-    func intercept(
-        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
-    ) async throws -> (HTTPResponse, HTTPBody?) {
-        let (response, responseBody) = try await next(request, body, baseURL)
-        let limit = Self.limit(operationID)
-        let answer = "the answer to \(operationID) from \(AgentError.printable(baseURL.absoluteString))"
-        let tooLarge = AgentError.malformedAnswer("\(answer) is larger than \(limit) bytes")
-        if let text = response.headerFields[.contentLength] {
-            guard let length = Int64(text), length >= 0 else {
-                throw AgentError.malformedAnswer("\(answer) has a malformed Content-Length")
-            }
-            if length > limit { throw tooLarge }
+extension AgentError {
+    /// What a failed call to the registry means to the agent: a TLS failure or a certificate that is not the
+    /// pinned one is ``Code/untrusted``; an answer the contract does not allow, or one over its limit, is
+    /// ``Code/malformedAnswer``; anything else keeps the current keys as an unreachable server does.
+    init(_ error: RegistryError) {
+        switch error.code {
+        case .tlsFailure, .untrusted: self.init(.untrusted, error.reason)
+        case .answerNotInContract, .answerTooLarge: self = .malformedAnswer(error.reason)
+        case .invalidConfiguration: self.init(.usage, error.reason)
+        case .problem, .unreachable: self.init(.unreachable, error.reason)
         }
-        guard let responseBody else { return (response, nil) }
-        if case .known(let length) = responseBody.length, length > limit { throw tooLarge }
-        let capped = CappedBody(base: responseBody, limit: limit, tooLarge: tooLarge)
-        return (response, HTTPBody(capped, length: responseBody.length, iterationBehavior: responseBody.iterationBehavior))
-    }
-}
-
-/// A body that throws once more than `limit` bytes have arrived.
-struct CappedBody: AsyncSequence, Sendable {
-    typealias Element = HTTPBody.ByteChunk
-
-    let base: HTTPBody
-    let limit: Int64
-    let tooLarge: AgentError
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: HTTPBody.AsyncIterator
-        var remaining: Int64
-        let tooLarge: AgentError
-
-        mutating func next() async throws -> HTTPBody.ByteChunk? {
-            guard let chunk = try await base.next() else { return nil }
-            remaining -= Int64(chunk.count)
-            guard remaining >= 0 else { throw tooLarge }
-            return chunk
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), remaining: limit, tooLarge: tooLarge)
     }
 }

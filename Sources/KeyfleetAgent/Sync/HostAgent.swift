@@ -79,7 +79,7 @@ public struct HostAgent: Service {
                 throw AgentError(.usage, "--ca-cert-hash must be sha256: and 64 lower-case hex digits")
             }
             guard scheme == "https" else { throw AgentError(.usage, "--ca-cert-hash needs an https:// server URL") }
-            let (certificate, isLeaf) = try await ServerPin.fetchPinned(host: host, port: url.port ?? 443, pin: caCertHash)
+            let (certificate, isLeaf) = try await AgentClient.fetchPinned(host: host, port: url.port ?? 443, pin: caCertHash)
             do {
                 server.caCertificatePEM = try certificatePEM(certificate)
             } catch {

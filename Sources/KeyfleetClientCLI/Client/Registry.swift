@@ -1,87 +1,35 @@
 import KeyfleetCLI
 import AsyncHTTPClient
-import Foundation
-import HTTPTypes
 import KeyfleetAPI
-import NIOCore
-import OpenAPIAsyncHTTPClient
-import OpenAPIRuntime
+import KeyfleetClient
 
-/// A problem document (RFC 9457) the server answered with.
-struct RegistryProblem: Error {
-    var status: Int
-    var code: String
-    var detail: String
-    /// The problem document as the server sent it (for `-o json`), when it sent one.
-    var document: [UInt8]?
-
-    /// `<detail> (<code>)`, made safe for a terminal.
-    var message: String { "\(Terminal.safe(detail)) (\(Terminal.safe(code)))" }
-}
-
-/// The parts of a problem document the client shows; other members are ignored.
-private struct ProblemDocument: Decodable {
-    var code: String?
-    var detail: String?
-    var title: String?
-}
-
-/// Adds the bearer token, and turns every answer of 400 or more into a ``RegistryProblem``, so that each
-/// command handles only success (the generated client would otherwise give one case per status).
-private struct RegistryMiddleware: ClientMiddleware {
-    let token: String
-
-    func intercept(
-        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
-    ) async throws -> (HTTPResponse, HTTPBody?) {
-        var request = request
-        request.headerFields[.authorization] = "Bearer \(token)"
-        let (response, responseBody) = try await next(request, body, baseURL)
-        guard response.status.code >= 400 else { return (response, responseBody) }
-        var bytes: [UInt8] = []
-        if let responseBody {
-            bytes = (try? await [UInt8](collecting: responseBody, upTo: 1 << 20)) ?? []
-        }
-        let document = try? JSONDecoder().decode(ProblemDocument.self, from: Data(bytes))
-        let status = response.status.code
-        let reason = response.status.reasonPhrase.isEmpty ? "error" : response.status.reasonPhrase
-        throw RegistryProblem(
-            status: status,
-            code: document?.code ?? "http-\(status)",
-            detail: document?.detail ?? document?.title ?? "the server answered HTTP \(status) \(reason)",
-            document: document == nil ? nil : bytes)
-    }
-}
-
-/// The registry's API over HTTP, with one-line errors.
+/// The registry's API over HTTP, with one-line errors: a ``RegistryConnection`` (KeyfleetClient), whose
+/// failures become ``CLIError``s.
 struct Registry {
     let context: ClientContext
-    let api: Client
+    let connection: RegistryConnection
+
+    /// What a command run by a person needs: a refused or failed connection fails the call at once instead
+    /// of being retried until the deadline, since a person waiting at a terminal wants to hear that the
+    /// server is not there.
+    private static let settings = RegistrySettings(connectTimeout: .seconds(10), callTimeout: .seconds(60), retriesConnecting: false)
+
+    /// One HTTP client for the process, never shut down (it lives as long as the command).
+    private static let httpClient = HTTPClient.registry(settings)
 
     init(_ context: ClientContext) throws(CLIError) {
-        guard let url = URL(string: context.server), url.host != nil else {
+        self.context = context
+        do {
+            connection = try RegistryConnection(server: context.server, token: context.token, settings: Self.settings, sharing: Self.httpClient)
+        } catch {
             throw CLIError("server \"\(Terminal.safe(context.server))\" is not a URL")
         }
-        self.context = context
-        let transport = AsyncHTTPClientTransport(configuration: .init(client: Self.httpClient, timeout: .seconds(60)))
-        api = Client(serverURL: url, transport: transport, middlewares: [RegistryMiddleware(token: context.token)])
     }
-
-    /// One HTTP client for the process, never shut down (it lives as long as the command). A refused or
-    /// failed connection fails the request at once instead of being retried until the deadline: a person
-    /// waiting at a terminal wants to hear that the server is not there.
-    private static let httpClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(10)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
 
     /// Runs one or more calls, turning every failure into a one-line ``CLIError``.
     func call<T>(_ body: (Client) async throws -> T) async throws(CLIError) -> T {
         do {
-            return try await body(api)
+            return try await body(connection.api)
         } catch {
             throw describe(error)
         }
@@ -91,11 +39,10 @@ struct Registry {
     /// 422), the error names the file; other failures (an unreachable server, a bad token) do not.
     func call<T>(about subject: String, _ body: (Client) async throws -> T) async throws(CLIError) -> T {
         do {
-            return try await body(api)
+            return try await body(connection.api)
         } catch {
             var failure = describe(error)
-            let problem = error as? RegistryProblem ?? (error as? ClientError)?.underlyingError as? RegistryProblem
-            if let problem, [409, 413, 422].contains(problem.status) {
+            if let status = RegistryError(error, server: context.server).problem?.status, [409, 413, 422].contains(status) {
                 failure.message = "\(Terminal.safe(subject)): \(failure.message)"
             }
             throw failure
@@ -103,41 +50,14 @@ struct Registry {
     }
 
     /// A one-line error for anything a call can throw: a problem document, an unreachable server, TLS,
-    /// an answer the contract does not allow.
+    /// an answer the contract does not allow. A ``CLIError`` a call threw itself is kept as it is.
     func describe(_ error: any Error) -> CLIError {
         if let error = error as? CLIError { return error }
-        if let problem = error as? RegistryProblem { return CLIError(problem.message, code: problem.code, problemDocument: problem.document) }
-        if let error = error as? ClientError {
-            let underlying = error.underlyingError
-            if let problem = underlying as? RegistryProblem {
-                return CLIError(problem.message, code: problem.code, problemDocument: problem.document)
-            }
-            if let error = underlying as? CLIError { return error }
-            if underlying is DecodingError || underlying is UnexpectedContentType {
-                return CLIError(
-                    "the server's answer to \(error.operationID) does not match the API: \(Self.oneLine(String(describing: underlying)))",
-                    code: "answer-not-in-contract")
-            }
-            let text = Self.oneLine(String(describing: underlying))
-            if error.response != nil {
-                return CLIError("unexpected answer from \(Terminal.safe(context.server)) to \(error.operationID): \(text)", code: "unexpected-answer")
-            }
-            let lowered = text.lowercased()
-            if lowered.contains("ssl") || lowered.contains("tls") || lowered.contains("certificate") || lowered.contains("handshake") {
-                return CLIError("TLS failure talking to \(Terminal.safe(context.server)): \(text)", code: "tls-failure")
-            }
-            let reason =
-                lowered.contains("refused") ? "connection refused"
-                : lowered.contains("timeout") || lowered.contains("timed out") ? "timed out"
-                : lowered.contains("resolve") || lowered.contains("lookup") ? "cannot resolve the host name" : text
-            return CLIError("cannot reach the server at \(Terminal.safe(context.server)): \(reason)", code: "unreachable")
+        let failure = RegistryError(error, server: context.server)
+        if let problem = failure.problem {
+            return CLIError(failure.reason, code: problem.code, problemDocument: problem.document)
         }
-        return CLIError(Self.oneLine(String(describing: error)))
-    }
-
-    private static func oneLine(_ text: String) -> String {
-        let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
-        return Terminal.safe(String(first.prefix(300)))
+        return CLIError(failure.reason, code: failure.code.rawValue)
     }
 
     /// Every item of a listing, following `next_cursor` to the last page.
