@@ -61,6 +61,7 @@ struct RegistryHostUpdateE2ETests {
             #expect(refused.status == 1 && refused.stderr.hasPrefix(message) && refused.stderr.split(separator: "\n").count == 1, "\(arguments): \(refused.stderr)")
         }
         let after = try host()
-        #expect(NSDictionary(dictionary: before).isEqual(to: after))
+        let canonical = { (object: [String: Any]) in String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) }
+        #expect(try canonical(before) == canonical(after))
     }
 }

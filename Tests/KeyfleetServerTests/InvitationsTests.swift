@@ -42,7 +42,7 @@ struct InvitationsTests {
 
             let joined = try await client.call(.post, "/v1/invitations/\(project)", token: bob.token)
             #expect(joined.status == 200)
-            #expect(((joined.object["members"] as? [[String: String]]) ?? []).contains { $0 == ["user": bob.id.rawValue, "role": "member"] })
+            #expect(((joined.object["members"] as? [[String: String]]) ?? []).contains { $0["user"] == bob.id.rawValue && $0["role"] == "member" })
             #expect(try await client.call(.get, "/v1/invitations", token: bob.token).items.isEmpty)
             #expect(try await client.call(.post, "/v1/invitations/\(project)", token: bob.token).status == 404)
             #expect(try await accessFingerprints(client, hostID, world.owner.token).contains(bobKey.sha256Fingerprint))

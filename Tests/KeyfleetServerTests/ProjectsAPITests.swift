@@ -14,7 +14,7 @@ struct ProjectsAPITests {
             #expect(created.status == 201)
             let id = created.object["id"] as? String ?? ""
             #expect(created.headers[.location] == "/v1/projects/\(id)")
-            #expect((created.object["members"] as? [[String: String]]) == [["user": alice.id, "role": "owner"]])
+            #expect((created.object["members"] as? [[String: String]]) == [["user": alice.id, "role": "owner", "user_name": "alice"]])
             let duplicate = try await client.call(.post, "/v1/projects", token: bob.token, json: ["name": "web"])
             #expect(duplicate.status == 409 && duplicate.object["existing_id"] as? String == id)
             #expect(try await client.call(.post, "/v1/projects", token: bob.token, json: ["name": " bad"]).code == "invalid-name")

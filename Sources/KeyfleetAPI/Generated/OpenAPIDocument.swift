@@ -2130,9 +2130,13 @@ components:
           enum: [user, project]
         id:
           $ref: '#/components/schemas/Identifier'
+        name:
+          description: The user's or the project's name, for people; absent when it no longer exists.
+          $ref: '#/components/schemas/Name'
       examples:
         - kind: user
           id: u-alice
+          name: alice
 
     # ---- SSH keys ----
     SSHKey:
@@ -2175,6 +2179,9 @@ components:
           format: date-time
         created_by:
           $ref: '#/components/schemas/Identifier'
+        created_by_name:
+          description: The name of the user who created the key; absent when the user no longer exists.
+          $ref: '#/components/schemas/Name'
         created_at:
           $ref: '#/components/schemas/Timestamp'
       examples:
@@ -2408,6 +2415,9 @@ components:
       properties:
         user:
           $ref: '#/components/schemas/Identifier'
+        user_name:
+          description: The user's name, for people.
+          $ref: '#/components/schemas/Name'
         role:
           $ref: '#/components/schemas/ProjectRole'
     Invitation:
@@ -2420,10 +2430,16 @@ components:
           $ref: '#/components/schemas/Name'
         user:
           $ref: '#/components/schemas/Identifier'
+        user_name:
+          description: The invited user's name, for people.
+          $ref: '#/components/schemas/Name'
         role:
           $ref: '#/components/schemas/ProjectRole'
         invited_by:
           $ref: '#/components/schemas/Identifier'
+        invited_by_name:
+          description: The inviting user's name; absent when that user no longer exists.
+          $ref: '#/components/schemas/Name'
         invited_at:
           $ref: '#/components/schemas/Timestamp'
       examples:
@@ -2596,6 +2612,9 @@ components:
           $ref: '#/components/schemas/Identifier'
         project:
           $ref: '#/components/schemas/Identifier'
+        project_name:
+          description: The project's name, for people.
+          $ref: '#/components/schemas/Name'
         name:
           $ref: '#/components/schemas/Name'
         labels:
@@ -2610,6 +2629,9 @@ components:
           type: [string, 'null']
           maxLength: 64
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+        cluster_name:
+          description: The cluster's name, for people; absent when the host is in no cluster.
+          $ref: '#/components/schemas/Name'
         address:
           $ref: '#/components/schemas/HostAddress'
         access:
@@ -2622,6 +2644,8 @@ components:
         rescue_active:
           type: boolean
           description: Whether the host is flagged for rescue, so that each login's rescue keys log in too.
+        key_names:
+          $ref: '#/components/schemas/KeyNames'
         agent:
           $ref: '#/components/schemas/AgentStatus'
       examples:
@@ -2636,6 +2660,11 @@ components:
             deploy: {mode: explicit, keys: [6f1c2d0e-7a4b-4f8e-9a55-0b1e2c3d4f5a]}
           rescue_keys: {root: [6f1c2d0e-7a4b-4f8e-9a55-0b1e2c3d4f5a]}
           rescue_active: false
+    KeyNames:
+      type: object
+      description: The name of every key the object lists by identifier, keyed by identifier, for people.
+      additionalProperties:
+        $ref: '#/components/schemas/Name'
     RescueKeys:
       type: object
       description: |
@@ -2868,6 +2897,9 @@ components:
           enum: [host, cluster, project, rescue]
         cluster:
           $ref: '#/components/schemas/Identifier'
+        cluster_name:
+          description: The cluster's name, for people.
+          $ref: '#/components/schemas/Name'
     AccessEntry:
       type: object
       description: One key that may log in, as the agent renders it.
@@ -2948,6 +2980,9 @@ components:
           $ref: '#/components/schemas/Identifier'
         project:
           $ref: '#/components/schemas/Identifier'
+        project_name:
+          description: The project's name, for people.
+          $ref: '#/components/schemas/Name'
         name:
           $ref: '#/components/schemas/Name'
         keys:
@@ -2955,6 +2990,8 @@ components:
           description: The cluster-wide keys. The cluster's hosts are listed by `listHosts` with `cluster`.
           items:
             $ref: '#/components/schemas/Identifier'
+        key_names:
+          $ref: '#/components/schemas/KeyNames'
       examples:
         - id: c-k8s
           project: p-web
@@ -3017,6 +3054,9 @@ components:
           type: [string, 'null']
           maxLength: 64
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+        actor_name:
+          description: The actor's name now, for people; absent for the server itself or a deleted user.
+          $ref: '#/components/schemas/Name'
         token:
           description: The API token used, or null.
           type: [string, 'null']
@@ -3032,6 +3072,10 @@ components:
         object_id:
           type: string
           maxLength: 64
+        object_name:
+          description: The object's name as the entry recorded it (after the change, or before a deletion); absent when it has none.
+          type: string
+          maxLength: 256
         before:
           description: The object before the change (as this API shows it, without secrets), or null for a creation.
           type: [object, 'null']

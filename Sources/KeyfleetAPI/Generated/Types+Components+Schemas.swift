@@ -98,21 +98,29 @@ extension Components {
             public var kind: Components.Schemas.KeyOwner.KindPayload
             /// - Remark: Generated from `#/components/schemas/KeyOwner/id`.
             public var id: Components.Schemas.Identifier
+            /// The user's or the project's name, for people; absent when it no longer exists.
+            ///
+            /// - Remark: Generated from `#/components/schemas/KeyOwner/name`.
+            public var name: Components.Schemas.Name?
             /// Creates a new `KeyOwner`.
             ///
             /// - Parameters:
             ///   - kind:
             ///   - id:
+            ///   - name: The user's or the project's name, for people; absent when it no longer exists.
             public init(
                 kind: Components.Schemas.KeyOwner.KindPayload,
-                id: Components.Schemas.Identifier
+                id: Components.Schemas.Identifier,
+                name: Components.Schemas.Name? = nil
             ) {
                 self.kind = kind
                 self.id = id
+                self.name = name
             }
             public enum CodingKeys: String, CodingKey {
                 case kind
                 case id
+                case name
             }
         }
         /// A named public key in the registry.
@@ -153,6 +161,10 @@ extension Components {
             public var expiresAt: Foundation.Date?
             /// - Remark: Generated from `#/components/schemas/SSHKey/created_by`.
             public var createdBy: Components.Schemas.Identifier
+            /// The name of the user who created the key; absent when the user no longer exists.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SSHKey/created_by_name`.
+            public var createdByName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/SSHKey/created_at`.
             public var createdAt: Components.Schemas.Timestamp
             /// Creates a new `SSHKey`.
@@ -170,6 +182,7 @@ extension Components {
             ///   - labels:
             ///   - expiresAt: When the key stops working; absent (or null) for never.
             ///   - createdBy:
+            ///   - createdByName: The name of the user who created the key; absent when the user no longer exists.
             ///   - createdAt:
             public init(
                 id: Components.Schemas.Identifier,
@@ -184,6 +197,7 @@ extension Components {
                 labels: Components.Schemas.Labels,
                 expiresAt: Foundation.Date? = nil,
                 createdBy: Components.Schemas.Identifier,
+                createdByName: Components.Schemas.Name? = nil,
                 createdAt: Components.Schemas.Timestamp
             ) {
                 self.id = id
@@ -198,6 +212,7 @@ extension Components {
                 self.labels = labels
                 self.expiresAt = expiresAt
                 self.createdBy = createdBy
+                self.createdByName = createdByName
                 self.createdAt = createdAt
             }
             public enum CodingKeys: String, CodingKey {
@@ -213,6 +228,7 @@ extension Components {
                 case labels
                 case expiresAt = "expires_at"
                 case createdBy = "created_by"
+                case createdByName = "created_by_name"
                 case createdAt = "created_at"
             }
         }
@@ -816,22 +832,30 @@ extension Components {
         public struct ProjectMember: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ProjectMember/user`.
             public var user: Components.Schemas.Identifier
+            /// The user's name, for people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProjectMember/user_name`.
+            public var userName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/ProjectMember/role`.
             public var role: Components.Schemas.ProjectRole
             /// Creates a new `ProjectMember`.
             ///
             /// - Parameters:
             ///   - user:
+            ///   - userName: The user's name, for people.
             ///   - role:
             public init(
                 user: Components.Schemas.Identifier,
+                userName: Components.Schemas.Name? = nil,
                 role: Components.Schemas.ProjectRole
             ) {
                 self.user = user
+                self.userName = userName
                 self.role = role
             }
             public enum CodingKeys: String, CodingKey {
                 case user
+                case userName = "user_name"
                 case role
             }
         }
@@ -843,10 +867,18 @@ extension Components {
             public var projectName: Components.Schemas.Name
             /// - Remark: Generated from `#/components/schemas/Invitation/user`.
             public var user: Components.Schemas.Identifier
+            /// The invited user's name, for people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Invitation/user_name`.
+            public var userName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/Invitation/role`.
             public var role: Components.Schemas.ProjectRole
             /// - Remark: Generated from `#/components/schemas/Invitation/invited_by`.
             public var invitedBy: Components.Schemas.Identifier?
+            /// The inviting user's name; absent when that user no longer exists.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Invitation/invited_by_name`.
+            public var invitedByName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/Invitation/invited_at`.
             public var invitedAt: Components.Schemas.Timestamp
             /// Creates a new `Invitation`.
@@ -855,30 +887,38 @@ extension Components {
             ///   - project:
             ///   - projectName:
             ///   - user:
+            ///   - userName: The invited user's name, for people.
             ///   - role:
             ///   - invitedBy:
+            ///   - invitedByName: The inviting user's name; absent when that user no longer exists.
             ///   - invitedAt:
             public init(
                 project: Components.Schemas.Identifier,
                 projectName: Components.Schemas.Name,
                 user: Components.Schemas.Identifier,
+                userName: Components.Schemas.Name? = nil,
                 role: Components.Schemas.ProjectRole,
                 invitedBy: Components.Schemas.Identifier? = nil,
+                invitedByName: Components.Schemas.Name? = nil,
                 invitedAt: Components.Schemas.Timestamp
             ) {
                 self.project = project
                 self.projectName = projectName
                 self.user = user
+                self.userName = userName
                 self.role = role
                 self.invitedBy = invitedBy
+                self.invitedByName = invitedByName
                 self.invitedAt = invitedAt
             }
             public enum CodingKeys: String, CodingKey {
                 case project
                 case projectName = "project_name"
                 case user
+                case userName = "user_name"
                 case role
                 case invitedBy = "invited_by"
+                case invitedByName = "invited_by_name"
                 case invitedAt = "invited_at"
             }
         }
@@ -1294,6 +1334,10 @@ extension Components {
             public var id: Components.Schemas.Identifier
             /// - Remark: Generated from `#/components/schemas/Host/project`.
             public var project: Components.Schemas.Identifier
+            /// The project's name, for people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Host/project_name`.
+            public var projectName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/Host/name`.
             public var name: Components.Schemas.Name
             /// - Remark: Generated from `#/components/schemas/Host/labels`.
@@ -1306,6 +1350,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Host/cluster`.
             public var cluster: Swift.String?
+            /// The cluster's name, for people; absent when the host is in no cluster.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Host/cluster_name`.
+            public var clusterName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/Host/address`.
             public var address: Components.Schemas.HostAddress?
             /// The access mode of every login, keyed by login.
@@ -1338,6 +1386,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Host/rescue_active`.
             public var rescueActive: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Host/key_names`.
+            public var keyNames: Components.Schemas.KeyNames?
             /// - Remark: Generated from `#/components/schemas/Host/agent`.
             public var agent: Components.Schemas.AgentStatus?
             /// Creates a new `Host`.
@@ -1345,52 +1395,84 @@ extension Components {
             /// - Parameters:
             ///   - id:
             ///   - project:
+            ///   - projectName: The project's name, for people.
             ///   - name:
             ///   - labels:
             ///   - logins: The Unix accounts keys may log in as, in order.
             ///   - cluster: The cluster the host belongs to; absent (or null) when none.
+            ///   - clusterName: The cluster's name, for people; absent when the host is in no cluster.
             ///   - address:
             ///   - access: The access mode of every login, keyed by login.
             ///   - rescueKeys:
             ///   - rescueActive: Whether the host is flagged for rescue, so that each login's rescue keys log in too.
+            ///   - keyNames:
             ///   - agent:
             public init(
                 id: Components.Schemas.Identifier,
                 project: Components.Schemas.Identifier,
+                projectName: Components.Schemas.Name? = nil,
                 name: Components.Schemas.Name,
                 labels: Components.Schemas.Labels,
                 logins: [Components.Schemas.LoginName],
                 cluster: Swift.String? = nil,
+                clusterName: Components.Schemas.Name? = nil,
                 address: Components.Schemas.HostAddress? = nil,
                 access: Components.Schemas.Host.AccessPayload,
                 rescueKeys: Components.Schemas.RescueKeys,
                 rescueActive: Swift.Bool,
+                keyNames: Components.Schemas.KeyNames? = nil,
                 agent: Components.Schemas.AgentStatus? = nil
             ) {
                 self.id = id
                 self.project = project
+                self.projectName = projectName
                 self.name = name
                 self.labels = labels
                 self.logins = logins
                 self.cluster = cluster
+                self.clusterName = clusterName
                 self.address = address
                 self.access = access
                 self.rescueKeys = rescueKeys
                 self.rescueActive = rescueActive
+                self.keyNames = keyNames
                 self.agent = agent
             }
             public enum CodingKeys: String, CodingKey {
                 case id
                 case project
+                case projectName = "project_name"
                 case name
                 case labels
                 case logins
                 case cluster
+                case clusterName = "cluster_name"
                 case address
                 case access
                 case rescueKeys = "rescue_keys"
                 case rescueActive = "rescue_active"
+                case keyNames = "key_names"
                 case agent
+            }
+        }
+        /// The name of every key the object lists by identifier, keyed by identifier, for people.
+        ///
+        /// - Remark: Generated from `#/components/schemas/KeyNames`.
+        public struct KeyNames: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            public var additionalProperties: [String: Components.Schemas.Name]
+            /// Creates a new `KeyNames`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(additionalProperties: [String: Components.Schemas.Name] = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
             }
         }
         /// Break-glass keys per login, keyed by login (each one of the host's logins). They log in as that login
@@ -1998,21 +2080,29 @@ extension Components {
             public var kind: Components.Schemas.AccessSource.KindPayload
             /// - Remark: Generated from `#/components/schemas/AccessSource/cluster`.
             public var cluster: Components.Schemas.Identifier?
+            /// The cluster's name, for people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AccessSource/cluster_name`.
+            public var clusterName: Components.Schemas.Name?
             /// Creates a new `AccessSource`.
             ///
             /// - Parameters:
             ///   - kind:
             ///   - cluster:
+            ///   - clusterName: The cluster's name, for people.
             public init(
                 kind: Components.Schemas.AccessSource.KindPayload,
-                cluster: Components.Schemas.Identifier? = nil
+                cluster: Components.Schemas.Identifier? = nil,
+                clusterName: Components.Schemas.Name? = nil
             ) {
                 self.kind = kind
                 self.cluster = cluster
+                self.clusterName = clusterName
             }
             public enum CodingKeys: String, CodingKey {
                 case kind
                 case cluster
+                case clusterName = "cluster_name"
             }
         }
         /// One key that may log in, as the agent renders it.
@@ -2182,35 +2272,49 @@ extension Components {
             public var id: Components.Schemas.Identifier
             /// - Remark: Generated from `#/components/schemas/Cluster/project`.
             public var project: Components.Schemas.Identifier
+            /// The project's name, for people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Cluster/project_name`.
+            public var projectName: Components.Schemas.Name?
             /// - Remark: Generated from `#/components/schemas/Cluster/name`.
             public var name: Components.Schemas.Name
             /// The cluster-wide keys. The cluster's hosts are listed by `listHosts` with `cluster`.
             ///
             /// - Remark: Generated from `#/components/schemas/Cluster/keys`.
             public var keys: [Components.Schemas.Identifier]
+            /// - Remark: Generated from `#/components/schemas/Cluster/key_names`.
+            public var keyNames: Components.Schemas.KeyNames?
             /// Creates a new `Cluster`.
             ///
             /// - Parameters:
             ///   - id:
             ///   - project:
+            ///   - projectName: The project's name, for people.
             ///   - name:
             ///   - keys: The cluster-wide keys. The cluster's hosts are listed by `listHosts` with `cluster`.
+            ///   - keyNames:
             public init(
                 id: Components.Schemas.Identifier,
                 project: Components.Schemas.Identifier,
+                projectName: Components.Schemas.Name? = nil,
                 name: Components.Schemas.Name,
-                keys: [Components.Schemas.Identifier]
+                keys: [Components.Schemas.Identifier],
+                keyNames: Components.Schemas.KeyNames? = nil
             ) {
                 self.id = id
                 self.project = project
+                self.projectName = projectName
                 self.name = name
                 self.keys = keys
+                self.keyNames = keyNames
             }
             public enum CodingKeys: String, CodingKey {
                 case id
                 case project
+                case projectName = "project_name"
                 case name
                 case keys
+                case keyNames = "key_names"
             }
         }
         /// - Remark: Generated from `#/components/schemas/ClusterList`.
@@ -2347,6 +2451,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AuditEntry/actor`.
             public var actor: Swift.String?
+            /// The actor's name now, for people; absent for the server itself or a deleted user.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/actor_name`.
+            public var actorName: Components.Schemas.Name?
             /// The API token used, or null.
             ///
             /// - Remark: Generated from `#/components/schemas/AuditEntry/token`.
@@ -2359,6 +2467,10 @@ extension Components {
             public var objectType: Components.Schemas.ObjectType
             /// - Remark: Generated from `#/components/schemas/AuditEntry/object_id`.
             public var objectId: Swift.String
+            /// The object's name as the entry recorded it (after the change, or before a deletion); absent when it has none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/object_name`.
+            public var objectName: Swift.String?
             /// The object before the change (as this API shows it, without secrets), or null for a creation.
             ///
             /// - Remark: Generated from `#/components/schemas/AuditEntry/before`.
@@ -2373,30 +2485,36 @@ extension Components {
             ///   - sequence: The entry's position in the log.
             ///   - at:
             ///   - actor: The user who made the change, or null for the server itself.
+            ///   - actorName: The actor's name now, for people; absent for the server itself or a deleted user.
             ///   - token: The API token used, or null.
             ///   - action: What was done, `object.verb`.
             ///   - objectType:
             ///   - objectId:
+            ///   - objectName: The object's name as the entry recorded it (after the change, or before a deletion); absent when it has none.
             ///   - before: The object before the change (as this API shows it, without secrets), or null for a creation.
             ///   - after: The object after the change, or null for a deletion.
             public init(
                 sequence: Swift.Int64,
                 at: Components.Schemas.Timestamp,
                 actor: Swift.String? = nil,
+                actorName: Components.Schemas.Name? = nil,
                 token: Swift.String? = nil,
                 action: Swift.String,
                 objectType: Components.Schemas.ObjectType,
                 objectId: Swift.String,
+                objectName: Swift.String? = nil,
                 before: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
                 after: OpenAPIRuntime.OpenAPIObjectContainer? = nil
             ) {
                 self.sequence = sequence
                 self.at = at
                 self.actor = actor
+                self.actorName = actorName
                 self.token = token
                 self.action = action
                 self.objectType = objectType
                 self.objectId = objectId
+                self.objectName = objectName
                 self.before = before
                 self.after = after
             }
@@ -2404,10 +2522,12 @@ extension Components {
                 case sequence
                 case at
                 case actor
+                case actorName = "actor_name"
                 case token
                 case action
                 case objectType = "object_type"
                 case objectId = "object_id"
+                case objectName = "object_name"
                 case before
                 case after
             }

@@ -167,8 +167,19 @@ enum ClientOutput {
         return labels.additionalProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
+    /// A key's owner for people: `user alice`, `project web` (the identifier when the name is not known).
     static func owner(_ owner: Components.Schemas.KeyOwner) -> String {
-        "\(owner.kind.rawValue):\(owner.id)"
+        "\(owner.kind.rawValue) \(owner.name ?? owner.id)"
+    }
+
+    /// The name the API gave beside an identifier, or the identifier when it gave none; `-` for neither.
+    static func name(_ name: String?, or id: String?) -> String {
+        name ?? id ?? "-"
+    }
+
+    /// Key identifiers as their names (from the object's `key_names`), comma-separated; `-` for none.
+    static func keys(_ ids: [String], _ names: Components.Schemas.KeyNames?) -> String {
+        ids.isEmpty ? "-" : ids.map { names?.additionalProperties[$0] ?? $0 }.joined(separator: ",")
     }
 }
 

@@ -23,8 +23,8 @@ struct ClusterCommand: ParsableCommand {
     static func show(_ cluster: Components.Schemas.Cluster, _ output: OutputFormat) throws(CLIError) {
         if output == .json { return try ClientOutput.printJSON(cluster) }
         ClientOutput.printFields([
-            ("ID", cluster.id), ("Name", cluster.name), ("Project", cluster.project),
-            ("Keys", cluster.keys.isEmpty ? "-" : cluster.keys.joined(separator: ",")),
+            ("ID", cluster.id), ("Name", cluster.name), ("Project", ClientOutput.name(cluster.projectName, or: cluster.project)),
+            ("Keys", ClientOutput.keys(cluster.keys, cluster.keyNames)),
         ])
     }
 
@@ -63,7 +63,8 @@ struct ClusterCommand: ParsableCommand {
                 return (page.items, page.nextCursor)
             }
             if output.output == .json { return try ClientOutput.printJSON(clusters) }
-            ClientOutput.printTable(["ID", "NAME", "PROJECT", "KEYS"], clusters.map { [$0.id, $0.name, $0.project, String($0.keys.count)] })
+            ClientOutput.printTable(
+                ["ID", "NAME", "PROJECT", "KEYS"], clusters.map { [$0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), String($0.keys.count)] })
         }
     }
 
@@ -78,6 +79,16 @@ struct ClusterCommand: ParsableCommand {
             let id = try await lookup.resolve(registry)
             let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
             try ClusterCommand.show(cluster, output.output)
+            guard output.output == .table else { return }
+            let hosts = try await registry.all { client, cursor in
+                let page = try await client.listHosts(query: .init(cursor: cursor, project: cluster.project, cluster: cluster.id)).ok.body.json
+                return (page.items, page.nextCursor)
+            }
+            Terminal.print("")
+            guard !hosts.isEmpty else { return Terminal.print("Hosts: none (keyfleet cluster add-host \(Terminal.safe(cluster.name)) HOST)") }
+            ClientOutput.printTable(
+                ["HOST", "LOGINS", "ENROLLED", "ID"],
+                hosts.map { [$0.name, $0.logins.joined(separator: ","), ($0.agent?.enrolled ?? false) ? "yes" : "no", $0.id] })
         }
     }
 

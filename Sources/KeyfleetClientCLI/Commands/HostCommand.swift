@@ -27,7 +27,8 @@ struct HostCommand: ParsableCommand {
     static func show(_ host: Components.Schemas.Host, _ output: OutputFormat) throws(CLIError) {
         if output == .json { return try ClientOutput.printJSON(host) }
         var fields = [
-            ("ID", host.id), ("Name", host.name), ("Project", host.project), ("Cluster", host.cluster ?? "-"), ("Address", host.address ?? "-"),
+            ("ID", host.id), ("Name", host.name), ("Project", ClientOutput.name(host.projectName, or: host.project)),
+            ("Cluster", ClientOutput.name(host.clusterName, or: host.cluster)), ("Address", host.address ?? "-"),
             ("Labels", ClientOutput.labels(host.labels)), ("Logins", host.logins.joined(separator: ",")),
             ("Rescue", host.rescueActive ? "ON: each login's rescue keys log in (keyfleet host rescue HOST off ends it)" : "off"),
             ("Enrolled", host.agent.map { $0.enrolled ? "yes" : "no" } ?? "no"),
@@ -51,8 +52,8 @@ struct HostCommand: ParsableCommand {
                 let keys = access?.keys ?? []
                 let rescue = host.rescueKeys.additionalProperties[login] ?? []
                 return [
-                    login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : keys.joined(separator: ",")) : "-",
-                    rescue.isEmpty ? "-" : rescue.joined(separator: ","),
+                    login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : ClientOutput.keys(keys, host.keyNames)) : "-",
+                    ClientOutput.keys(rescue, host.keyNames),
                 ]
             })
     }
@@ -228,7 +229,7 @@ struct HostCommand: ParsableCommand {
             ClientOutput.printTable(
                 ["ID", "NAME", "PROJECT", "CLUSTER", "LOGINS", "ENROLLED", "LABELS"],
                 hosts.map {
-                    [$0.id, $0.name, $0.project, $0.cluster ?? "-", $0.logins.joined(separator: ","),
+                    [$0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), ClientOutput.name($0.clusterName, or: $0.cluster), $0.logins.joined(separator: ","),
                      ($0.agent?.enrolled ?? false) ? "yes" : "no", ClientOutput.labels($0.labels)]
                 })
         }
@@ -407,22 +408,33 @@ struct HostCommand: ParsableCommand {
             }
             if output.output == .json { return try ClientOutput.printJSON(access) }
             var rows: [[String]] = []
+            func row(_ login: String, _ source: String, _ key: Components.Schemas.AccessEntry) -> [String] {
+                [login, source, key.name, ClientOutput.owner(key.owner), key.fingerprint, ClientOutput.time(key.expiresAt), key.keyId]
+            }
             for entry in access.logins {
-                let source = entry.source.kind.rawValue + (entry.source.cluster.map { ":" + $0 } ?? "")
-                for key in entry.keys {
-                    rows.append([entry.login, key.rescue == true ? "rescue" : source, key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
-                }
-                if entry.keys.isEmpty { rows.append([entry.login, source, "-", "(no keys)", "-", "-"]) }
+                for key in entry.keys { rows.append(row(entry.login, Keys.source(entry.source, key), key)) }
+                if entry.keys.isEmpty { rows.append([entry.login, Keys.source(entry.source, nil), "(no keys)", "-", "-", "-", "-"]) }
             }
             // Flagged, the rescue keys are among the login's keys above; otherwise they are shown as what the flag would add.
             if !access.rescueActive {
                 for entry in access.rescue {
-                    for key in entry.keys {
-                        rows.append([entry.login, "rescue (off)", key.keyId, key.name, key.fingerprint, ClientOutput.time(key.expiresAt)])
-                    }
+                    for key in entry.keys { rows.append(row(entry.login, "rescue (off)", key)) }
                 }
             }
-            ClientOutput.printTable(["LOGIN", "SOURCE", "KEY ID", "NAME", "FINGERPRINT", "EXPIRES"], rows)
+            ClientOutput.printTable(["LOGIN", "SOURCE", "NAME", "OWNER", "FINGERPRINT", "EXPIRES", "KEY ID"], rows)
+        }
+
+        /// Why a key reaches the login, for people: `host`, `cluster (pool)`, `project` for a project key,
+        /// `member (alice)` for a member's personal key, `rescue` for a rescue key while the host is flagged.
+        static func source(_ source: Components.Schemas.AccessSource, _ key: Components.Schemas.AccessEntry?) -> String {
+            if key?.rescue == true { return "rescue" }
+            switch source.kind {
+            case .cluster: return "cluster (\(ClientOutput.name(source.clusterName, or: source.cluster)))"
+            case .project:
+                guard let owner = key?.owner, owner.kind == .user else { return "project" }
+                return "member (\(owner.name ?? owner.id))"
+            case .host, .rescue: return source.kind.rawValue
+            }
         }
     }
 

@@ -23,18 +23,20 @@ struct ProjectCommand: ParsableCommand {
         invitations: [Components.Schemas.Invitation] = []
     ) async throws(CLIError) {
         if output == .json { return try ClientOutput.printJSON(project) }
-        let users = try await registry.userNames()
         ClientOutput.printFields([("ID", project.id), ("Name", project.name), ("Members", String(project.members.count))])
         if !project.members.isEmpty {
             Terminal.print("")
-            ClientOutput.printTable(["USER", "ROLE", "ID"], project.members.map { [users.name($0.user), $0.role.rawValue, $0.user] })
+            ClientOutput.printTable(["USER", "ROLE", "ID"], project.members.map { [ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, $0.user] })
         }
         if !invitations.isEmpty {
             Terminal.print("")
             Terminal.print("Invited (not yet members):")
             ClientOutput.printTable(
                 ["USER", "ROLE", "INVITED BY", "INVITED"],
-                invitations.map { [users.name($0.user), $0.role.rawValue, users.name($0.invitedBy), ClientOutput.time($0.invitedAt)] })
+                invitations.map {
+                    [ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy),
+                     ClientOutput.time($0.invitedAt)]
+                })
         }
     }
 
@@ -171,10 +173,9 @@ struct ProjectCommand: ParsableCommand {
             let registry = try Registry(connection.resolve())
             let invitations = try await registry.call { client in try await client.listInvitations().ok.body.json.items }
             if output.output == .json { return try ClientOutput.printJSON(invitations) }
-            let users = try await registry.userNames()
             ClientOutput.printTable(
                 ["PROJECT", "ROLE", "INVITED BY", "INVITED"],
-                invitations.map { [$0.projectName, $0.role.rawValue, users.name($0.invitedBy), ClientOutput.time($0.invitedAt)] })
+                invitations.map { [$0.projectName, $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy), ClientOutput.time($0.invitedAt)] })
         }
     }
 

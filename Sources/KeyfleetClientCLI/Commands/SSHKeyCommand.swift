@@ -18,7 +18,7 @@ struct SSHKeyCommand: ParsableCommand {
             ("Bits", String(key.bits)), ("SHA256", key.fingerprintSha256), ("MD5", key.fingerprintMd5),
             ("Comment", key.comment), ("Labels", ClientOutput.labels(key.labels)),
             ("Expires", ClientOutput.time(key.expiresAt)), ("Created", ClientOutput.time(key.createdAt)),
-            ("Created by", key.createdBy), ("Public key", key.publicKey),
+            ("Created by", ClientOutput.name(key.createdByName, or: key.createdBy)), ("Public key", key.publicKey),
         ])
     }
 

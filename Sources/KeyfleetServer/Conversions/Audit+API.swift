@@ -12,6 +12,7 @@ extension Components.Schemas.AuditEntry {
             token: entry.token?.rawValue, action: entry.action,
             objectType: Components.Schemas.ObjectType(rawValue: entry.objectType) ?? .key, objectId: entry.objectID,
             before: AuditShape.container(entry.before), after: AuditShape.container(entry.after))
+        objectName = AuditShape.name(in: entry.after) ?? AuditShape.name(in: entry.before)
     }
 }
 
@@ -19,6 +20,12 @@ extension Components.Schemas.AuditEntry {
 enum AuditShape {
     /// Stored names whose API name is not simply their snake_case form.
     private static let renamed = ["sha256Fingerprint": "fingerprint_sha256", "md5Fingerprint": "fingerprint_md5"]
+
+    /// The `name` the stored object had, if it has one.
+    static func name(in json: String?) -> String? {
+        guard let json, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return nil }
+        return object["name"] as? String
+    }
 
     static func container(_ json: String?) -> OpenAPIObjectContainer? {
         guard let json, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return nil }

@@ -27,6 +27,7 @@ extension RegistryAPI {
         }
         filter.objectType = query.objectType?.rawValue
         let entries = try await store.audit(filter, page: page)
-        return .ok(.init(body: .json(.init(items: entries.items.map(Components.Schemas.AuditEntry.init), nextCursor: entries.nextCursor))))
+        let items = try await named(entries.items.map(Components.Schemas.AuditEntry.init))
+        return .ok(.init(body: .json(.init(items: items, nextCursor: entries.nextCursor))))
     }
 }

@@ -11,7 +11,7 @@ extension RegistryAPI {
             filter.project = id
         }
         let page = try await store.clusters(filter, page: try pageRequest(limit: query.limit, cursor: query.cursor))
-        return .ok(.init(body: .json(.init(items: page.items.map(\.api), nextCursor: page.nextCursor))))
+        return .ok(.init(body: .json(.init(items: try await named(page.items.map(\.api)), nextCursor: page.nextCursor))))
     }
 
     public func createCluster(_ input: Operations.CreateCluster.Input) async throws -> Operations.CreateCluster.Output {
@@ -23,14 +23,14 @@ extension RegistryAPI {
         let projectID = project.id
         let cluster = try await store.createCluster(by: principal) { id in try Cluster(id: id, project: projectID, name: name, keys: keys) }
         return .created(
-            .init(headers: .init(location: "/v1/clusters/\(cluster.id.rawValue)", eTag: cluster.entityTag), body: .json(cluster.api)))
+            .init(headers: .init(location: "/v1/clusters/\(cluster.id.rawValue)", eTag: cluster.entityTag), body: .json(try await named(cluster.api))))
     }
 
     public func getCluster(_ input: Operations.GetCluster.Input) async throws -> Operations.GetCluster.Output {
         let cluster = try await readableCluster(input.path.clusterId)
         let tag = cluster.entityTag
         if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) { return .notModified(.init(headers: .init(eTag: tag))) }
-        return .ok(.init(headers: .init(eTag: tag), body: .json(cluster.api)))
+        return .ok(.init(headers: .init(eTag: tag), body: .json(try await named(cluster.api))))
     }
 
     public func deleteCluster(_ input: Operations.DeleteCluster.Input) async throws -> Operations.DeleteCluster.Output {
@@ -46,12 +46,12 @@ extension RegistryAPI {
         let cluster = try await managedCluster(input.path.clusterId)
         guard let project = try await store.project(cluster.project) else { throw APIProblem.notFound("cluster", cluster.id.rawValue) }
         let key = try await usableKeys([body.sshKey], project: project, field: "ssh_key")[0]
-        if cluster.keys.contains(key) { return .ok(.init(headers: .init(eTag: cluster.entityTag), body: .json(cluster.api))) }
+        if cluster.keys.contains(key) { return .ok(.init(headers: .init(eTag: cluster.entityTag), body: .json(try await named(cluster.api)))) }
         let updated = try await store.updateCluster(cluster.id, by: principal) { cluster in
             if !cluster.keys.contains(key) { cluster.keys.append(key) }
         }
         changes.changed()
-        return .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(updated.api)))
+        return .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(try await named(updated.api))))
     }
 
     public func removeClusterKey(_ input: Operations.RemoveClusterKey.Input) async throws -> Operations.RemoveClusterKey.Output {
@@ -63,7 +63,7 @@ extension RegistryAPI {
             cluster.keys.removeAll { $0 == key }
         }
         changes.changed()
-        return .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(updated.api)))
+        return .ok(.init(headers: .init(eTag: updated.entityTag), body: .json(try await named(updated.api))))
     }
 
     public func addClusterHost(_ input: Operations.AddClusterHost.Input) async throws -> Operations.AddClusterHost.Output {

@@ -17,7 +17,8 @@ extension RegistryAPI {
         }
         let page = try await store.hosts(filter, page: try pageRequest(limit: query.limit, cursor: query.cursor))
         let agents = try await store.agentStatus(of: page.items.map(\.id))
-        return .ok(.init(body: .json(.init(items: page.items.map { $0.api(agent: agents[$0.id]) }, nextCursor: page.nextCursor))))
+        let items = try await named(page.items.map { $0.api(agent: agents[$0.id]) })
+        return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor))))
     }
 
     public func createHost(_ input: Operations.CreateHost.Input) async throws -> Operations.CreateHost.Output {
@@ -67,7 +68,7 @@ extension RegistryAPI {
         return .created(
             .init(
                 headers: .init(location: "/v1/hosts/\(host.id.rawValue)", eTag: host.entityTag, cacheControl: .noStore),
-                body: .json(.init(host: host.api(), userData: userData, enrollment: enrollment.api(expiresAt: expiresAt)))))
+                body: .json(.init(host: try await named(host.api()), userData: userData, enrollment: enrollment.api(expiresAt: expiresAt)))))
     }
 
     public func getHost(_ input: Operations.GetHost.Input) async throws -> Operations.GetHost.Output {
@@ -75,7 +76,7 @@ extension RegistryAPI {
         let tag = host.entityTag
         if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) { return .notModified(.init(headers: .init(eTag: tag))) }
         let agent = try await store.agentStatus(of: [host.id])[host.id]
-        return .ok(.init(headers: .init(eTag: tag), body: .json(host.api(agent: agent))))
+        return .ok(.init(headers: .init(eTag: tag), body: .json(try await named(host.api(agent: agent)))))
     }
 
     public func updateHost(_ input: Operations.UpdateHost.Input) async throws -> Operations.UpdateHost.Output {
@@ -208,7 +209,7 @@ extension RegistryAPI {
         let rescue = view.host.logins.map { login in
             (login: login, entries: EffectiveAccess.rescue(host: view.host, login: login, registry: registry.snapshot, now: now))
         }
-        return .ok(.init(body: .json(view.api(rescue: rescue, only: only))))
+        return .ok(.init(body: .json(named(view.api(rescue: rescue, only: only), from: registry.snapshot))))
     }
 
     public func createHostEnrollmentToken(_ input: Operations.CreateHostEnrollmentToken.Input) async throws
@@ -349,7 +350,7 @@ extension RegistryAPI {
     /// The host's API body with its agent's status.
     func hostBody(_ host: KeyfleetCore.Host) async throws -> Components.Schemas.Host {
         changes.changed()
-        return host.api(agent: try await store.agentStatus(of: [host.id])[host.id])
+        return try await named(host.api(agent: try await store.agentStatus(of: [host.id])[host.id]))
     }
 
     func hostAnswer(_ host: KeyfleetCore.Host) async throws -> Operations.UpdateHost.Output {

@@ -35,7 +35,8 @@ extension RegistryAPI {
         }
         if user.role != .admin { filter.readableBy = user.id }
         let keys = try await store.keys(filter, page: page)
-        return .ok(.init(body: .json(.init(items: keys.items.map(Components.Schemas.SSHKey.init), nextCursor: keys.nextCursor))))
+        let items = try await named(keys.items.map(Components.Schemas.SSHKey.init))
+        return .ok(.init(body: .json(.init(items: items, nextCursor: keys.nextCursor))))
     }
 
     public func createSSHKey(_ input: Operations.CreateSSHKey.Input) async throws -> Operations.CreateSSHKey.Output {
@@ -54,7 +55,7 @@ extension RegistryAPI {
                 headers: .init(location: "/v1/ssh-keys/\(record.id.rawValue)", eTag: EntityTag.of(key)),
                 body: .json(
                     .init(
-                        key: key, format: .init(imported.format),
+                        key: try await named(key), format: .init(imported.format),
                         warnings: imported.warnings.map(Components.Schemas.ImportWarning.init)))))
     }
 
@@ -107,7 +108,7 @@ extension RegistryAPI {
         return .created(
             .init(
                 headers: .init(location: "/v1/ssh-keys/\(record.id.rawValue)", eTag: EntityTag.of(key), cacheControl: .noStore),
-                body: .json(.init(key: key, privateKey: privateText))))
+                body: .json(.init(key: try await named(key), privateKey: privateText))))
     }
 
     public func bulkImportSSHKeys(_ input: Operations.BulkImportSSHKeys.Input) async throws -> Operations.BulkImportSSHKeys.Output {
@@ -181,23 +182,23 @@ extension RegistryAPI {
     }
 
     public func getSSHKey(_ input: Operations.GetSSHKey.Input) async throws -> Operations.GetSSHKey.Output {
-        let record: SSHKeyRecord
         // From the registry in memory when it is loaded and current (no store query), else from the store.
         if let registry = try await access.loadedRegistry() {
             let id: KeyID = try identifier(input.path.keyId, "key")
             guard let found = registry.snapshot.keys[id], try await mayRead(found, in: registry.snapshot) else {
                 throw APIProblem.notFound("key", id.rawValue)
             }
-            record = found
-        } else {
-            record = try await readableKey(input.path.keyId)
+            let key = Components.Schemas.SSHKey(found)
+            let tag = EntityTag.of(key)
+            if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) { return .notModified(.init(headers: .init(eTag: tag))) }
+            return .ok(.init(headers: .init(eTag: tag), body: .json(named(key, from: registry.snapshot))))
         }
-        let key = Components.Schemas.SSHKey(record)
+        let key = Components.Schemas.SSHKey(try await readableKey(input.path.keyId))
         let tag = EntityTag.of(key)
         if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) {
             return .notModified(.init(headers: .init(eTag: tag)))
         }
-        return .ok(.init(headers: .init(eTag: tag), body: .json(key)))
+        return .ok(.init(headers: .init(eTag: tag), body: .json(try await named(key))))
     }
 
     public func updateSSHKey(_ input: Operations.UpdateSSHKey.Input) async throws -> Operations.UpdateSSHKey.Output {
@@ -220,7 +221,7 @@ extension RegistryAPI {
             if clearExpiry { try key.setExpiry(nil, now: now) }
         }
         let key = Components.Schemas.SSHKey(record)
-        return .ok(.init(headers: .init(eTag: EntityTag.of(key)), body: .json(key)))
+        return .ok(.init(headers: .init(eTag: EntityTag.of(key)), body: .json(try await named(key))))
     }
 
     public func deleteSSHKey(_ input: Operations.DeleteSSHKey.Input) async throws -> Operations.DeleteSSHKey.Output {

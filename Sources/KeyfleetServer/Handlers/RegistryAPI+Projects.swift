@@ -8,7 +8,8 @@ extension RegistryAPI {
         let page = try PageRequest.fromQuery(limit: input.query.limit, cursor: input.query.cursor)
         let name = try nameFromQuery(input.query.name)
         let projects = try await store.projects(member: user.role == .admin ? nil : user.id, named: name, page: page)
-        return .ok(.init(body: .json(.init(items: projects.items.map(Components.Schemas.Project.init), nextCursor: projects.nextCursor))))
+        let items = try await named(projects.items.map(Components.Schemas.Project.init))
+        return .ok(.init(body: .json(.init(items: items, nextCursor: projects.nextCursor))))
     }
 
     public func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
@@ -18,7 +19,7 @@ extension RegistryAPI {
         logger.info("project created", metadata: ["project.id": "\(project.id)"])
         let answer = Components.Schemas.Project(project)
         return .created(
-            .init(headers: .init(location: "/v1/projects/\(project.id.rawValue)", eTag: EntityTag.of(answer)), body: .json(answer)))
+            .init(headers: .init(location: "/v1/projects/\(project.id.rawValue)", eTag: EntityTag.of(answer)), body: .json(try await named(answer))))
     }
 
     public func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output {
@@ -28,7 +29,7 @@ extension RegistryAPI {
         if EntityTag.ifNoneMatch(input.headers.ifNoneMatch, matches: tag) {
             return .notModified(.init(headers: .init(eTag: tag)))
         }
-        return .ok(.init(headers: .init(eTag: tag), body: .json(answer)))
+        return .ok(.init(headers: .init(eTag: tag), body: .json(try await named(answer))))
     }
 
     public func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output {
@@ -55,11 +56,11 @@ extension RegistryAPI {
         if try currentUser().user.role != .admin, project.members[user] == nil {
             let invitation = try await store.invite(user, role: body.role.model, to: project.id, by: principal)
             logger.info("project invitation", metadata: ["project.id": "\(project.id)", "user.id": "\(user)"])
-            return .accepted(.init(body: .json(Components.Schemas.Invitation(invitation))))
+            return .accepted(.init(body: .json(try await named(Components.Schemas.Invitation(invitation)))))
         }
         let changed = try await store.setMember(user, role: body.role.model, in: project.id, by: principal)
         let answer = Components.Schemas.Project(changed)
-        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(try await named(answer))))
     }
 
     public func removeProjectMember(_ input: Operations.RemoveProjectMember.Input) async throws -> Operations.RemoveProjectMember.Output {
@@ -70,25 +71,25 @@ extension RegistryAPI {
             do {
                 try await store.removeInvitation(to: project.id, user: user, by: principal)
                 let answer = Components.Schemas.Project(project)
-                return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+                return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(try await named(answer))))
             } catch let error as StoreError where error.code == .notFound {
                 // Fall through to the member removal's own 404.
             }
         }
         let changed = try await store.removeMember(user, from: project.id, by: principal)
         let answer = Components.Schemas.Project(changed)
-        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(answer)))
+        return .ok(.init(headers: .init(eTag: EntityTag.of(answer)), body: .json(try await named(answer))))
     }
 
     public func listProjectInvitations(_ input: Operations.ListProjectInvitations.Input) async throws -> Operations.ListProjectInvitations.Output {
         let project = try await readableProject(try identifier(input.path.projectId, "project"))
-        let items = try await store.invitations(of: project.id).map(Components.Schemas.Invitation.init)
+        let items = try await named(try await store.invitations(of: project.id).map(Components.Schemas.Invitation.init))
         return .ok(.init(body: .json(.init(items: items))))
     }
 
     public func listInvitations(_ input: Operations.ListInvitations.Input) async throws -> Operations.ListInvitations.Output {
         let user = try currentUser().user
-        let items = try await store.invitations(to: user.id).map(Components.Schemas.Invitation.init)
+        let items = try await named(try await store.invitations(to: user.id).map(Components.Schemas.Invitation.init))
         return .ok(.init(body: .json(.init(items: items))))
     }
 
@@ -97,7 +98,7 @@ extension RegistryAPI {
         let project: ProjectID = try identifier(input.path.projectId, "invitation")
         let joined = try await store.acceptInvitation(to: project, user: user.id, by: principal)
         logger.info("project invitation accepted", metadata: ["project.id": "\(project)"])
-        return .ok(.init(body: .json(Components.Schemas.Project(joined))))
+        return .ok(.init(body: .json(try await named(Components.Schemas.Project(joined)))))
     }
 
     public func declineInvitation(_ input: Operations.DeclineInvitation.Input) async throws -> Operations.DeclineInvitation.Output {

@@ -95,6 +95,9 @@ public protocol Store: Sendable {
     /// Deletes a key; it leaves every host, rescue and cluster list.
     func deleteKey(_ id: KeyID, by principal: Principal) async throws
 
+    /// The names of the objects `query` lists, read in one transaction; missing objects are left out.
+    func names(_ query: NameQuery) async throws -> NameBook
+
     // MARK: Hosts and clusters
 
     /// Adds a host; the store assigns its identifier and passes it to `make`.
