@@ -11,6 +11,7 @@ command -v argon2 >/dev/null || need+=(argon2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cloud-init >/dev/null || need+=(cloud-init)
 command -v curl >/dev/null || need+=(curl)
+command -v nm >/dev/null || need+=(binutils)  # what each executable links (RoleExecutablesE2ETests)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 
-/// The built `keyfleet` executable, found beside the test bundle (SwiftPM puts both in the same directory).
+/// The built `keyfleet` executable, found beside the test bundle (SwiftPM puts both in the same directory),
+/// and the executables it runs for the other commands, beside it.
 enum KeyfleetBinary {
     static let path: String = {
         if let explicit = ProcessInfo.processInfo.environment["KEYFLEET_BIN"] { return explicit }
@@ -15,6 +16,12 @@ enum KeyfleetBinary {
         }
         return "keyfleet"
     }()
+
+    /// The directory `keyfleet` is in.
+    static var directory: String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
+
+    /// The executable `name` (`keyfleet-server`, `keyfleet-agent`, ...) beside `keyfleet`.
+    static func sibling(_ name: String) -> String { directory + "/" + name }
 
     /// Runs `keyfleet arguments...`; the environment never carries a passphrase unless given.
     @discardableResult
