@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Drives the real `keyfleet server` with schemathesis (PyPI) from the document it serves at
+# Drives the real `keyfleet-server` with schemathesis (PyPI) from the document it serves at
 # /openapi.yaml: a bounded number of generated requests per operation, valid and invalid, and checks
 # that no answer is a 5xx and that every status, content type, header and body matches the contract.
 #
-# Usage: scripts/api-conformance.sh [path to a built keyfleet binary]
+# Usage: scripts/api-conformance.sh [path to a built keyfleet-server binary]
 # SCHEMATHESIS_EXAMPLES (default 10) bounds the examples per operation; SCHEMATHESIS_SEED fixes them.
 # To find where the time goes: SCHEMATHESIS_PHASES=coverage SCHEMATHESIS_EXTRA="--include-operation-id createHost"
 # SCHEMATHESIS_REPORT=har SCHEMATHESIS_REPORT_DIR=DIR keeps every request with its duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-binary=${1:-.build/debug/keyfleet}
+binary=${1:-.build/debug/keyfleet-server}
 examples=${SCHEMATHESIS_EXAMPLES:-10}
 work=$(mktemp -d)
 source scripts/lib/registry-server.sh

@@ -4,7 +4,7 @@
 #     the matching key last (a full scan): median wall time with hyperfine, beside `grep -F` over the
 #     same file in the same run. Goal: median at most 2 ms.
 #  2. BENCH_HOSTS (default 1,000) real agents in one process, each with its own state and cache,
-#     long-polling one release `keyfleet server`: the server's CPU and memory while they idle, and the
+#     long-polling one release `keyfleet-server`: the server's CPU and memory while they idle, and the
 #     time from the API call that deletes a key until the last host's agent has written a set without it
 #     (p50, p99, last). Goal: p99 within 1 s.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 hosts=${BENCH_HOSTS:-1000}
 lookup_keys=${BENCH_LOOKUP_KEYS:-100000}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-for product in keyfleet keyfleet-registry keyfleet-bench keyfleet-authorized-keys; do
+for product in keyfleet-server keyfleet-bench keyfleet-authorized-keys; do
     swift build -c release --static-swift-stdlib --scratch-path .build-release --product "$product" >/dev/null
 done
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
@@ -52,6 +52,6 @@ token=$(new_admin_token)
 ids=$("$bin/keyfleet-bench" fleet-seed --data-dir "$work/data" --token "$token" --tokens-file "$work/tokens" --hosts "$hosts")
 key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
 key_fingerprint=$(sed -E 's/.*fingerprint=([^ ]+).*/\1/' <<<"$ids")
-start_registry_server "$bin/keyfleet" "$work/data"
+start_registry_server "$bin/keyfleet-server" "$work/data"
 ${FLEET_PREFIX:-} "$bin/keyfleet-bench" fleet-run --server "$url" --token "$token" --tokens-file "$work/tokens" --key "$key" \
     --fingerprint "$key_fingerprint" --work "$agents" --server-pid "$server_pid"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The registry's HTTP benchmark: seeds an embedded SQLite registry (BENCH_PROJECTS projects, each with
 # BENCH_KEYS project keys and BENCH_HOSTS hosts; defaults 1000 x 100 x 10 = 100,000 keys and 10,000
-# hosts), starts the release `keyfleet server` on loopback and drives it with wrk (Debian's package):
+# hosts), starts the release `keyfleet-server` on loopback and drives it with wrk (Debian's package):
 # GET /health, an authenticated key read (GET /v1/ssh-keys/{id}) and an effective-access read
 # (GET /v1/hosts/{id}/access). It prints requests/s and p99 of each and the ratio of each read to
 # /health in the same run. Goal: both ratios at least 0.5.
@@ -17,8 +17,7 @@ seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-32}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-registry >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-server >/dev/null
 swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
 
@@ -39,7 +38,7 @@ echo "seeded in $(( $(date +%s) - start )) s: $ids"
 key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
 host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
 
-start_registry_server "$bin/keyfleet" "$work/data"
+start_registry_server "$bin/keyfleet-server" "$work/data"
 
 auth="Authorization: Bearer $token"
 # Every route answers 200 before it is measured (the first access read builds the access cache).

@@ -17,6 +17,6 @@ swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
 
 # The real server keeps its contract under generated requests: no 5xx, every answer as documented.
-scripts/api-conformance.sh "$(swift build --show-bin-path)/keyfleet"
+scripts/api-conformance.sh "$(swift build --show-bin-path)/keyfleet-server"
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" scripts/fuzz.sh

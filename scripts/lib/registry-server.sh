@@ -1,8 +1,10 @@
-# Sourced by the scripts that drive a real `keyfleet server` (api-conformance.sh, bench-registry.sh,
+# Sourced by the scripts that drive a real `keyfleet-server` (api-conformance.sh, bench-registry.sh,
 # bench-agent.sh): a random administrator token, a server on a free loopback port, and its removal on exit.
 #
 #   work=$(mktemp -d); source scripts/lib/registry-server.sh
 #   start_registry_server BINARY DATA_DIR [environment assignments...]   # sets server_pid and url
+#
+# BINARY is keyfleet-server, or keyfleet with keyfleet-server beside it: both take `server OPTIONS...`.
 #
 # The caller's EXIT trap must call stop_registry_server and remove $work.
 
