@@ -127,4 +127,51 @@ struct ContextsE2ETests {
         #expect(!FileManager.default.fileExists(atPath: file))
         #expect(try list(config: config).isEmpty)
     }
+
+    @Test("a saved context's token goes only to its own server: --server elsewhere without a token is refused before anything is sent")
+    func savedTokenStaysWithItsServer() throws {
+        let directory = try TemporaryDirectory()
+        let registry = try RegistryServerProcess(dataDirectory: directory.file("registry"))
+        defer { registry.stop() }
+        let config = directory.file("home")
+        let login = try run(["login", "--server", registry.url, "--token", registry.token, "--context", "prod"], config: config)
+        #expect(login.status == 0, "\(login.stderr)")
+        // Anything else that listens: it records what reaches it.
+        let received = directory.file("received")
+        let portFile = directory.file("port")
+        let listener = try BackgroundProcess("/usr/bin/python3", [
+            "-c",
+            """
+            import socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
+            open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+            import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+            while True:
+                c, _ = s.accept(); c.settimeout(2)
+                try: d = c.recv(65536)
+                except Exception: d = b""
+                open(sys.argv[2], "ab").write(d)
+                c.sendall(b"HTTP/1.1 401 Unauthorized\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n"); c.close()
+            """,
+            portFile, received,
+        ])
+        defer { _ = listener.stop() }
+        var port: String?
+        for _ in 0..<100 where port == nil {
+            port = try? String(contentsOfFile: portFile, encoding: .utf8)
+            if port == nil { usleep(50_000) }
+        }
+        let elsewhere = "http://127.0.0.1:\(try #require(port))"
+        for arguments in [["user", "whoami", "--server", elsewhere], ["user", "whoami", "--server", elsewhere, "--context", "prod"]] {
+            let refused = try run(arguments, config: config)
+            #expect(refused.status == 1 && refused.stderr.hasPrefix("keyfleet: no API token given for \(elsewhere)"), "\(arguments): \(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count == 1)
+        }
+        let environment = try run(["user", "whoami"], config: config, environment: ["KEYFLEET_SERVER": elsewhere])
+        #expect(environment.status == 1, "\(environment.stderr)")
+        let sent = (try? String(contentsOfFile: received, encoding: .utf8)) ?? ""
+        #expect(!sent.contains(registry.token), "the saved token reached another server")
+        // The saved token still goes to its own server, given as --server too (a trailing slash is the same server).
+        #expect(try whoami(["--server", registry.url + "/"], config: config)?.hasPrefix("failed") == false)
+    }
 }

@@ -174,7 +174,8 @@ struct RegistryProvisionE2ETests {
         let flagWins = try run(["ssh-key", "list", "--token", server.token], environment: ["KEYFLEET_TOKEN": "kft_wrong"])
         #expect(flagWins.status == 0, "\(flagWins.stderr)")
         let started = Date()
-        let serverFlag = try run(["ssh-key", "list", "--server", "http://127.0.0.1:1"])
+        // Another server needs its own token (the saved one stays with its server): given, it is tried and reported at once.
+        let serverFlag = try run(["ssh-key", "list", "--server", "http://127.0.0.1:1", "--token", "kft_other"])
         #expect(Date().timeIntervalSince(started) < 15, "an unreachable server is reported at once, not after retries")
         #expect(serverFlag.status == 1)
         #expect(serverFlag.stderr.hasPrefix("keyfleet: cannot reach the server at http://127.0.0.1:1"), "\(serverFlag.stderr)")

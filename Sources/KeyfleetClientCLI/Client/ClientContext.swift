@@ -29,14 +29,17 @@ struct ConnectionOptions: ParsableArguments {
         let flagToken = token.flatMap { $0.isEmpty ? nil : $0 }
         if let named = context ?? ProcessEnvironment["KEYFLEET_CONTEXT"].flatMap({ $0.isEmpty ? nil : $0 }) {
             let saved = try ContextFile.load().named(named)
-            return try ClientContext(server: flagServer ?? saved.server, token: flagToken ?? saved.token, name: saved.name)
+            let server = flagServer ?? saved.server
+            var token = flagToken
+            if token == nil { token = try Self.savedToken(saved, for: server) }
+            return try ClientContext(server: server, token: token ?? "", name: saved.name)
         }
         var server = flagServer ?? ProcessEnvironment["KEYFLEET_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
         var token = flagToken ?? ProcessEnvironment["KEYFLEET_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         var name: String?
         if server == nil || token == nil, let saved = try ContextFile.load().activeContext {
             server = server ?? saved.server
-            token = token ?? saved.token
+            if token == nil { token = try Self.savedToken(saved, for: server ?? saved.server) }
             name = saved.name
         }
         guard let server else {
@@ -46,6 +49,18 @@ struct ConnectionOptions: ParsableArguments {
             throw CLIError("no API token given: use --token TOKEN, KEYFLEET_TOKEN, keyfleet login or keyfleet context use", code: "no-token")
         }
         return try ClientContext(server: server, token: token, name: name)
+    }
+
+    /// The token of `saved`, which goes only to the server it was saved with: a token is a secret of one
+    /// registry, and another server named by --server or KEYFLEET_SERVER must never receive it.
+    static func savedToken(_ saved: ClientContext, for server: String) throws(CLIError) -> String {
+        guard ClientContext.sameServer(server, saved.server) else {
+            throw CLIError(
+                "no API token given for \(Terminal.safe(server)): the context \"\(Terminal.safe(saved.name ?? ContextFile.legacyName))\" holds a token for "
+                    + "\(Terminal.safe(saved.server)) only; use --token TOKEN, KEYFLEET_TOKEN or a context of that server",
+                code: "no-token")
+        }
+        return saved.token
     }
 }
 
@@ -71,6 +86,20 @@ struct ClientContext {
         self.server = trimmed
         self.token = token
         self.name = name
+    }
+
+    /// Whether two server URLs name the same server: equal after trailing slashes, with scheme and host
+    /// compared without regard to case.
+    static func sameServer(_ lhs: String, _ rhs: String) -> Bool {
+        func canonical(_ url: String) -> String {
+            var text = url
+            while text.hasSuffix("/") { text.removeLast() }
+            guard let schemeEnd = text.range(of: "://") else { return text }
+            let rest = text[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            return text[..<authorityEnd].lowercased() + rest[authorityEnd...]
+        }
+        return canonical(lhs) == canonical(rhs)
     }
 
     /// `$XDG_CONFIG_HOME/keyfleet`, or `~/.config/keyfleet`.
