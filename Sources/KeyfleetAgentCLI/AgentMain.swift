@@ -30,7 +30,10 @@ enum AgentMain: HostAgentRunner {
 
     static func hostname() -> String? {
         let name = ProcessInfo.processInfo.hostName
-        return name.utf8.count <= 255 && name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) && !name.isEmpty ? name : nil
+        let allowed = name.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D
+        }
+        return name.utf8.count <= 255 && allowed && !name.isEmpty ? name : nil
     }
 
     static func run(_ options: HostAgentCommand<Self>.Run) async throws {
@@ -57,7 +60,8 @@ enum AgentMain: HostAgentRunner {
         // is read or written, and sshd is not reloaded.
         if mode == .legacy {
             Terminal.print(
-                "Legacy mode: nothing to install; sshd_config is unchanged and sshd reads ~/.ssh/authorized_keys as it is. Start host-agent run --mode legacy.")
+                "Legacy mode: nothing to install; sshd_config is unchanged and sshd reads ~/.ssh/authorized_keys as it is. "
+                    + "Start host-agent run --mode legacy.")
             Terminal.print(
                 "Note: legacy mode cannot stop an account's own user from copying a managed line outside the keyfleet block; "
                     + "the agent reports such lines that carry a revoked key (keyfleet host describe, the audit log) and leaves them.")

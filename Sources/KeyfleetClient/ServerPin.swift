@@ -21,7 +21,9 @@ public enum ServerPin {
             throw RegistryError(code, "cannot reach \(host):\(port) over TLS to check its certificate: \(why)")
         }
         for (index, certificate) in chain.enumerated() {
-            if let der = try? certificate.toDERBytes(), CertificatePin.of(der: der) == pin { return PinnedCertificate(certificate, isLeaf: index == 0) }
+            if let der = try? certificate.toDERBytes(), CertificatePin.of(der: der) == pin {
+                return PinnedCertificate(certificate, isLeaf: index == 0)
+            }
         }
         throw RegistryError(.untrusted, "no certificate the server \(host):\(port) presents has the pinned hash \(pin)")
     }

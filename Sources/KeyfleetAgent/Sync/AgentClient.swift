@@ -66,12 +66,15 @@ struct AgentClient: Sendable {
     func enroll(token: String, hostname: String?) async throws(AgentError) -> (host: String, credential: String) {
         let output: Operations.EnrollAgent.Output
         do {
-            output = try await connection.call { try await $0.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname))) }
+            output = try await connection.call {
+                try await $0.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname)))
+            }
         } catch {
             switch error.problem?.status {
             case 401:
                 throw AgentError(
-                    .enrollmentRefused, "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
+                    .enrollmentRefused,
+                    "the server refused the enrollment token (unknown, used or expired); ask for a new one with keyfleet host enroll-token")
             case 422: throw AgentError(.enrollmentRefused, "the server says the enrollment token is malformed")
             case let status?: throw AgentError(.unreachable, "the server answered the enrollment with status \(status)")
             case nil: throw AgentError(error)
@@ -126,7 +129,9 @@ struct AgentClient: Sendable {
         let output: Operations.ReportAgent.Output
         let error = error.map(Self.reportable)
         // The contract's limit; the first ones are enough to act on.
-        let found = strays.prefix(256).map { Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line)) }
+        let found = strays.prefix(256).map {
+            Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line))
+        }
         do {
             output = try await connection.call {
                 try await $0.reportAgent(
