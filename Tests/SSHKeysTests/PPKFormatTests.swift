@@ -159,7 +159,7 @@ struct PPKFormatTests {
         #expect(back.comment == comment)
     }
 
-    @Test("puttygen's DSA keys are read (never written)", arguments: [2, 3])
+    @Test("puttygen's DSA keys are read, and written back as puttygen reads them", arguments: [2, 3])
     func readsDSA(version: Int) throws {
         let directory = try TemporaryDirectory()
         let passphrase = RandomInput.passphrase()
@@ -172,7 +172,14 @@ struct PPKFormatTests {
         let expectedLine = try ExternalTool.runChecked("puttygen", [path, "-O", "public-openssh"]).text
         #expect(key.publicKey.openSSHLine + "\n" == expectedLine)
         #expect(try puttygenExportedMaterial(path, passFile: passFile, in: directory) == key.material)
-        #expect(throws: KeyError(.unsupportedOperation, "")) { try key.ppkText(version: version, passphrase: nil, parameters: nil) }
+        // A new passphrase (keyfleet passwd): puttygen opens the file and finds the same key.
+        let newPassphrase = RandomInput.passphrase()
+        let newPassFile = try directory.write("new-pass", newPassphrase + "\n")
+        let written = try directory.write(
+            "w.ppk", try key.ppkText(version: version, passphrase: Array(newPassphrase.utf8), parameters: PPKBrokenInputTests.cheap,
+                                     salt: RandomInput.bytes(16)))
+        #expect(try ExternalTool.runChecked("puttygen", [written, "-O", "public-openssh"]).text == expectedLine)
+        #expect(try puttygenExportedMaterial(written, passFile: newPassFile, in: directory) == key.material)
     }
 
     @Test("a comment ending in blanks survives (the MAC decides), and puttygen agrees")
@@ -458,11 +465,8 @@ struct PPKBrokenInputTests {
         #expect(again != text)
     }
 
-    @Test("writing refuses DSA, FIDO keys and comments with control characters")
+    @Test("writing refuses FIDO keys and comments with control characters")
     func writerRefusals() throws {
-        let (dsa, _) = try Self.dsaKey()
-        #expect(throws: KeyError.unsupportedOperation("")) { try dsa.ppkText(version: 3, passphrase: nil, parameters: nil) }
-        #expect(throws: KeyError.unsupportedOperation("")) { try dsa.ppkText(version: 2, passphrase: nil, parameters: nil) }
         let sk = try PrivateKey(material: .skEd25519(
             publicKey: Array(repeating: 1, count: 32), application: "ssh:", flags: 1, keyHandle: [1, 2], reserved: []))
         #expect(throws: KeyError.unsupportedOperation("")) { try sk.ppkText(version: 3, passphrase: nil, parameters: nil) }

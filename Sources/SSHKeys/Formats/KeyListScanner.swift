@@ -24,8 +24,18 @@ public struct KeyListScanner: Sendable {
         public var isSkipped: Bool { key == nil && error == nil }
     }
 
+    /// Whether lines are read exactly as `ssh-keygen -l` reads them: each line ends at its first NUL (ssh-keygen
+    /// handles it as a C string) and may be of any length. Otherwise a NUL is an error in the line, and a line
+    /// longer than ``PublicKey/maximumLineLength`` is refused.
+    public var readsAsSSHKeygen = false
+
     /// Makes a scanner; it holds no state, so one scanner can scan any number of inputs.
     public init() {}
+
+    /// Makes a scanner that reads lines exactly as `ssh-keygen -l` does (see ``readsAsSSHKeygen``).
+    public init(readingAsSSHKeygen: Bool) {
+        readsAsSSHKeygen = readingAsSSHKeygen
+    }
 
     /// Calls `body` with each line.
     public func scan(_ bytes: [UInt8], _ body: (Line) -> Void) {
@@ -41,12 +51,14 @@ public struct KeyListScanner: Sendable {
     }
 
     /// One line, `bytes[start..<end]` without its line feed.
-    public func scanLine(_ bytes: [UInt8], start: Int, end: Int, number: Int = 1) -> Line {
-        var line = Line(number: number, range: start..<end)
+    public func scanLine(_ bytes: [UInt8], start: Int, end lineEnd: Int, number: Int = 1) -> Line {
+        var line = Line(number: number, range: start..<lineEnd)
+        // ssh-keygen sees a line only up to its first NUL.
+        let end = readsAsSSHKeygen ? (bytes[start..<lineEnd].firstIndex(of: 0) ?? lineEnd) : lineEnd
         var cursor = start
         while cursor < end, Trimming.isBlank(bytes[cursor]) { cursor += 1 }
         if cursor == end || bytes[cursor] == UInt8(ascii: "#") { return line }
-        guard end - start <= PublicKey.maximumLineLength else {
+        guard readsAsSSHKeygen || end - start <= PublicKey.maximumLineLength else {
             line.error = KeyError.tooLarge("line", limit: PublicKey.maximumLineLength)
             return line
         }

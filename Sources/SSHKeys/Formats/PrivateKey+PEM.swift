@@ -20,7 +20,7 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
     let content: Content
 
     init(text: String) throws(KeyError) {
-        let block = try PEMArmor.parse(Self.skippingECParameters(text))
+        let block = try PEMArmor.parse(Self.privateKeyBlock(in: text))
         if let kind = PrivateKeyDER.Traditional(rawValue: block.label) {
             content = try Self.traditional(kind, block)
             return
@@ -41,12 +41,31 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         }
     }
 
-    /// The text after a leading `EC PARAMETERS` block, which `openssl ecparam -genkey` writes before the key.
-    private static func skippingECParameters(_ text: String) -> String {
-        let trimmed = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        let footer = "-----END EC PARAMETERS-----"
-        guard trimmed.hasPrefix("-----BEGIN EC PARAMETERS-----"), let end = trimmed.firstRange(of: footer) else { return text }
-        return String(trimmed[end.upperBound...])
+    /// The labels of the blocks OpenSSL reads a private key from.
+    static let privateKeyLabels: Set<String> = Set(PrivateKeyDER.Traditional.allCases.map(\.label))
+        .union([PrivateKeyDER.pkcs8Label, PrivateKeyDER.encryptedPKCS8Label])
+
+    /// The first private key block of `text`, from its `-----BEGIN` line to its `-----END` line, as OpenSSL's
+    /// `PEM_read_bio_PrivateKey` (so ssh-keygen) finds it: any text before it (what `openssl rsa -text` prints, an
+    /// `EC PARAMETERS` block) and after it (what `openssl pkey -text` prints) is not part of the key. Without such
+    /// a block, `text` itself, for the armour parser to say what is wrong with it.
+    static func privateKeyBlock(in text: String) -> String {
+        // "\r\n" is one Character: split on it as on "\n", as the armour parser does.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+            .map { $0.trimmingBlanks(leading: false, trailingCR: true) }
+        guard let begin = lines.firstIndex(where: { line in
+            line.hasPrefix("-----BEGIN ") && line.hasSuffix("-----") && privateKeyLabels.contains(String(line.dropFirst(11).dropLast(5)))
+        }) else { return text }
+        let footer = "-----END " + lines[begin].dropFirst(11)
+        let end = lines[begin...].firstIndex { $0 == footer } ?? lines.count - 1
+        return lines[begin...end].joined(separator: "\n") + "\n"
+    }
+
+    /// Whether `text` holds a private key block OpenSSL would find, but not at its start (after other text).
+    static func hasPrivateKeyBlockAfterText(_ text: String) -> Bool {
+        let block = privateKeyBlock(in: text)
+        guard block != text, let beginLine = block.split(separator: "\n").first else { return false }
+        return !text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }.hasPrefix(beginLine)
     }
 
     private static func expectNoHeaders(_ block: PEMArmor.Block) throws(KeyError) {
@@ -57,7 +76,7 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
 
     private static func traditional(_ kind: PrivateKeyDER.Traditional, _ block: PEMArmor.Block) throws(KeyError) -> Content {
         if block.headers.isEmpty {
-            return .plain(try PrivateKeyDER.readTraditional(kind, block.body), format: .pem)
+            return .plain(try PrivateKeyDER.readTraditionalOrPKCS8(kind, block.body), format: .pem)
         }
         guard block.headers.count == 2, block.headers[0].name.lowercased() == "proc-type",
             block.headers[1].name.lowercased() == "dek-info"
@@ -132,7 +151,7 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
             var plain = try cipher.decrypt(ciphertext, passphrase: passphrase, iv: iv)
             defer { SecretBytes.wipe(&plain) }
             try Self.expectDER(plain)
-            return try PrivateKeyDER.readTraditional(kind, plain)
+            return try PrivateKeyDER.readTraditionalOrPKCS8(kind, plain)
         case .pbes2(let parameters, let ciphertext):
             guard let passphrase else { throw KeyError.passphraseRequired }
             var plain = try parameters.decrypt(ciphertext, passphrase: passphrase)

@@ -590,8 +590,8 @@ extension PrivateKey {
     ///   - parameters: version 3's Argon2 variant and costs; nil for Argon2id, 8192 KiB, 8 passes, 1 lane.
     ///     Ignored for version 2 and for unencrypted files.
     ///   - generator: supplies the 16-byte Argon2 salt.
-    /// - Throws: ``KeyError/Code/unsupportedOperation`` for DSA keys (obsolete) and FIDO keys (PuTTY cannot
-    ///   hold them); ``KeyError/Code/invalidParameter`` for a version other than 2 or 3, or Argon2 costs over
+    /// - Throws: ``KeyError/Code/unsupportedOperation`` for FIDO keys (PuTTY cannot hold them);
+    ///   ``KeyError/Code/invalidParameter`` for a version other than 2 or 3, or Argon2 costs over
     ///   the limits this package reads back (1 GiB of memory, memory times passes 2^24);
     ///   ``KeyError/Code/forbiddenCharacter`` for a comment with a line break or other control character.
     public func ppkText(
@@ -608,11 +608,10 @@ extension PrivateKey {
             throw KeyError.invalidParameter("PuTTY key format version \(version) is not 2 or 3")
         }
         switch type {
-        case .dsa:
-            throw KeyError.unsupportedOperation("DSA keys are obsolete and are not written as PuTTY files")
         case .skEd25519, .skECDSA:
             throw KeyError.unsupportedOperation("PuTTY key files cannot hold FIDO (\(type.name)) keys")
-        case .ed25519, .ecdsa, .rsa:
+        case .ed25519, .ecdsa, .rsa, .dsa:
+            // DSA is obsolete and never generated, but a DSA .ppk must take a new passphrase as puttygen's does.
             break
         }
         guard CommentPolicy.isAcceptable(comment.utf8) else { throw KeyError.forbiddenCharacter(in: "the key comment") }

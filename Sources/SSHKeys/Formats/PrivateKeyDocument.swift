@@ -112,6 +112,13 @@ public struct PrivateKeyDocument: Sendable {
         return head.contains("PRIVATE KEY-----") || head.hasPrefix("PuTTY-User-Key-File-")
     }
 
+    /// Whether `text` holds a PEM private key after other text, as `openssl rsa -text` writes one: OpenSSL, so
+    /// ssh-keygen, reads such a file as the key (``init(text:)`` does too) although its first line is not
+    /// the key's.
+    public static func hasPEMPrivateKeyAfterText(_ text: String) -> Bool {
+        PEMPrivateKeyContainer.hasPrivateKeyBlockAfterText(text)
+    }
+
     static func parse(_ text: String) throws(KeyError) -> any PrivateKeyContainer {
         let trimmed = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         if trimmed.hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----") {
@@ -120,7 +127,7 @@ public struct PrivateKeyDocument: Sendable {
         if trimmed.hasPrefix("PuTTY-User-Key-File-") {
             return try PPKContainer(bytes: Array(text.utf8))
         }
-        if trimmed.hasPrefix("-----BEGIN ") {
+        if trimmed.hasPrefix("-----BEGIN ") || PEMPrivateKeyContainer.hasPrivateKeyBlockAfterText(text) {
             return try PEMPrivateKeyContainer(text: text)
         }
         throw KeyError.invalidFormat("not a private key file (no \"-----BEGIN ... PRIVATE KEY-----\" or PuTTY header)")

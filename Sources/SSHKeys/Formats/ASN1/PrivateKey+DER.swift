@@ -5,7 +5,8 @@ import SwiftASN1
 ///
 /// - PKCS#1 `RSAPrivateKey` (RFC 8017 appendix A.1.2), label `RSA PRIVATE KEY`;
 /// - SEC1 `ECPrivateKey` (RFC 5915), label `EC PRIVATE KEY`;
-/// - OpenSSL's `DSAPrivateKey` (`SEQUENCE { 0, p, q, g, y, x }`), label `DSA PRIVATE KEY`, read only;
+/// - OpenSSL's `DSAPrivateKey` (`SEQUENCE { 0, p, q, g, y, x }`), label `DSA PRIVATE KEY` (written only for
+///   keys read from a file: DSA keys are not generated);
 /// - PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey` (RFC 5208, RFC 5958) holding any of RSA, EC or
 ///   Ed25519 (RFC 8410), label `PRIVATE KEY`.
 ///
@@ -37,8 +38,9 @@ enum PrivateKeyDER {
             return try readSEC1(der, outerCurve: nil)
         case .dsa:
             var reader = try DERReader(parsing: der, "DSA private key")
-            guard try reader.smallInteger("version") == 0 else {
-                throw KeyError.invalidFormat("the DSA private key has a version other than 0")
+            let version = try reader.smallInteger("version")
+            guard version == 0 else {
+                throw KeyError.invalidFormat("the DSA private key has version \(version) (0 expected)")
             }
             let p = try reader.unsignedInteger("p")
             let q = try reader.unsignedInteger("q")
@@ -50,13 +52,40 @@ enum PrivateKeyDER {
         }
     }
 
+    /// Reads a traditional block's body as OpenSSL 3 does: the traditional structure, or a PKCS#8
+    /// `PrivateKeyInfo` of the label's key type (which OpenSSL, so ssh-keygen, also takes under that label).
+    static func readTraditionalOrPKCS8(_ kind: Traditional, _ der: [UInt8]) throws(KeyError) -> PrivateKey {
+        guard isPKCS8(der) else { return try readTraditional(kind, der) }
+        let key = try readPKCS8(der)
+        let matches: Bool
+        switch (kind, key.material) {
+        case (.rsa, .rsa), (.ec, .ecdsa), (.dsa, .dsa): matches = true
+        default: matches = false
+        }
+        guard matches else {
+            throw KeyError(.typeMismatch, "the \(kind.label) block holds a PKCS#8 \(key.type.name) key")
+        }
+        return key
+    }
+
+    /// Whether `der` is shaped as PKCS#8 `PrivateKeyInfo`: a SEQUENCE whose second element is the algorithm's
+    /// SEQUENCE (the traditional structures have an INTEGER there).
+    static func isPKCS8(_ der: [UInt8]) -> Bool {
+        guard var reader = try? DERReader(parsing: der, "private key"), (try? reader.smallInteger("version")) != nil else {
+            return false
+        }
+        return reader.next(ifIdentifier: .sequence) != nil
+    }
+
     /// Reads PKCS#1 `RSAPrivateKey` (two primes, version 0), refusing moduli over 16384 bits before any
     /// arithmetic is done on them.
     static func readPKCS1(_ der: [UInt8]) throws(KeyError) -> PrivateKey.RSANumbers {
         var reader = try DERReader(parsing: der, "PKCS#1 RSA private key")
         let version = try reader.smallInteger("version")
-        guard version == 0 else {
-            throw KeyError(.unsupportedKeyType, "multi-prime RSA keys (PKCS#1 version \(version)) are not supported")
+        switch version {
+        case 0: break
+        case 1: throw KeyError(.unsupportedKeyType, "multi-prime RSA keys (PKCS#1 version 1) are not supported")
+        default: throw KeyError.invalidFormat("the PKCS#1 RSA private key has version \(version); only 0 (two primes) and 1 (multi-prime) exist")
         }
         let n = try reader.unsignedInteger("modulus")
         let bits = PublicKey.Material.bitCount(n)
@@ -77,15 +106,16 @@ enum PrivateKeyDER {
     /// when the file stores one, compared with it.
     static func readSEC1(_ der: [UInt8], outerCurve: ECDSACurve?) throws(KeyError) -> PrivateKey {
         var reader = try DERReader(parsing: der, "SEC1 EC private key")
-        guard try reader.smallInteger("version") == 1 else {
-            throw KeyError.invalidFormat("the SEC1 EC private key has a version other than 1")
+        let version = try reader.smallInteger("version")
+        guard version == 1 else {
+            throw KeyError.invalidFormat("the SEC1 EC private key has version \(version) (1 expected)")
         }
         let scalar = try reader.octetString("private key")
         var curve = outerCurve
         if let parameters = try reader.optionalExplicit(tag: 0, "[0] parameters") {
             let inner = try namedCurve(parameters, "SEC1 EC private key")
             if let outer = outerCurve, outer != inner {
-                throw KeyError.typeMismatch(outer: outer.keyTypeName, inner: inner.keyTypeName)
+                throw KeyError(.typeMismatch, "the PKCS#8 algorithm names curve \(outer.rawValue) but the EC key inside names \(inner.rawValue)")
             }
             curve = inner
         }
@@ -216,8 +246,15 @@ enum PrivateKeyDER {
             return (.ec, try sec1(curve: curve, scalar: scalar, point: point, includeCurve: true))
         case .ed25519:
             throw KeyError.unsupportedOperation("PEM has no form for Ed25519 keys; write them as PKCS#8 or OpenSSH")
-        case .dsa:
-            throw KeyError.unsupportedOperation("DSA keys are read but not written (DSA is obsolete)")
+        case .dsa(let p, let q, let g, let y, let x):
+            // So that a DSA key read from a PEM file can be written back (a new passphrase), as OpenSSL writes it.
+            let der = try DERWriter.build("DSA private key") { coder in
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    try coder.serialize(0)
+                    for value in [p, q, g, y, x] { try coder.serialize(ArraySlice(value.isEmpty ? [0] : value)) }
+                }
+            }
+            return (.dsa, der)
         case .skEd25519, .skECDSA:
             throw KeyError.unsupportedOperation("FIDO security-key keys exist only in the OpenSSH format")
         }
@@ -238,7 +275,7 @@ enum PrivateKeyDER {
             inner = try DERWriter.build("Ed25519 private key") { try $0.serializeOctetString(seed) }
             algorithm = { try $0.serializeAlgorithm(KeyOID.ed25519) { _ in } }
         case .dsa:
-            throw KeyError.unsupportedOperation("DSA keys are read but not written (DSA is obsolete)")
+            throw KeyError.unsupportedOperation("DSA keys are not written as PKCS#8 (DSA is obsolete; OpenSSH, PEM and PuTTY files take them)")
         case .skEd25519, .skECDSA:
             throw KeyError.unsupportedOperation("FIDO security-key keys exist only in the OpenSSH format")
         }
