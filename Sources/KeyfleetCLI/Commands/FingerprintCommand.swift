@@ -127,8 +127,18 @@ struct FingerprintCommand: ParsableCommand {
             }
             return
         }
+        // A PEM private key after other text (openssl rsa -text): ssh-keygen -l finds no key in it, as it reads
+        // a private key only from a file whose first line names one. One line says so, not one per line of text.
+        if let text = String(validating: bytes, as: UTF8.self), PrivateKeyDocument.hasPEMPrivateKeyAfterText(text) {
+            var hasKey = false
+            KeyListScanner().scan(bytes) { line in hasKey = hasKey || line.key != nil }
+            guard hasKey else {
+                throw CLIError("\(Terminal.safe(path)): the private key starts after other text; as ssh-keygen -l, fingerprint reads "
+                    + "no key from such a file (keyfleet pubkey reads it)")
+            }
+        }
         var buffer = SSHKeygenLineBuffer()
-        KeyListScanner().scan(bytes) { line in
+        KeyListScanner(readingAsSSHKeygen: true).scan(bytes) { line in
             let comment = buffer.comment(for: line, in: bytes)
             if let key = line.key {
                 let own = (line.comment ?? line.prefix).map { Array(bytes[$0]) }

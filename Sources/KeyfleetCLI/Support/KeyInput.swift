@@ -119,7 +119,7 @@ package enum KeyInput {
             throw KeyError(.invalidFormat, "not a text file (is it a DER or binary key?)")
         }
         let head = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        if PrivateKeyDocument.looksLikePrivateKey(head) {
+        if PrivateKeyDocument.looksLikePrivateKey(head) || PrivateKeyDocument.hasPEMPrivateKeyAfterText(text) {
             return .privateKey(try PrivateKeyDocument(text: text))
         }
         if head.hasPrefix(rfc4716Marker) {
