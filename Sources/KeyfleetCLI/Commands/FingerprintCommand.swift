@@ -217,7 +217,10 @@ struct FingerprintCommand: ParsableCommand {
             ("bits", .int(entry.key.bits)),
             ("fingerprint", .string(entry.key.fingerprint(hash))),
             ("type", .string(entry.key.typeName)),
-            ("comment", (entry.line == nil ? entry.comment : entry.ownComment).map { .string(String(decoding: $0, as: UTF8.self)) } ?? .null),
+            // Bytes that are not UTF-8 are shown escaped, as on the line, rather than replaced.
+            ("comment", (entry.line == nil ? entry.comment : entry.ownComment).map { bytes in
+                .string(String(validating: bytes, as: UTF8.self) ?? CommentPolicy.displayText(bytes))
+            } ?? .null),
         ]
         if verbose { members.append(("randomart", .string(entry.key.randomart(hash)))) }
         return .object(members)
