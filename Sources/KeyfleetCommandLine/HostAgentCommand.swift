@@ -153,6 +153,6 @@ package enum HostAgentDefaults {
     /// The agent's state directory: the enrollment and the credential. KeyfleetAgent's
     /// `AgentState.defaultDirectory`; KeyfleetAgentTests holds the two equal.
     package static let stateDirectory = "/var/lib/keyfleet"
-    /// `keyfleet-authorized-keys`, where packaging/keyfleet-host-agent.service expects the executables.
-    package static let lookupCommand = "/usr/local/bin/keyfleet-authorized-keys"
+    /// `keyfleet-authorized-keys`, where the keyfleet-agent Debian package installs it (scripts/build-debs.sh).
+    package static let lookupCommand = "/usr/bin/keyfleet-authorized-keys"
 }

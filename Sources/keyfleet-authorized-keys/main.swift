@@ -1,6 +1,6 @@
 // keyfleet-authorized-keys: sshd's AuthorizedKeysCommand for Keyfleet.
 //
-//   AuthorizedKeysCommand /usr/local/bin/keyfleet-authorized-keys %u %f
+//   AuthorizedKeysCommand /usr/bin/keyfleet-authorized-keys %u %f
 //   AuthorizedKeysCommandUser nobody
 //
 // Prints the authorized_keys lines of login %u from the host agent's local cache (only the one whose

@@ -8,4 +8,10 @@ struct AgentDefaultsTests {
     func stateDirectory() {
         #expect(HostAgentDefaults.stateDirectory == AgentState.defaultDirectory)
     }
+
+    @Test("--lookup-command defaults to the installer's lookup command, where the keyfleet-agent package puts it")
+    func lookupCommand() {
+        #expect(HostAgentDefaults.lookupCommand == SSHDInstaller(mode: .command, reload: .none).lookupCommand)
+        #expect(HostAgentDefaults.lookupCommand == "/usr/bin/keyfleet-authorized-keys")
+    }
 }

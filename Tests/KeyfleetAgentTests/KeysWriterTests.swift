@@ -84,7 +84,7 @@ struct KeysWriterTests {
         let files = SSHDInstaller(mode: .files, keysDirectory: "/etc/ssh/keyfleet", reload: .none)
         #expect(try files.dropIn().hasSuffix("AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keyfleet/%u\n"))
         let command = SSHDInstaller(mode: .command, reload: .none)
-        #expect(try command.dropIn().hasSuffix("AuthorizedKeysCommand /usr/local/bin/keyfleet-authorized-keys %u %f\nAuthorizedKeysCommandUser nobody\n"))
+        #expect(try command.dropIn().hasSuffix("AuthorizedKeysCommand /usr/bin/keyfleet-authorized-keys %u %f\nAuthorizedKeysCommandUser nobody\n"))
         for bad in ["relative", "/with space", "/with%u", "/with\"quote"] {
             #expect(throws: AgentError(.usage, "")) { try SSHDInstaller(mode: .files, keysDirectory: bad, reload: .none).dropIn() }
         }

@@ -37,7 +37,7 @@ public struct SSHDInstaller: Sendable {
     /// An installer.
     public init(
         sshdConfig: String = "/etc/ssh/sshd_config", mode: DeliveryMode, keysDirectory: String? = nil,
-        lookupCommand: String = "/usr/local/bin/keyfleet-authorized-keys", lookupUser: String = "nobody", reload: Reload
+        lookupCommand: String = "/usr/bin/keyfleet-authorized-keys", lookupUser: String = "nobody", reload: Reload
     ) {
         self.sshdConfig = sshdConfig
         self.mode = mode
