@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "KeyfleetServerCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetServer",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetServer", "KeyfleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -50,6 +50,14 @@ package struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("public-url"), help: ArgumentHelp("URL agents and cloud-init use to reach this server.", valueName: "url"))
     package var publicURL: String?
 
+    @Option(
+        name: .customLong("agent-package-url"),
+        help: ArgumentHelp("The keyfleet-agent .deb new hosts install when their image has no agent (with --agent-package-sha256).", valueName: "url"))
+    package var agentPackageURL: String?
+
+    @Option(name: .customLong("agent-package-sha256"), help: ArgumentHelp("The SHA-256 the agent package must have (64 hex digits).", valueName: "hex"))
+    package var agentPackageSHA256: String?
+
     @OptionGroup package var logging: LogOptions
 
     package init() {}

@@ -1,5 +1,6 @@
 import KeyfleetCLI
 import KeyfleetCommandLine
+import KeyfleetCore
 import KeyfleetServer
 
 #if canImport(Glibc)
@@ -26,9 +27,19 @@ enum ServerMain: ServerRunner {
             throw CLIError.usage("--public-url must start with https:// or http://")
         }
         let environment = ProcessEnvironment.self
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: options.dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? defaultDataDirectory(),
             host: host, port: port, tls: tls, publicURL: options.publicURL, adminToken: environment["KEYFLEET_ADMIN_TOKEN"])
+        switch (options.agentPackageURL, options.agentPackageSHA256) {
+        case (nil, nil): break
+        case (let url?, let sha256?):
+            do {
+                configuration.agentPackage = try AgentPackage(url: url, sha256: sha256)
+            } catch {
+                throw CLIError.usage(error.reason)
+            }
+        default: throw CLIError.usage("--agent-package-url and --agent-package-sha256 go together: the hash is what new hosts trust")
+        }
 
         let logger = try options.logging.bootstrap(label: "keyfleet.server")
         do {

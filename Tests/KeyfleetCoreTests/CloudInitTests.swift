@@ -33,7 +33,9 @@ struct CloudInitTests {
         #expect(document["disable_root"] as? Bool == false)
         #expect(document["allow_public_ssh_keys"] as? Bool == false)
         #expect(document["ssh_authorized_keys"] == nil, "no top-level keys: they go to the default user and root")
-        let users = try #require(document["users"] as? [[String: Any]])
+        let listed = try #require(document["users"] as? [Any])
+        #expect(listed.first as? String == "default", "the image's default user is kept")
+        let users = try #require(Array(listed.dropFirst()) as? [[String: Any]])
         let expectedLogins = host.logins.isEmpty ? [LoginName.root] : host.logins
         #expect(users.map { $0["name"] as? String } == expectedLogins.map(\.rawValue))
         for (user, login) in zip(users, expectedLogins) {
@@ -65,8 +67,12 @@ struct CloudInitTests {
             #expect(json["caCertHash"] is NSNull)
         }
         let commands = try #require(document["runcmd"] as? [[String]])
-        // The token is read from the root-only file, never given on the command line.
-        #expect(commands == [["keyfleet", "host-agent", "enroll", "--config", "/etc/keyfleet/enroll.json"]])
+        // One fixed script; values are its arguments. The token is read from the root-only file, never given
+        // on the command line.
+        #expect(commands == [
+            ["sh", "-c", CloudInit.provisionScript, "keyfleet-provision", enrollment.agentPackage?.url ?? "", enrollment.agentPackage?.sha256 ?? "",
+             "/etc/keyfleet/enroll.json"]
+        ])
         #expect(!commands.joined().joined().contains(enrollment.token))
         #expect(Set(document.keys) == ["disable_root", "allow_public_ssh_keys", "users", "write_files", "runcmd"])
     }

@@ -1,4 +1,5 @@
 internal import KeyfleetCore
+internal import KeyfleetVersion
 internal import Foundation
 public import Hummingbird
 internal import HummingbirdCore
@@ -19,7 +20,7 @@ import Glibc
 /// `keyfleet server`: the registry's HTTP server over the embedded store, until SIGTERM or SIGINT.
 public enum RegistryServer {
     /// The server's version, reported by `/health`.
-    public static let version = "0.4.0"
+    public static let version = keyfleetVersion
 
     /// Opens the store (making it on first start), makes sure an administrator exists, listens, and
     /// serves until SIGTERM or SIGINT, then finishes the requests under way and closes the store.
@@ -62,7 +63,7 @@ public enum RegistryServer {
             server = try .tls(http1, tlsConfiguration: tls)
             caCertHash = pin
         }
-        let endpoint = EndpointBox(ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash))
+        let endpoint = EndpointBox(ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash, agentPackage: configuration.agentPackage))
         let changes = ChangeSignal()
         let api = RegistryAPI(
             store: store, clock: now, endpoint: endpoint, changes: changes, serverVersion: version, logger: logger)

@@ -1,3 +1,5 @@
+public import KeyfleetCore
+
 /// What `keyfleet server` is told on its command line and in its environment.
 public struct ServerConfiguration: Sendable {
     /// The directory holding the embedded database; made (mode 0700) on first start.
@@ -12,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     /// The administrator token to use instead of a random one (`KEYFLEET_ADMIN_TOKEN`).
     public var adminToken: String?
+    /// The agent package new hosts install when their image has none (it goes into their cloud-init user data).
+    public var agentPackage: AgentPackage?
     /// The largest request body accepted.
     public var maximumBodySize: Int = 1 << 20
     /// Connections at once, and how long a client may keep one without sending.

@@ -336,7 +336,7 @@ extension RegistryAPI {
     func newEnrollment(ttl: UInt64) throws -> (enrollment: Enrollment, expiresAt: UInt64, tokenHash: [UInt8]) {
         let token = Secrets.make(.enrollmentToken)
         let endpoint = self.endpoint
-        let enrollment = try Enrollment(serverURL: endpoint.url, token: token, caCertHash: endpoint.caCertHash)
+        let enrollment = try Enrollment(serverURL: endpoint.url, token: token, caCertHash: endpoint.caCertHash, agentPackage: endpoint.agentPackage)
         return (enrollment, clock() + ttl, Secrets.hash(token))
     }
 

@@ -1,5 +1,5 @@
 public import KeyfleetAPI
-internal import KeyfleetCore
+public import KeyfleetCore
 public import KeyfleetStore
 public import Logging
 internal import Synchronization
@@ -46,11 +46,14 @@ public struct ServerEndpoint: Sendable, Hashable {
     public var url: String
     /// `sha256:` and the hex SHA-256 of the CA certificate (DER) agents pin, or nil for plain HTTP.
     public var caCertHash: String?
+    /// The agent package new hosts install when their image has none.
+    public var agentPackage: AgentPackage?
 
     /// An endpoint.
-    public init(url: String, caCertHash: String?) {
+    public init(url: String, caCertHash: String?, agentPackage: AgentPackage? = nil) {
         self.url = url
         self.caCertHash = caCertHash
+        self.agentPackage = agentPackage
     }
 }
 
