@@ -32,7 +32,8 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var passphrases: PassphraseOptions
 
-    @Option(name: .customShort("N"), parsing: .unconditional, help: "Passphrase for the written private key; empty for none (default: the current one).")
+    @Option(
+        name: .customShort("N"), parsing: .unconditional, help: "Passphrase for the written private key; empty for none (default: the current one).")
     var newPassphrase: String?
 
     @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from the first line of a file.", valueName: "file"))
@@ -41,7 +42,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customLong("ppk-param"), help: "PuTTY v3 KDF: version=3,kdf=argon2id|argon2i|argon2d,memory=KIB,passes=N,parallelism=N.")
     var ppkParameters: String?
 
-    @Option(name: .customShort("o"), help: ArgumentHelp("Write to this file (mode 0600 for private keys, 0644 for public) instead of standard output.", valueName: "out"))
+    @Option(
+        name: .customShort("o"),
+        help: ArgumentHelp("Write to this file (mode 0600 for private keys, 0644 for public) instead of standard output.", valueName: "out"))
     var output: String?
 
     @Flag(help: "Overwrite OUT when it exists.")

@@ -115,7 +115,8 @@ struct DoctorCommand: ParsableCommand {
             path = index == 0 ? "/" : (path == "/" ? "/" : path + "/") + component
             guard let status = FileSystem.status(path) else { continue }
             if status.st_uid != 0 && status.st_uid != owner {
-                findings.append(Finding(path: path, problem: "is owned by another user (uid \(status.st_uid)); sshd's StrictModes refuses authorized_keys below it"))
+                findings.append(Finding(path: path, problem: "is owned by another user (uid \(status.st_uid)); sshd's StrictModes refuses "
+                        + "authorized_keys below it"))
             }
             if status.st_mode & 0o022 != 0 && status.st_mode & S_ISVTX == 0 {
                 var finding = Finding(path: path, problem: "is writable by group or others; sshd's StrictModes refuses authorized_keys below it")

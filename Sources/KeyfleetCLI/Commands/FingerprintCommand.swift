@@ -165,7 +165,8 @@ struct FingerprintCommand: ParsableCommand {
             if key == nil { key = decrypted.publicKey }
         }
         guard let key else {
-            throw CLIError("\(Terminal.safe(path)): the key is encrypted and its public key is not stored beside it (\(Terminal.safe(publicPath)) is missing)")
+            throw CLIError(
+                "\(Terminal.safe(path)): the key is encrypted and its public key is not stored beside it (\(Terminal.safe(publicPath)) is missing)")
         }
         return Entry(path: path, key: key, comment: comment)
     }

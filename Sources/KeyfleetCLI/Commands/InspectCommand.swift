@@ -175,7 +175,8 @@ struct InspectCommand: ParsableCommand {
             var parts = tm()
             guard gmtime_r(&value, &parts) != nil else { return String(seconds) }
             func two(_ number: Int32) -> String { number < 10 ? "0\(number)" : "\(number)" }
-            return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+            let date = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+            return "\(date)T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
         }
 
         var json: JSON {

@@ -74,7 +74,8 @@ struct PasswdCommand: ParsableCommand {
             OpenSSHTextSanitizer.fromEnvironment().append(key.commentBytes, to: &line)
             Terminal.print(String(decoding: line, as: UTF8.self) + "'")
         }
-        let new = try Passphrase.new(flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: true, for: file)
+        let new = try Passphrase.new(
+            flag: newPassphrase, file: newPassphraseFile, environment: ["KEYFLEET_NEW_PASSPHRASE"], allowPrompt: true, for: file)
         if sshKeygenFormat != nil, let name = FormatName(format) { try SSHKeygenFormat.checkPassphrase(new, format: name, path: file) }
         var ppk: Argon2Parameters?
         if case .ppk(3) = format, !new.isEmpty {

@@ -82,7 +82,8 @@ package enum Terminal {
     package static func safe(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
+            let value = scalar.value
+            if value < 0x20 || value == 0x7F || (0x80..<0xA0).contains(value) || value == 0x2028 || value == 0x2029 {
                 out += "\\u{" + String(scalar.value, radix: 16) + "}"  // as KeyError.printable writes it
             } else {
                 out.unicodeScalars.append(scalar)

@@ -68,7 +68,9 @@ enum PEMArmor {
         guard block.label == label else {
             throw KeyError.invalidFormat("expected a \"\(label)\" block, found \"\(KeyError.printable(block.label))\"")
         }
-        guard block.headers.isEmpty else { throw KeyError.invalidFormat("unexpected header \"\(KeyError.printable(block.headers[0].name))\" in the \(label) block") }
+        guard block.headers.isEmpty else {
+            throw KeyError.invalidFormat("unexpected header \"\(KeyError.printable(block.headers[0].name))\" in the \(label) block")
+        }
         return block.body
     }
 

@@ -375,7 +375,8 @@ struct AuthorizedKeyOptionParser {
             // After an option: the end of the options, or a comma and more.
             if isEnd(index) { break }
             guard bytes[index] == UInt8(ascii: ",") else {
-                throw KeyError.invalidOption("unexpected \"\(KeyError.printable(String(decoding: bytes[index...].prefix(16), as: UTF8.self)))\" after an option")
+                throw KeyError.invalidOption(
+                    "unexpected \"\(KeyError.printable(String(decoding: bytes[index...].prefix(16), as: UTF8.self)))\" after an option")
             }
             index += 1
             guard index < bytes.count else { throw KeyError.invalidOption("the options end with a comma and no key") }
@@ -493,7 +494,8 @@ enum AuthorizedKeyOptionGrammar {
             guard !rest.isEmpty, rest.count <= 5, rest.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                 let number = Int(String(decoding: rest, as: UTF8.self)), (1...65535).contains(number)
             else {
-                throw KeyError.invalidOption("the \(option) port \"\(KeyError.printable(String(decoding: rest, as: UTF8.self)))\" is not a number from 1 to 65535 or \"*\"")
+                throw KeyError.invalidOption(
+                    "the \(option) port \"\(KeyError.printable(String(decoding: rest, as: UTF8.self)))\" is not a number from 1 to 65535 or \"*\"")
             }
             port = number
         }

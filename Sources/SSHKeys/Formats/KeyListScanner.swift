@@ -87,7 +87,8 @@ public struct KeyListScanner: Sendable {
                 cursor += 1
             }
             guard cursor < end else {
-                line.error = startsWithKeyType ? (firstError ?? KeyError.invalidFormat("not a public key")) : KeyError.invalidFormat("not a public key")
+                let notAKey = KeyError.invalidFormat("not a public key")
+                line.error = startsWithKeyType ? (firstError ?? notAKey) : notAKey
                 return line
             }
             line.prefix = fieldStart..<cursor

@@ -37,7 +37,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         case "SSH2 ENCRYPTED PRIVATE KEY":
             throw KeyError(.unsupportedKeyType, "ssh.com (SSH2) private keys are not supported; convert them with ssh-keygen -i")
         default:
-            throw KeyError.invalidFormat("unknown PEM block \"\(KeyError.printable(block.label))\" (expected RSA, EC or DSA PRIVATE KEY, PRIVATE KEY or ENCRYPTED PRIVATE KEY)")
+            throw KeyError.invalidFormat("unknown PEM block \"\(KeyError.printable(block.label))\" (expected RSA, EC or DSA PRIVATE KEY, PRIVATE "
+                    + "KEY or ENCRYPTED PRIVATE KEY)")
         }
     }
 
@@ -100,7 +101,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         let blockSize = cipher.fileCipher.blockSize
         guard !block.body.isEmpty else { throw KeyError.truncated("the encrypted \(kind.label) body") }
         guard block.body.count % blockSize == 0 else {
-            throw KeyError.invalidFormat("the encrypted \(kind.label) body is \(block.body.count) bytes, not a multiple of the \(blockSize)-byte block of \(cipher.rawValue)")
+            throw KeyError.invalidFormat(
+                "the encrypted \(kind.label) body is \(block.body.count) bytes, not a multiple of the \(blockSize)-byte block of \(cipher.rawValue)")
         }
         return .legacy(kind, cipherName: cipherName, cipher: cipher, iv: iv, ciphertext: block.body)
     }
@@ -112,7 +114,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         let oid = try algorithm.objectIdentifier("algorithm")
         guard oid == KeyOID.pbes2 else {
             if let name = KeyOID.pbes1[oid] {
-                throw KeyError(.unsupportedCipher, "PKCS#8 encryption \(name) (PBES1) is not supported; re-encrypt with PBES2 (openssl pkcs8 -topk8 -v2 aes-256-cbc)")
+                throw KeyError(.unsupportedCipher, "PKCS#8 encryption \(name) (PBES1) is not supported; re-encrypt with PBES2 (openssl pkcs8 "
+                        + "-topk8 -v2 aes-256-cbc)")
             }
             throw KeyError(.unsupportedCipher, "PKCS#8 encryption scheme \(oid) is not supported (PBES2 is)")
         }
@@ -122,7 +125,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         try reader.expectEnd()
         let blockSize = parameters.cipher.fileCipher.blockSize
         guard !ciphertext.isEmpty, ciphertext.count % blockSize == 0 else {
-            throw KeyError.invalidFormat("the PKCS#8 encrypted data is \(ciphertext.count) bytes, not a positive multiple of the \(blockSize)-byte block of \(parameters.cipher.rawValue)")
+            throw KeyError.invalidFormat("the PKCS#8 encrypted data is \(ciphertext.count) bytes, not a positive multiple of the \(blockSize)-byte "
+                    + "block of \(parameters.cipher.rawValue)")
         }
         return .pbes2(parameters, ciphertext: ciphertext)
     }
@@ -232,7 +236,8 @@ extension PrivateKey {
         defer { SecretBytes.wipe(&der) }
         guard let passphrase, !passphrase.isEmpty else { return PEMArmor.encode(der, label: PrivateKeyDER.pkcs8Label) }
         guard parameters.iv.count == parameters.cipher.fileCipher.ivLength else {
-            throw KeyError.invalidParameter("\(parameters.cipher.rawValue) needs a \(parameters.cipher.fileCipher.ivLength)-byte IV, not \(parameters.iv.count) bytes")
+            throw KeyError.invalidParameter(
+                "\(parameters.cipher.rawValue) needs a \(parameters.cipher.fileCipher.ivLength)-byte IV, not \(parameters.iv.count) bytes")
         }
         let encrypted = try parameters.encrypt(der, passphrase: passphrase)
         let wrapped = try DERWriter.build("PKCS#8 encrypted private key") { coder in

@@ -158,7 +158,8 @@ enum RFC4716 {
         guard let colonIndex = line.firstIndex(of: colon) else { throw KeyError.invalidFormat("the header has no \":\"") }
         let tag = line[..<colonIndex]
         guard !tag.isEmpty, tag.count <= maximumTagLength, tag.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw KeyError.invalidFormat("the header name \"\(KeyError.printable(String(decoding: tag, as: UTF8.self)))\" is not 1 to 64 printable ASCII characters")
+            throw KeyError.invalidFormat(
+                "the header name \"\(KeyError.printable(String(decoding: tag, as: UTF8.self)))\" is not 1 to 64 printable ASCII characters")
         }
         var value = line[(colonIndex + 1)...].trimmingBlanks()
         // A quoted value may be longer as written (escapes); its unquoted text is limited below.

@@ -76,7 +76,9 @@ enum SignatureVerifier {
         }
     }
 
-    private static func verifyRSA(exponent: [UInt8], modulus: [UInt8], algorithm: String, signature: ArraySlice<UInt8>, message: ArraySlice<UInt8>) -> Bool {
+    private static func verifyRSA(
+        exponent: [UInt8], modulus: [UInt8], algorithm: String, signature: ArraySlice<UInt8>, message: ArraySlice<UInt8>
+    ) -> Bool {
         guard let der = try? RSANumbers.pkcs1PublicKeyDER(modulus: modulus, exponent: exponent),
             let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: der)
         else { return false }

@@ -93,7 +93,8 @@ struct PBES2Parameters: Hashable, Sendable {
         let kdfOID = try kdf.objectIdentifier("key derivation algorithm")
         guard kdfOID == KeyOID.pbkdf2 else {
             if kdfOID == KeyOID.scrypt {
-                throw KeyError(.unsupportedKDF, "PKCS#8 encryption with scrypt is not supported; re-encrypt the key with PBKDF2 (openssl pkcs8 -topk8 -v2 aes-256-cbc)")
+                throw KeyError(.unsupportedKDF, "PKCS#8 encryption with scrypt is not supported; re-encrypt the key with PBKDF2 (openssl pkcs8 "
+                        + "-topk8 -v2 aes-256-cbc)")
             }
             throw KeyError.unsupportedKDF("\(kdfOID)")
         }
@@ -134,10 +135,12 @@ struct PBES2Parameters: Hashable, Sendable {
             throw KeyError.invalidParameter("PBKDF2 iteration count \(iterations) is out of range (1 to \(Self.maximumIterations))")
         }
         guard Self.saltLengthRange.contains(salt.count) else {
-            throw KeyError.invalidParameter("PBKDF2 salt of \(salt.count) bytes is out of range (\(Self.saltLengthRange.lowerBound) to \(Self.saltLengthRange.upperBound))")
+            throw KeyError.invalidParameter(
+                "PBKDF2 salt of \(salt.count) bytes is out of range (\(Self.saltLengthRange.lowerBound) to \(Self.saltLengthRange.upperBound))")
         }
         if let keyLength, keyLength != cipher.fileCipher.keyLength {
-            throw KeyError.invalidParameter("PBKDF2 key length \(keyLength) does not fit \(cipher.rawValue), which takes \(cipher.fileCipher.keyLength) bytes")
+            throw KeyError.invalidParameter(
+                "PBKDF2 key length \(keyLength) does not fit \(cipher.rawValue), which takes \(cipher.fileCipher.keyLength) bytes")
         }
         guard iv.count == cipher.fileCipher.ivLength else {
             throw KeyError.invalidParameter("the \(cipher.rawValue) IV is \(iv.count) bytes instead of \(cipher.fileCipher.ivLength)")
@@ -233,7 +236,8 @@ enum LegacyPEMCipher: String, Hashable, Sendable, CaseIterable {
     /// The cipher by its DEK-Info name, compared without regard to case as OpenSSL does.
     static func named(_ name: String) throws(KeyError) -> LegacyPEMCipher {
         for cipher in allCases where cipher.rawValue.lowercased() == name.lowercased() { return cipher }
-        throw KeyError(.unsupportedCipher, "PEM cipher \"\(KeyError.printable(name))\" is not supported (AES-128-CBC, AES-192-CBC, AES-256-CBC and DES-EDE3-CBC are)")
+        throw KeyError(.unsupportedCipher, "PEM cipher \"\(KeyError.printable(name))\" is not supported (AES-128-CBC, AES-192-CBC, AES-256-CBC and "
+                + "DES-EDE3-CBC are)")
     }
 
     var fileCipher: KeyFileCipher {
