@@ -5,8 +5,8 @@ import KeyfleetServer
 import KeyfleetStore
 import Testing
 
-@Suite("Review fixes: contract conformance, atomic host creation, bounded lists")
-struct ReviewFixesTests {
+@Suite("Requests within the contract: cursors, atomic host creation, bounded lists")
+struct RequestBoundsTests {
     @Test("next_cursor holds only the characters the contract's pattern allows, and is taken back")
     func cursorMatchesContractPattern() async throws {
         try await TestRegistry.with { registry, client in

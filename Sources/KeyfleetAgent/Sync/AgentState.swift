@@ -62,11 +62,11 @@ public struct AgentState: Sendable {
         do {
             state = try SafeDirectory(directory, create: false)
         } catch {
-            throw AgentError(.notEnrolled, "this host is not enrolled (\(directory): \(error)); run keyfleet host-agent enroll")
+            throw AgentError(.notEnrolled, "this host is not enrolled (\(directory): \(error)); run keyfleet-agent enroll")
         }
         do {
             guard let serverBytes = try state.read("server.json"), let credentialBytes = try state.read("credential") else {
-                throw AgentError(.notEnrolled, "this host is not enrolled; run keyfleet host-agent enroll")
+                throw AgentError(.notEnrolled, "this host is not enrolled; run keyfleet-agent enroll")
             }
             let server = try JSONDecoder().decode(Server.self, from: Data(serverBytes))
             let credential = String(decoding: credentialBytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
