@@ -12,6 +12,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v cloud-init >/dev/null || need+=(cloud-init)
 command -v curl >/dev/null || need+=(curl)
 command -v nm >/dev/null || need+=(binutils)  # what each executable links (RoleExecutablesE2ETests)
+command -v zsh >/dev/null || need+=(zsh)     # completion scripts are read by the shells they are for
+command -v fish >/dev/null || need+=(fish)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"

@@ -121,8 +121,14 @@ struct CLIHelpE2ETests {
                 }
             }
         }
-        // bash, run for real: what it offers after a prefix.
         let directory = try TemporaryDirectory()
+        // zsh and fish read their scripts: a syntax error would break completion for every command.
+        for (shell, arguments) in [("zsh", ["-n"]), ("fish", ["--no-execute"])] {
+            let file = try directory.write("keyfleet.\(shell)", try KeyfleetBinary.run(["completion", shell]).text)
+            let checked = try ExternalTool.run(shell, arguments + [file])
+            #expect(checked.status == 0, "\(shell) cannot read its completion script: \(checked.stderr)")
+        }
+        // bash, run for real: what it offers after a prefix.
         let script = try directory.write("keyfleet.bash", try KeyfleetBinary.run(["completion", "bash"]).text)
         let driver = """
             source "\(script)"
