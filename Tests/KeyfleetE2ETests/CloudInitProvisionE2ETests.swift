@@ -117,11 +117,7 @@ struct CloudInitProvisionE2ETests {
             work.path, portFile,
         ])
         defer { _ = web.stop() }
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            port = try? String(contentsOfFile: portFile, encoding: .utf8)
-            if port == nil { usleep(50_000) }
-        }
+        let port = contentsOnceWritten(portFile)
         let url = "http://127.0.0.1:\(try #require(port))/keyfleet-agent.deb"
         let wrong = String(repeating: "ab", count: 32)
         let server = try RegistryServerProcess(dataDirectory: work.file("registry"), arguments: ["--agent-package-url", url, "--agent-package-sha256", wrong])

@@ -156,11 +156,7 @@ struct ContextsE2ETests {
             portFile, received,
         ])
         defer { _ = listener.stop() }
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            port = try? String(contentsOfFile: portFile, encoding: .utf8)
-            if port == nil { usleep(50_000) }
-        }
+        let port = contentsOnceWritten(portFile)
         let elsewhere = "http://127.0.0.1:\(try #require(port))"
         for arguments in [["user", "whoami", "--server", elsewhere], ["user", "whoami", "--server", elsewhere, "--context", "prod"]] {
             let refused = try run(arguments, config: config)

@@ -108,3 +108,14 @@ public final class BackgroundProcess: @unchecked Sendable {
         return status
     }
 }
+
+/// The text of `path` once a helper process has written it (atomically, by rename), or nil after `seconds`:
+/// how a test learns the port a helper it started is listening on.
+public func contentsOnceWritten(_ path: String, seconds: Double = 5) -> String? {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) { return text }
+        usleep(50_000)
+    }
+    return nil
+}

@@ -18,6 +18,12 @@ struct ClusterCommand: ParsableCommand {
             let projectID = try await registry.optionalProjectID(project)
             return try await registry.clusterID(cluster, project: projectID)
         }
+
+        /// The cluster as the registry has it now.
+        func fetch(_ registry: Registry) async throws(CLIError) -> Components.Schemas.Cluster {
+            let id = try await resolve(registry)
+            return try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+        }
     }
 
     static func show(_ cluster: Components.Schemas.Cluster, _ output: OutputFormat) throws(CLIError) {
@@ -76,8 +82,7 @@ struct ClusterCommand: ParsableCommand {
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
-            let id = try await lookup.resolve(registry)
-            let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+            let cluster = try await lookup.fetch(registry)
             try ClusterCommand.show(cluster, output.output)
             guard output.output == .table else { return }
             let hosts = try await registry.all { client, cursor in
@@ -114,8 +119,8 @@ struct ClusterCommand: ParsableCommand {
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
-            let id = try await lookup.resolve(registry)
-            let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+            let cluster = try await lookup.fetch(registry)
+            let id = cluster.id
             let keyID = try await registry.keyID(key, preferring: cluster.project)
             let changed = try await registry.call { client in
                 try await client.addClusterKey(path: .init(clusterId: id), body: .json(.init(sshKey: keyID))).ok.body.json
@@ -133,8 +138,8 @@ struct ClusterCommand: ParsableCommand {
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
-            let id = try await lookup.resolve(registry)
-            let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+            let cluster = try await lookup.fetch(registry)
+            let id = cluster.id
             let keyID = try await registry.keyID(key, preferring: cluster.project)
             let changed = try await registry.call { client in
                 try await client.removeClusterKey(path: .init(clusterId: id, keyId: keyID)).ok.body.json
@@ -152,8 +157,8 @@ struct ClusterCommand: ParsableCommand {
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
-            let id = try await lookup.resolve(registry)
-            let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+            let cluster = try await lookup.fetch(registry)
+            let id = cluster.id
             let hostID = try await registry.hostID(host, project: cluster.project)
             let changed = try await registry.call { client in
                 try await client.addClusterHost(path: .init(clusterId: id), body: .json(.init(host: hostID))).ok.body.json
@@ -171,8 +176,8 @@ struct ClusterCommand: ParsableCommand {
 
         func run() async throws {
             let registry = try Registry(connection.resolve())
-            let id = try await lookup.resolve(registry)
-            let cluster = try await registry.call { client in try await client.getCluster(path: .init(clusterId: id)).ok.body.json }
+            let cluster = try await lookup.fetch(registry)
+            let id = cluster.id
             let hostID = try await registry.hostID(host, project: cluster.project)
             let changed = try await registry.call { client in
                 try await client.removeClusterHost(path: .init(clusterId: id, hostId: hostID)).ok.body.json
