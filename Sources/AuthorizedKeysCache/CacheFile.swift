@@ -58,13 +58,17 @@ public enum CacheFile {
         return left.count - right.count
     }
 
-    /// Whether `name` is a login the cache can hold: `^[a-z_][a-z0-9._-]{0,31}$`, not `.` or `..`.
+    /// Whether `name` is a login the cache can hold: `^[a-z_][a-z0-9._-]{0,31}$` with no `..` (so never `.` or
+    /// `..`, a `/` or a leading `-`). The same rule as KeyfleetCore's `LoginName.isValid`, which names every login
+    /// the registry stores; this module imports nothing, so the lookup keeps its own copy of the bytes.
     public static func isValidLogin(_ name: some Collection<UInt8>) -> Bool {
         guard let first = name.first, name.count <= 32 else { return false }
         guard (first >= 0x61 && first <= 0x7A) || first == 0x5F else { return false }
+        var previous = first
         for byte in name.dropFirst() {
             let ok = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x5F || byte == 0x2D
-            if !ok { return false }
+            if !ok || (byte == 0x2E && previous == 0x2E) { return false }
+            previous = byte
         }
         return true
     }

@@ -30,8 +30,7 @@ public enum Lookup {
     /// Only root is trusted, never the running user: sshd runs the lookup as an unprivileged user (`nobody`),
     /// and anything else running as that user must not be able to plant keys in a cache it owns.
     public static func answer(directory: String, login: String, fingerprint: String?) -> Answer {
-        let name = Array(login.utf8)
-        guard CacheFile.isValidLogin(name), login != ".", login != ".." else {
+        guard CacheFile.isValidLogin(login.utf8) else {
             return .failure("the user name is not one the cache can hold")
         }
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
