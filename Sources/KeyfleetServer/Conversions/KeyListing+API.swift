@@ -12,7 +12,7 @@ extension PageRequest {
             throw APIProblem.badRequest("the query parameter limit is \(size); it must be between 1 and 1000", field: "limit")
         }
         if let cursor, cursor.isEmpty || cursor.utf8.count > 512 {
-            throw APIProblem(status: 400, code: "invalid-input", "the page cursor is malformed", field: "cursor")
+            throw APIProblem.invalidInput("the page cursor is malformed", field: "cursor")
         }
         return PageRequest(limit: size, cursor: cursor)
     }

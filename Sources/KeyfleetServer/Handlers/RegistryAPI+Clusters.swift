@@ -5,13 +5,14 @@ internal import KeyfleetStore
 extension RegistryAPI {
     public func listClusters(_ input: Operations.ListClusters.Input) async throws -> Operations.ListClusters.Output {
         let query = input.query
-        var filter = ClusterFilter(name: query.name, projects: try await visibleProjects())
+        let page = try PageRequest.fromQuery(limit: query.limit, cursor: query.cursor)
+        var filter = ClusterFilter(name: try nameFromQuery(query.name), projects: try await visibleProjects())
         if let project = query.project {
             guard let id = ProjectID(rawValue: project) else { return .ok(.init(body: .json(.init(items: [])))) }
             filter.project = id
         }
-        let page = try await store.clusters(filter, page: try pageRequest(limit: query.limit, cursor: query.cursor))
-        return .ok(.init(body: .json(.init(items: try await named(page.items.map(\.api)), nextCursor: page.nextCursor))))
+        let clusters = try await store.clusters(filter, page: page)
+        return .ok(.init(body: .json(.init(items: try await named(clusters.items.map(\.api)), nextCursor: clusters.nextCursor))))
     }
 
     public func createCluster(_ input: Operations.CreateCluster.Input) async throws -> Operations.CreateCluster.Output {
@@ -70,7 +71,7 @@ extension RegistryAPI {
         guard case .json(let body) = input.body else { throw APIProblem.unsupportedMediaType }
         let cluster = try await managedCluster(input.path.clusterId)
         guard let hostID = HostID(rawValue: body.host), let host = try await store.host(hostID), host.project == cluster.project else {
-            throw APIProblem(status: 422, code: "invalid-reference", "host: no host \"\(body.host.prefix(64))\" in the cluster's project", field: "host")
+            throw APIProblem.invalidReference("host: no host \"\(body.host.prefix(64))\" in the cluster's project", field: "host")
         }
         let clusterID = cluster.id
         let updated: KeyfleetCore.Host

@@ -6,7 +6,9 @@ internal import KeyfleetStore
 extension RegistryAPI {
     public func listHosts(_ input: Operations.ListHosts.Input) async throws -> Operations.ListHosts.Output {
         let query = input.query
-        var filter = HostFilter(label: try labelSelector(query.label), name: query.name, projects: try await visibleProjects())
+        let page = try PageRequest.fromQuery(limit: query.limit, cursor: query.cursor)
+        var filter = HostFilter(
+            label: try LabelSelector.fromQuery(query.label), name: try nameFromQuery(query.name), projects: try await visibleProjects())
         if let project = query.project {
             guard let id = ProjectID(rawValue: project) else { return .ok(.init(body: .json(.init(items: [])))) }
             filter.project = id
@@ -15,10 +17,10 @@ extension RegistryAPI {
             guard let id = ClusterID(rawValue: cluster) else { return .ok(.init(body: .json(.init(items: [])))) }
             filter.cluster = id
         }
-        let page = try await store.hosts(filter, page: try pageRequest(limit: query.limit, cursor: query.cursor))
-        let agents = try await store.agentStatus(of: page.items.map(\.id))
-        let items = try await named(page.items.map { $0.api(agent: agents[$0.id]) })
-        return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor))))
+        let hosts = try await store.hosts(filter, page: page)
+        let agents = try await store.agentStatus(of: hosts.items.map(\.id))
+        let items = try await named(hosts.items.map { $0.api(agent: agents[$0.id]) })
+        return .ok(.init(body: .json(.init(items: items, nextCursor: hosts.nextCursor))))
     }
 
     public func createHost(_ input: Operations.CreateHost.Input) async throws -> Operations.CreateHost.Output {
@@ -31,7 +33,7 @@ extension RegistryAPI {
         var cluster: ClusterID?
         if let text = body.cluster {
             guard let id = ClusterID(rawValue: text), let found = try await store.cluster(id), found.project == project.id else {
-                throw APIProblem(status: 422, code: "invalid-reference", "cluster: no cluster \"\(text.prefix(64))\" in the host's project", field: "cluster")
+                throw APIProblem.invalidReference("cluster: no cluster \"\(text.prefix(64))\" in the host's project", field: "cluster")
             }
             cluster = found.id
         }
@@ -254,7 +256,7 @@ extension RegistryAPI {
     /// The project a new host or cluster goes into: 422 when unknown or invisible, 403 unless the user owns it.
     func projectForChange(_ text: String) async throws -> Project {
         guard let id = ProjectID(rawValue: text), let project = try await store.project(id), try role(in: project) != nil else {
-            throw APIProblem(status: 422, code: "invalid-reference", "project: no project \"\(text.prefix(64))\"", field: "project")
+            throw APIProblem.invalidReference("project: no project \"\(text.prefix(64))\"", field: "project")
         }
         guard try role(in: project) == .owner else { throw APIProblem.forbidden("only the project's owners may change it") }
         return project
@@ -265,8 +267,7 @@ extension RegistryAPI {
         var result = [KeyID]()
         for text in texts {
             guard let id = KeyID(rawValue: text), let key = try await store.key(id), Self.mayReach(key, project: project) else {
-                throw APIProblem(
-                    status: 422, code: "invalid-reference",
+                throw APIProblem.invalidReference(
                     "\(field): \"\(text.prefix(64))\" is neither a key of the project nor a personal key of one of its owners or members", field: field)
             }
             if !result.contains(id) { result.append(id) }
@@ -369,19 +370,5 @@ extension RegistryAPI {
             guard let next = found.nextCursor else { return result }
             page = PageRequest(limit: PageRequest.maximumLimit, cursor: next)
         }
-    }
-
-    /// `key=value` from a `label` filter.
-    func labelSelector(_ text: String?) throws -> LabelSelector? {
-        guard let text else { return nil }
-        guard let equals = text.firstIndex(of: "=") else { throw APIProblem.badRequest("label must be key=value", field: "label") }
-        return LabelSelector(key: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
-    }
-
-    /// A page request from `limit` and `cursor`; 400 for a limit outside 1 to 1000.
-    func pageRequest(limit: Int32?, cursor: String?) throws -> PageRequest {
-        let value = Int(limit ?? 100)
-        guard (1...PageRequest.maximumLimit).contains(value) else { throw APIProblem.badRequest("limit must be between 1 and 1000", field: "limit") }
-        return PageRequest(limit: value, cursor: cursor)
     }
 }

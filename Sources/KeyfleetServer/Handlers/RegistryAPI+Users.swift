@@ -59,7 +59,7 @@ extension RegistryAPI {
         let (caller, callerToken) = try currentUser()
         let scope = body.scope?.model ?? callerToken.scope
         if callerToken.scope == .readOnly, scope != .readOnly {
-            throw APIProblem(status: 403, code: "read-only-token", "a read-only token may create only read-only tokens")
+            throw APIProblem.readOnly("a read-only token may create only read-only tokens")
         }
         var owner = caller.id
         if let text = body.user, text != caller.id.rawValue {
@@ -85,7 +85,7 @@ extension RegistryAPI {
             throw APIProblem.notFound("token", id.rawValue)
         }
         if callerToken.scope == .readOnly, token.id != callerToken.id {
-            throw APIProblem(status: 403, code: "read-only-token", "a read-only token may revoke only itself")
+            throw APIProblem.readOnly("a read-only token may revoke only itself")
         }
         let revoked = try await store.revokeToken(id, by: principal)
         logger.info("token revoked", metadata: ["token.id": "\(id)"])

@@ -41,7 +41,12 @@ public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// 403: a change with a read-only token.
-    public static let readOnlyToken = APIProblem(status: 403, code: "read-only-token", "this token may only read")
+    public static let readOnlyToken = readOnly("this token may only read")
+
+    /// 403: a change a read-only token may not make, saying which.
+    public static func readOnly(_ reason: String) -> APIProblem {
+        APIProblem(status: 403, code: "read-only-token", reason)
+    }
 
     /// 404: no such object, or one the caller may not see.
     public static func notFound(_ kind: String, _ id: String) -> APIProblem {
@@ -74,6 +79,16 @@ public struct APIProblem: Error, Hashable, Sendable, CustomStringConvertible {
     /// 415: a body that is not JSON.
     public static let unsupportedMediaType = APIProblem(
         status: 415, code: "unsupported-media-type", "the request body must be application/json")
+
+    /// 400: a query parameter the store would not understand, such as a malformed page cursor.
+    public static func invalidInput(_ reason: String, field: String) -> APIProblem {
+        APIProblem(status: 400, code: "invalid-input", reason, field: field)
+    }
+
+    /// 422: an identifier in the body that names nothing the caller may use there.
+    public static func invalidReference(_ reason: String, field: String) -> APIProblem {
+        APIProblem(status: 422, code: "invalid-reference", reason, field: field)
+    }
 
     /// 422: a bulk import of which some items were refused.
     public static func bulkImportRefused(_ reason: String) -> APIProblem {

@@ -14,7 +14,7 @@ public enum ProblemMapping {
         case let error as APIProblem:
             return document(status: error.status, code: error.code, detail: error.reason, field: error.field)
         case let error as BulkImportRefusal:
-            var problem = document(status: 422, code: "bulk-import-refused", detail: error.description)
+            var problem = Self.problem(for: APIProblem.bulkImportRefused(error.description))
             problem.errors = error.problems
             return problem
         case let error as PolicyError:
@@ -33,9 +33,9 @@ public enum ProblemMapping {
             default: return document(status: 500, code: "database", detail: nil)
             }
         case is DecodingError:
-            return document(status: 400, code: "bad-request", detail: "the request body is not the JSON this operation takes")
+            return problem(for: APIProblem.badRequest("the request body is not the JSON this operation takes"))
         default:
-            return document(status: 500, code: "internal", detail: nil)
+            return problem(for: APIProblem.internal)
         }
     }
 
@@ -60,7 +60,7 @@ public enum ProblemMapping {
             return problem(for: APIProblem.unsupportedMediaType)
         }
         if let decoding = underlying as? DecodingError {
-            return document(status: 400, code: "bad-request", detail: describe(decoding))
+            return problem(for: APIProblem.badRequest(describe(decoding)))
         }
         // The runtime's own errors (a missing or mistyped parameter, a wrong content type) are the
         // client's fault; it gives them statuses of 4xx through HTTPResponseConvertible.
@@ -69,9 +69,9 @@ public enum ProblemMapping {
             if status == 415 || error.causeDescription.lowercased().contains("content type") {
                 return problem(for: APIProblem.unsupportedMediaType)
             }
-            return document(status: 400, code: "bad-request", detail: sanitized(error.causeDescription))
+            return problem(for: APIProblem.badRequest(sanitized(error.causeDescription)))
         }
-        return document(status: 500, code: "internal", detail: nil)
+        return problem(for: APIProblem.internal)
     }
 
     private static func describe(_ error: DecodingError) -> String {
