@@ -1,3 +1,5 @@
+internal import SSHKeys
+
 /// Why a call to the registry failed, in one sentence, with a stable code: what the client and the agent
 /// both see, each deciding from the code (and the server's ``problem``) what to do, never from the text.
 public struct RegistryError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -54,16 +56,8 @@ public struct RegistryError: Error, Hashable, Sendable, CustomStringConvertible 
     }
 
     /// `text` made one safe line for a message: control characters, C1 controls and line separators
-    /// escaped, at most `limit` characters.
+    /// escaped, at most `limit` characters, by SSHKeys' `KeyError.printable`.
     public static func printable(_ text: String, limit: Int = 300) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        KeyError.printable(text, limit: limit)
     }
 }

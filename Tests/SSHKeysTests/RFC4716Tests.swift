@@ -197,17 +197,46 @@ struct RFC4716Tests {
         }
     }
 
-    @Test("every single-bit flip fails or reads a key; never a crash")
+    @Test("every single-bit flip is refused, or read as a key of the same type that only the flipped part differs in")
     func bitFlips() throws {
         let key = try KeyTextFixtures.ed25519()
         let text = Array(key.rfc4716Text().utf8)
+        // The byte ranges of each line (without its line feed): begin marker, Comment header, body..., end marker.
+        var lines: [Range<Int>] = []
+        var start = 0
+        for (index, byte) in text.enumerated() where byte == 0x0A {
+            lines.append(start..<index)
+            start = index + 1
+        }
+        let markers = [lines[0], lines[lines.count - 1]]
+        let header = lines[1]
+        let body = lines[2].lowerBound..<lines[lines.count - 2].upperBound
+        #expect(String(decoding: text[header], as: UTF8.self).hasPrefix("Comment: "))
+
+        var accepted = 0
+        var refused = 0
         for index in text.indices {
             for bit in 0..<8 {
                 var flipped = text
                 flipped[index] ^= 1 << bit
-                _ = try? PublicKey(rfc4716: String(decoding: flipped, as: UTF8.self))
+                let place = "byte \(index) bit \(bit)"
+                guard let read = try? PublicKey(rfc4716: String(decoding: flipped, as: UTF8.self)) else {
+                    refused += 1
+                    continue
+                }
+                accepted += 1
+                // A marker that is not exactly a marker is never taken for one.
+                #expect(!markers.contains { $0.contains(index) }, "\(place): a flipped marker was accepted")
+                #expect(read.type == key.type, "\(place)")
+                // The key comes only from the body, the comment only from the header.
+                if !body.contains(index) { #expect(read.isSameKey(as: key), "\(place): the key changed") }
+                if !header.contains(index) { #expect(read.comment == key.comment, "\(place): the comment changed") }
+                // What was read is a key in its own right: written again, it reads back the same.
+                let again = try PublicKey(rfc4716: read.rfc4716Text())
+                #expect(again.isSameKey(as: read) && again.comment == read.comment, "\(place)")
             }
         }
+        #expect(refused > 0 && accepted > 0, "refused \(refused), accepted \(accepted)")
     }
 
     // MARK: Wrapping

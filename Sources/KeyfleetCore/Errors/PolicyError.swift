@@ -120,8 +120,8 @@ extension PolicyError {
         field: "key")
 
     /// Shows untrusted text in an error message safely: at most 64 characters, and every scalar
-    /// ``TextPolicy`` refuses (controls, bidirectional overrides) escaped.
+    /// ``CommentPolicy`` refuses (controls, bidirectional overrides) escaped.
     static func printable(_ text: some StringProtocol) -> String {
-        KeyError.printable(text, showing: TextPolicy.isAcceptable)
+        KeyError.printable(text, showing: CommentPolicy.isAcceptable(scalar:))
     }
 }

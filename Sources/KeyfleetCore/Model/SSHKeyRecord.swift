@@ -128,12 +128,15 @@ public struct SSHKeyRecord: Hashable, Sendable, Identifiable {
         expiresAt = newExpiry
     }
 
-    static func validate(comment: String) throws(PolicyError) {
+    /// Throws `forbidden-character` when `comment` holds a character ``TextPolicy`` refuses and `comment-too-long`
+    /// when it is over ``maximumCommentLength`` bytes; `field` names the request field in the error. The one
+    /// check of a key comment, for an import, a generated key and an update alike.
+    public static func validate(comment: some StringProtocol, field: String = "comment") throws(PolicyError) {
         guard TextPolicy.isAcceptable(comment) else {
-            throw PolicyError.forbiddenCharacter(in: "the key comment", field: "comment")
+            throw PolicyError.forbiddenCharacter(in: "the key comment", field: field)
         }
         guard comment.utf8.count <= maximumCommentLength else {
-            throw PolicyError(.commentTooLong, "the key comment is longer than \(maximumCommentLength) bytes", field: "comment")
+            throw PolicyError(.commentTooLong, "the key comment is longer than \(maximumCommentLength) bytes", field: field)
         }
     }
 }

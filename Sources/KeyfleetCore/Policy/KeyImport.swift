@@ -271,10 +271,7 @@ public enum KeyImport {
         var text = Substring(comment)
         while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
         while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        guard TextPolicy.isAcceptable(text) else { throw PolicyError.forbiddenCharacter(in: "the key comment", field: "key") }
-        guard text.utf8.count <= SSHKeyRecord.maximumCommentLength else {
-            throw PolicyError(.commentTooLong, "the key comment is longer than \(SSHKeyRecord.maximumCommentLength) bytes", field: "key")
-        }
+        try SSHKeyRecord.validate(comment: text, field: "key")
         return String(text)
     }
 

@@ -1,22 +1,12 @@
 import SSHKeys
 
 /// The characters user text may hold wherever the registry keeps or renders it: SSHKeys' ``CommentPolicy``
-/// (no C0 or C1 control character, DEL, line or paragraph separator, bidirectional control or BOM).
+/// (no C0 or C1 control character, DEL, line or paragraph separator, bidirectional control or BOM), which is
+/// the one place that rule is written.
 enum TextPolicy {
     /// Whether `text` is free of every character ``CommentPolicy`` forbids.
     static func isAcceptable(_ text: some StringProtocol) -> Bool {
         CommentPolicy.isAcceptable(text.utf8)
-    }
-
-    /// The same rule for one scalar (kept in step with `CommentPolicy.isAcceptable(scalar:)`).
-    static func isAcceptable(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0..<0x20, 0x7F..<0xA0: false
-        case 0x2028, 0x2029: false
-        case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: false
-        case 0xFEFF: false
-        default: true
-        }
     }
 
     /// Whether `scalar` ends a line or splits text the way a line break does for some reader: every C0

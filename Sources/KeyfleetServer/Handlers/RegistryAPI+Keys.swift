@@ -67,12 +67,7 @@ extension RegistryAPI {
         try LabelPolicy.validate(labels)
         let expiresAt = try body.expiresAt.map { try Timestamps.expiry($0, field: "expires_at", now: clock()) }
         let comment = body.comment ?? ""
-        guard CommentPolicy.isAcceptable(comment.utf8) else {
-            throw PolicyError(.forbiddenCharacter, "the comment holds a line break or other control character", field: "comment")
-        }
-        guard comment.utf8.count <= SSHKeyRecord.maximumCommentLength else {
-            throw PolicyError(.commentTooLong, "the comment is longer than \(SSHKeyRecord.maximumCommentLength) bytes", field: "comment")
-        }
+        try SSHKeyRecord.validate(comment: comment)
         if let passphrase = body.passphrase {
             guard !passphrase.isEmpty, CommentPolicy.isAcceptable(passphrase.utf8) else {
                 throw PolicyError(.forbiddenCharacter, "the passphrase is empty or holds a control character", field: "passphrase")

@@ -120,25 +120,27 @@ extension KeyError {
     }
     static func unsupportedOperation(_ reason: String) -> KeyError { KeyError(.unsupportedOperation, reason) }
 
-    /// Shows untrusted text in an error message safely: at most 64 Unicode scalars (then `…`), and every
-    /// scalar `isShown` refuses written as `\u{hex}`.
+    /// Shows untrusted text in an error message safely: at most `limit` Unicode scalars (then `…`), and every
+    /// scalar `isShown` refuses written as `\u{hex}`. The one escaper of text for messages: the registry's,
+    /// the client's and the agent's errors all use it.
     ///
     /// - Parameters:
     ///   - text: the untrusted text.
+    ///   - limit: how many scalars to show at most; 64 by default.
     ///   - isShown: which scalars appear as they are; by default all but C0 and C1 controls, DEL, U+2028
     ///     and U+2029.
     public static func printable(
-        _ text: some StringProtocol, showing isShown: (Unicode.Scalar) -> Bool = KeyError.isShownAsIs
+        _ text: some StringProtocol, limit: Int = 64, showing isShown: (Unicode.Scalar) -> Bool = KeyError.isShownAsIs
     ) -> String {
         var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
+        for scalar in text.unicodeScalars.prefix(limit) {
             if isShown(scalar) {
                 out.unicodeScalars.append(scalar)
             } else {
                 out += "\\u{\(String(scalar.value, radix: 16))}"
             }
         }
-        if text.unicodeScalars.count > 64 { out += "…" }
+        if text.unicodeScalars.count > limit { out += "…" }
         return out
     }
 

@@ -89,7 +89,9 @@ public enum CommentPolicy {
         return (scalar, length)
     }
 
-    static func isAcceptable(scalar: Unicode.Scalar) -> Bool {
+    /// Whether one scalar may stand in a comment: the rule ``isAcceptable(_:)`` applies to each, and the one
+    /// the registry applies to every text it keeps (names, labels, comments).
+    public static func isAcceptable(scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0..<0x20, 0x7F..<0xA0: false
         case 0x2028, 0x2029: false  // line and paragraph separators
