@@ -23,7 +23,7 @@ enum AgentMain: HostAgentRunner {
         let host = try await AgentCommandError.wrap {
             try await HostAgent.enroll(
                 serverURL: server, token: token, caCertHash: caCertHash, stateDirectory: options.stateDirectory,
-                hostname: hostname())
+                hostname: hostname(), connect: AgentConnection.registry)
         }
         Terminal.print("Enrolled as host \(Terminal.safe(host)); the credential is in \(Terminal.safe(options.stateDirectory)).")
     }
@@ -44,7 +44,7 @@ enum AgentMain: HostAgentRunner {
             configuration: HostAgentConfiguration(
                 stateDirectory: options.stateDirectory, mode: mode, keysDirectory: options.keysDirectory,
                 hostKeysDirectory: options.hostKeysDirectory, wait: options.wait),
-            logger: logger)
+            logger: logger, connect: AgentConnection.registry)
         // The agent returns by itself only once the registry deleted the host and its keys are gone:
         // the group then ends as after SIGTERM, and the process exits with status 0.
         let group = ServiceGroup(

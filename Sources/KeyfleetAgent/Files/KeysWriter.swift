@@ -32,6 +32,8 @@ public enum DeliveryMode: String, Sendable, CaseIterable, Codable {
 struct KeysWriter: Sendable {
     let mode: DeliveryMode
     let directory: String
+    /// Legacy mode: finds a login's account.
+    var legacyAccounts: @Sendable (String) -> LegacyAccount? = LegacyAccount.system
 
     static let filesHeader = "# Managed by keyfleet host-agent: changes here are overwritten at the next sync.\n"
 
@@ -56,7 +58,7 @@ struct KeysWriter: Sendable {
     /// the other modes own their files whole and find nothing.
     func applyReporting(_ access: AccessSet) throws(AgentError) -> (refused: [String: String], strays: [StrayKey]) {
         if mode == .legacy {
-            return try LegacyWriter(recordDirectory: directory.isEmpty ? nil : directory).applyReporting(access)
+            return try LegacyWriter(recordDirectory: directory.isEmpty ? nil : directory, accounts: legacyAccounts).applyReporting(access)
         }
         return (try applyOwnFiles(access), [])
     }

@@ -4,11 +4,15 @@ internal import KeyfleetCore
 internal import KeyfleetVersion
 internal import NIOSSL
 
-/// The agent's side of `/v1/agent/*`, through the registry connection KeyfleetClient sets up: the client
-/// generated from the OpenAPI document, over an HTTP client that trusts only the pinned certificate when
-/// there is one, with every answer cut at its limit while it arrives.
+/// The agent's side of `/v1/agent/*`, through an ``AgentConnection``: any implementation of the contract's
+/// generated API (in production the generated client over an HTTP client that trusts only the pinned
+/// certificate when there is one, with every answer cut at its limit while it arrives).
+///
+/// Every call has a deadline of its own, whatever the API does: a call still running when it passes is
+/// given up as a timeout, so a server (or an API) that never answers cannot hold the agent.
 struct AgentClient: Sendable {
-    private let connection: RegistryConnection
+    private let connection: AgentConnection
+    private let deadline: Duration
     var serverURL: String { connection.server }
 
     /// What a sync brought.
@@ -21,25 +25,37 @@ struct AgentClient: Sendable {
         case hostDeleted
     }
 
-    /// A client for `server`, sending `credential` as bearer token when given.
-    init(server: AgentState.Server, credential: String?) throws(AgentError) {
-        var pin: PinnedCertificate?
-        if let pem = server.caCertificatePEM {
-            do {
-                pin = try PinnedCertificate(pem: pem, isLeaf: server.pinnedLeaf == true)
-            } catch {
-                throw AgentError.local("\(error.reason) (kept in the state directory)")
-            }
-        }
-        let settings = RegistrySettings(
-            connectTimeout: .seconds(10), readTimeout: .seconds(90), callTimeout: .seconds(90), retriesConnecting: true, pin: pin,
-            answerLimit: Self.answerLimit)
+    /// A client calling through `connection`, giving up each call after `deadline`.
+    init(connection: AgentConnection, deadline: Duration = .seconds(90)) {
+        self.connection = connection
+        self.deadline = deadline
+    }
+
+    /// Runs `body` with the API until `deadline`, turning whatever it throws into a ``RegistryError`` by its
+    /// type; a call still running at the deadline is cancelled and is a timeout.
+    private func call<T: Sendable>(_ body: @escaping @Sendable (any APIProtocol) async throws -> T) async throws(RegistryError) -> T {
+        let api = connection.api
+        let deadline = self.deadline
         do {
-            connection = try RegistryConnection(server: server.url, token: credential, settings: settings)
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await body(api) }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    throw DeadlinePassed()
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
+            }
+        } catch is DeadlinePassed {
+            throw RegistryError(.unreachable, "cannot reach the server at \(RegistryError.printable(connection.server)): timed out")
         } catch {
-            throw AgentError(.usage, error.reason)
+            throw RegistryError(error, server: connection.server)
         }
     }
+
+    /// A call ran past its deadline.
+    private struct DeadlinePassed: Error {}
 
     /// The most bytes the answer to `operationID` may have: ``AccessSet/maximumAnswerBytes`` for a sync,
     /// 1 MiB for every other (small) answer.
@@ -57,7 +73,7 @@ struct AgentClient: Sendable {
         }
     }
 
-    /// Releases the HTTP client's connections.
+    /// Releases the API's connections.
     func shutdown() async {
         await connection.shutdown()
     }
@@ -66,7 +82,7 @@ struct AgentClient: Sendable {
     func enroll(token: String, hostname: String?) async throws(AgentError) -> (host: String, credential: String) {
         let output: Operations.EnrollAgent.Output
         do {
-            output = try await connection.call {
+            output = try await call {
                 try await $0.enrollAgent(body: .json(.init(token: token, agentVersion: keyfleetVersion, hostname: hostname)))
             }
         } catch {
@@ -91,7 +107,7 @@ struct AgentClient: Sendable {
     func sync(version: Int64, wait: Int32) async throws(AgentError) -> SyncOutcome {
         let output: Operations.SyncAgent.Output
         do {
-            output = try await connection.call { try await $0.syncAgent(query: .init(version: version, wait: wait)) }
+            output = try await call { try await $0.syncAgent(query: .init(version: version, wait: wait)) }
         } catch {
             switch error.problem {
             case let problem? where problem.status == 401:
@@ -116,6 +132,17 @@ struct AgentClient: Sendable {
             return .changed(try AccessSet(version: body.version, logins: body.logins.additionalProperties))
         case .notModified:
             return .unchanged
+        // The production connection throws every answer of 400 or more as a problem (above); an API that
+        // hands them back as outputs is read the same way.
+        case .unauthorized:
+            throw AgentError(.revoked, "the server refused this host's credential: it is unknown or was revoked")
+        case .gone(let gone):
+            guard case .applicationProblemJson(let problem) = gone.body, problem.code == Self.hostDeletedCode else {
+                throw AgentError.malformedAnswer("the server answered 410 without the problem \"\(Self.hostDeletedCode)\"")
+            }
+            return .hostDeleted
+        case .default(let status, _) where status >= 500:
+            throw AgentError(.unreachable, "the server answered the sync with status \(status)")
         default:
             throw AgentError.malformedAnswer("the sync answer is not the contract's")
         }
@@ -133,7 +160,7 @@ struct AgentClient: Sendable {
             Components.Schemas.StrayKey(login: $0.login, fingerprint: $0.fingerprint, line: Int32(clamping: $0.line))
         }
         do {
-            output = try await connection.call {
+            output = try await call {
                 try await $0.reportAgent(
                     body: .json(
                         .init(

@@ -17,6 +17,9 @@ public struct HostAgentConfiguration: Sendable {
     public var hostKeysDirectory: String
     /// How long each long-poll asks the server to wait, in seconds.
     public var wait: Int32
+    /// How long one call to the server may take before the agent gives it up as a timeout and keeps its
+    /// keys (longer than ``wait``).
+    public var callTimeout: Duration
 
     /// The default keys directory of `mode`. The lookup cache has its own directory, outside the state
     /// directory (0700, the credential's), because sshd's unprivileged lookup user must reach it.
@@ -31,13 +34,14 @@ public struct HostAgentConfiguration: Sendable {
     /// A configuration.
     public init(
         stateDirectory: String = AgentState.defaultDirectory, mode: DeliveryMode = .files, keysDirectory: String? = nil,
-        hostKeysDirectory: String = "/etc/ssh", wait: Int32 = 30
+        hostKeysDirectory: String = "/etc/ssh", wait: Int32 = 30, callTimeout: Duration = .seconds(90)
     ) {
         self.stateDirectory = stateDirectory
         self.mode = mode
         self.keysDirectory = keysDirectory ?? Self.defaultKeysDirectory(mode)
         self.hostKeysDirectory = hostKeysDirectory
         self.wait = wait
+        self.callTimeout = callTimeout
     }
 }
 
@@ -48,24 +52,38 @@ public struct HostAgentConfiguration: Sendable {
 /// One answer is an instruction rather than a fault: 410 `host-deleted`, the registry deleted this host.
 /// The agent then removes every key it manages, forgets its last answer and returns, so the process exits
 /// with status 0 (the systemd unit restarts it only on failure).
+///
+/// The agent reaches the registry through the ``AgentConnection`` that `connect` makes from the enrollment
+/// (``AgentConnection/registry(server:credential:)`` in production), so any implementation of the
+/// contract's API can stand in for the server.
 public struct HostAgent: Service {
     let configuration: HostAgentConfiguration
     let logger: Logger
+    let connect: AgentConnector
     let applied: (@Sendable (AccessSet) -> Void)?
+    /// Legacy mode: finds a login's account (the system's user database; tests hand in their own).
+    var legacyAccounts: @Sendable (String) -> LegacyAccount? = LegacyAccount.system
 
-    /// An agent; `applied`, when given, is told each set right after it was written (for benchmarks).
-    public init(configuration: HostAgentConfiguration, logger: Logger, applied: (@Sendable (AccessSet) -> Void)? = nil) {
+    /// An agent reaching the registry through what `connect` makes; `applied`, when given, is told each set
+    /// right after it was written (for benchmarks).
+    public init(
+        configuration: HostAgentConfiguration, logger: Logger, connect: @escaping AgentConnector = AgentConnection.registry,
+        applied: (@Sendable (AccessSet) -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.connect = connect
         self.applied = applied
     }
 
     /// Trades `token` for the host's credential and keeps it, with the server pin, in the state directory.
     ///
     /// With `caCertHash`, the server's chain must hold a certificate with that hash, which becomes the only
-    /// trust root; without it an https server must have a certificate the system trusts.
+    /// trust root; without it an https server must have a certificate the system trusts. The call goes
+    /// through what `connect` makes of the server (``AgentConnection/registry(server:credential:)``).
     public static func enroll(
-        serverURL: String, token: String, caCertHash: String?, stateDirectory: String, hostname: String?
+        serverURL: String, token: String, caCertHash: String?, stateDirectory: String, hostname: String?,
+        connect: AgentConnector = AgentConnection.registry
     ) async throws(AgentError) -> String {
         guard let url = URL(string: serverURL), let scheme = url.scheme, let host = url.host, scheme == "https" || scheme == "http" else {
             throw AgentError(.usage, "--server \"\(AgentError.printable(serverURL))\" is not an http(s) URL")
@@ -88,7 +106,7 @@ public struct HostAgent: Service {
             server.caCertHash = caCertHash
             server.pinnedLeaf = isLeaf
         }
-        let client = try AgentClient(server: server, credential: nil)
+        let client = AgentClient(connection: try connect(server, nil))
         let result: (host: String, credential: String)
         do {
             result = try await client.enroll(token: token, hostname: hostname)
@@ -120,10 +138,11 @@ public struct HostAgent: Service {
         // Legacy mode records the logins it wrote a block for in the state directory.
         let writer = KeysWriter(
             mode: configuration.mode,
-            directory: configuration.mode == .legacy ? configuration.stateDirectory : configuration.keysDirectory)
+            directory: configuration.mode == .legacy ? configuration.stateDirectory : configuration.keysDirectory,
+            legacyAccounts: legacyAccounts)
         var logger = self.logger
         logger[metadataKey: "host.id"] = "\(server.host)"
-        let client = try AgentClient(server: server, credential: credential)
+        let client = AgentClient(connection: try connect(server, credential), deadline: configuration.callTimeout)
         // Reports go through their own task, newest first and after a little jitter, so a thousand hosts
         // that applied one revocation do not all call the server back while it still answers the others.
         let (reports, reportQueue) = AsyncStream.makeStream(of: Report.self, bufferingPolicy: .bufferingNewest(1))
@@ -376,9 +395,11 @@ struct StateMonitor {
         case .revoked:
             logger.critical(
                 "the server revoked this host's credential; keeping the current keys and any break-glass key",
-                metadata: ["error": "\(error.description)"])
+                metadata: ["reason": "\(error.code.rawValue)", "error": "\(error.description)"])
         case .local:
-            logger.error("cannot write the host's keys; sshd keeps reading the previous ones; will retry", metadata: ["error": "\(error.description)"])
+            logger.error(
+                "cannot write the host's keys; sshd keeps reading the previous ones; will retry",
+                metadata: ["reason": "\(error.code.rawValue)", "error": "\(error.description)"])
         default:
             logger.warning("keeping the current keys; will retry", metadata: ["reason": "\(error.code.rawValue)", "error": "\(error.description)"])
         }
