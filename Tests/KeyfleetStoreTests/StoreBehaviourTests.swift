@@ -106,14 +106,6 @@ struct StoreBehaviourTests {
         try await reopened.close()
     }
 
-    @Test func filesArePrivate() async throws {
-        let f = try await Fixture()
-        let directoryMode = try FileManager.default.attributesOfItem(atPath: f.dataDirectory)[.posixPermissions] as? Int
-        let fileMode = try FileManager.default.attributesOfItem(atPath: f.dataDirectory + "/" + SQLStore.sqliteFileName)[.posixPermissions] as? Int
-        #expect(directoryMode == 0o700)
-        #expect(fileMode == 0o600)
-    }
-
     @Test func auditHasOneEntryPerChangeWithBeforeAndAfter() async throws {
         let f = try await Fixture()
         let token = try await f.store.createToken(user: f.admin.id, tokenHash: digest(1), scope: .readWrite, by: f.principal)

@@ -22,32 +22,40 @@ final class Determinism: Sendable {
     func advance(by seconds: UInt64) { time.withLock { $0 += seconds } }
 }
 
-/// A store in a fresh temporary directory, with the deterministic generator and clock.
+/// A fresh store with the deterministic generator and clock: SQLite in a temporary directory, or a new
+/// PostgreSQL database when the suite runs on PostgreSQL (``TestPostgres/storeIsPostgreSQL``).
 struct Fixture {
     let directory: TemporaryDirectory
     let determinism: Determinism
     let store: SQLStore
     let admin: User
     let principal: Principal
+    /// The PostgreSQL database's URL, when the store is there.
+    let databaseURL: String?
 
     var dataDirectory: String { directory.file("data") }
 
-    init() async throws {
+    /// A fresh store; on SQLite whatever the suite runs on when `sqlite` is true (for what only SQLite has).
+    init(sqlite: Bool = false) async throws {
         directory = try TemporaryDirectory()
         determinism = Determinism()
-        store = try await Self.open(directory.file("data"), determinism)
+        databaseURL = TestPostgres.storeIsPostgreSQL && !sqlite ? try TestPostgres.shared().newDatabase() : nil
+        store = try await Self.open(directory.file("data"), databaseURL, determinism)
         admin = try await store.createUser(name: "admin", role: .admin, by: .system)
         principal = Principal(user: admin.id)
     }
 
-    static func open(_ path: String, _ determinism: Determinism) async throws -> SQLStore {
-        try await SQLStore.open(dataDirectory: path, clock: { determinism.now }, makeID: { determinism.makeID() })
+    static func open(_ path: String, _ databaseURL: String?, _ determinism: Determinism) async throws -> SQLStore {
+        if let databaseURL {
+            return try await SQLStore.open(databaseURL: databaseURL, clock: { determinism.now }, makeID: { determinism.makeID() })
+        }
+        return try await SQLStore.open(dataDirectory: path, clock: { determinism.now }, makeID: { determinism.makeID() })
     }
 
-    /// Reopens the database file, as after a restart.
+    /// Opens the database again, as after a restart.
     func reopen() async throws -> SQLStore {
         try await store.close()
-        return try await Self.open(dataDirectory, determinism)
+        return try await Self.open(dataDirectory, databaseURL, determinism)
     }
 
     func newKey(_ name: String, owner: KeyOwner, labels: [String: String] = [:], expiresAt: UInt64? = nil) async throws -> SSHKeyRecord {

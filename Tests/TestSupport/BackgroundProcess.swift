@@ -71,6 +71,22 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits up to `seconds` for the process to end by itself; its wait status, or nil when it still runs.
+    public func waitForExit(seconds: Double) -> Int32? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        repeat {
+            let finished = lock.withLock { () -> Int32? in
+                if let exitStatus { return exitStatus }
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { exitStatus = status }
+                return exitStatus
+            }
+            if let finished { return finished }
+            usleep(10_000)
+        } while ContinuousClock.now < deadline
+        return nil
+    }
+
     /// Sends `signal` (SIGTERM by default), waits up to `grace`, then SIGKILL; returns the wait status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) -> Int32 {

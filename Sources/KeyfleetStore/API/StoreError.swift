@@ -22,6 +22,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidInput = Code(rawValue: "invalid-input")
         /// The database could not be opened, migrated or read (HTTP 500).
         public static let database = Code(rawValue: "database")
+        /// The database cannot be reached now; the same request may work later (HTTP 503).
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     /// The kind of failure.

@@ -145,28 +145,50 @@ enum Migrations {
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.
+    ///
+    /// On PostgreSQL several servers may start at once: each migration's transaction first takes the
+    /// migration lock, then checks again whether another server applied it meanwhile (the transaction is
+    /// `READ COMMITTED`, so that check sees what committed while it waited).
     static func run(on database: any SQLDatabase, flavor: SQLFlavor, now: UInt64) async throws {
-        try await database.raw(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        ).run()
-        let applied = Set(try await database.raw("SELECT number FROM schema_migrations").all().map { try $0.decode(column: "number", as: Int.self) })
+        try await transaction(on: database, flavor: flavor) {
+            try await database.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            ).run()
+        }
+        let applied = try await appliedNumbers(database)
         if let newest = applied.max(), newest > (all.last?.number ?? 0) {
             throw StoreError(.database, "the database has schema version \(newest), newer than this program knows (\(all.last?.number ?? 0))")
         }
         for migration in all where !applied.contains(migration.number) {
-            try await database.raw(SQLQueryString(flavor.beginWrite)).run()
-            do {
+            try await transaction(on: database, flavor: flavor) {
+                guard try await !appliedNumbers(database).contains(migration.number) else { return }
                 for statement in migration.statements(flavor) {
                     try await database.raw(SQLQueryString(statement)).run()
                 }
                 try await database.raw(
-                    "INSERT INTO schema_migrations (number, name, applied_at) VALUES (\(bind: migration.number), \(bind: migration.name), \(bind: Int64(clamping: now)))"
+                    """
+                    INSERT INTO schema_migrations (number, name, applied_at) \
+                    VALUES (\(bind: migration.number), \(bind: migration.name), \(bind: Int64(clamping: now)))
+                    """
                 ).run()
-                try await database.raw("COMMIT").run()
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
             }
+        }
+    }
+
+    private static func appliedNumbers(_ database: any SQLDatabase) async throws -> Set<Int> {
+        Set(try await database.raw("SELECT number FROM schema_migrations").all().map { try $0.decode(column: "number", as: Int.self) })
+    }
+
+    /// Runs `body` in one migration transaction holding the migration lock.
+    private static func transaction(on database: any SQLDatabase, flavor: SQLFlavor, _ body: () async throws -> Void) async throws {
+        try await database.raw(SQLQueryString(flavor.beginMigration)).run()
+        do {
+            if let lock = flavor.migrationLock { try await database.raw(SQLQueryString(lock)).run() }
+            try await body()
+            try await database.raw("COMMIT").run()
+        } catch {
+            try? await database.raw("ROLLBACK").run()
+            throw error
         }
     }
 }

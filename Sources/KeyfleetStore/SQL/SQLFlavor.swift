@@ -10,8 +10,15 @@ public struct SQLFlavor: Sendable {
     let beginWrite: String
     /// The statement that starts a transaction that only reads.
     let beginRead: String
+    /// The statement that starts a migration's transaction.
+    let beginMigration: String
     /// Statements that make the audit log refuse updates and deletes (added by the first migration).
     let appendOnlyAuditLog: [String]
+    /// The `LISTEN`/`NOTIFY` channel that tells other servers of a change, where the engine has one.
+    let changeChannel: String?
+    /// A statement run at the start of each migration's transaction, so that servers starting together
+    /// migrate one after the other.
+    let migrationLock: String?
 
     /// SQLite: `BEGIN IMMEDIATE` takes the write lock at once, so a transaction never fails half way for
     /// want of it (the busy timeout waits instead); triggers refuse changes to the audit log.
@@ -19,18 +26,32 @@ public struct SQLFlavor: Sendable {
         name: "sqlite",
         beginWrite: "BEGIN IMMEDIATE",
         beginRead: "BEGIN",
+        beginMigration: "BEGIN IMMEDIATE",
         appendOnlyAuditLog: [
             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
             "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-        ])
+        ],
+        changeChannel: nil,
+        migrationLock: nil)
 
-    /// PostgreSQL (not wired up yet): the same statements, with rules in place of SQLite's triggers.
+    /// PostgreSQL: the same statements, with a trigger function in place of SQLite's triggers (refusing `TRUNCATE` too); writes are `SERIALIZABLE`
+    /// (several servers check and write at once), reads see one snapshot.
     public static let postgres = SQLFlavor(
         name: "postgresql",
         beginWrite: "BEGIN ISOLATION LEVEL SERIALIZABLE",
         beginRead: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        beginMigration: "BEGIN ISOLATION LEVEL READ COMMITTED",
         appendOnlyAuditLog: [
-            "CREATE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING",
-            "CREATE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING",
-        ])
+            """
+            CREATE FUNCTION keyfleet_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS \
+            $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
+            """,
+            """
+            CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log \
+            FOR EACH STATEMENT EXECUTE FUNCTION keyfleet_audit_log_append_only()
+            """,
+        ],
+        changeChannel: "keyfleet_changes",
+        // Any fixed number: the lock is held until the migration's transaction ends.
+        migrationLock: "SELECT pg_advisory_xact_lock(7262537)")
 }

@@ -111,6 +111,7 @@ extension SQLStore {
             """)
         try await tx.setLabels("host", host.id.rawValue, [:])
         try await tx.run("DELETE FROM hosts WHERE id = \(bind: host.id.rawValue)")
+        try await tx.announce(.credentials)
         try await tx.audit("host.delete", "host", host.id.rawValue, before: AuditJSON.host(host), after: nil)
     }
 

@@ -143,6 +143,7 @@ extension SQLStore {
                 try await Self.removeKey(tx, key)
             }
             try await tx.run("DELETE FROM projects WHERE id = \(bind: project)")
+            try await tx.announce(.credentials)
             try await tx.audit("project.delete", "project", project, before: AuditJSON.project(before), after: nil)
             try await tx.bumpVersion()
         }

@@ -24,6 +24,7 @@ extension SQLStore {
                 if !revoked.isEmpty {
                     try await tx.run(
                         "UPDATE host_credentials SET revoked_at = \(bind: tx.nowValue) WHERE host_id = \(bind: host.rawValue) AND revoked_at IS NULL")
+                    try await tx.announce(.credentials)
                     try await tx.audit(
                         "host.credential.revoke", "host", host.rawValue, before: AuditJSON.render(["credentials": revoked]), after: nil)
                 }

@@ -34,11 +34,7 @@ extension SQLStore {
             try await database.raw("PRAGMA synchronous = FULL").run()
             try await database.raw("PRAGMA foreign_keys = ON").run()
             _ = try await database.raw("PRAGMA busy_timeout = 5000").all()
-            return try await SQLStore(database: database, flavor: .sqlite, clock: clock, makeID: makeID) {
-                try await connection.close()
-            } closeWhenReleased: {
-                _ = connection.close() as EventLoopFuture<Void>
-            }
+            return try await SQLStore(link: SQLiteLink(connection: connection, database: database), clock: clock, makeID: makeID)
         } catch {
             try? await connection.close()
             throw error
@@ -67,4 +63,18 @@ extension SQLStore {
         guard fchmod(descriptor, 0o600) == 0 else { throw StoreError(.database, "the database \(path) cannot be made private (mode 0600): errno \(errno)") }
         return path
     }
+}
+
+/// The one SQLite connection: it is a file, so it is never lost; every error is the error it is.
+struct SQLiteLink: DatabaseLink {
+    let connection: SQLiteConnection
+    let database: any SQLDatabase
+
+    var flavor: SQLFlavor { .sqlite }
+    func database() async throws -> any SQLDatabase { database }
+    func classify(_ error: any Error) -> DatabaseFailure { .error(error) }
+    func close() async throws { try await connection.close() }
+    // SQLiteNIO's close is not idempotent (a second one dereferences the freed handle): the store calls
+    // this only when close() did not run.
+    func closeWhenReleased() { _ = connection.close() as EventLoopFuture<Void> }
 }

@@ -77,6 +77,7 @@ extension SQLStore {
                 try await Self.removeKey(tx, key)
             }
             try await tx.run("DELETE FROM users WHERE id = \(bind: user)")
+            try await tx.announce(.credentials)
             try await tx.audit("user.delete", "user", id.rawValue, before: AuditJSON.user(before), after: nil)
             try await tx.bumpVersion()
         }
@@ -162,6 +163,7 @@ extension SQLStore {
             }
             guard before.revokedAt == nil else { return before }
             try await tx.run("UPDATE api_tokens SET revoked_at = \(bind: tx.nowValue) WHERE id = \(bind: id.rawValue)")
+            try await tx.announce(.credentials)
             let after = APIToken(id: id, user: before.user, scope: before.scope, createdAt: before.createdAt, revokedAt: tx.now)
             try await tx.audit("token.revoke", "token", id.rawValue, before: AuditJSON.token(before), after: AuditJSON.token(after))
             return after

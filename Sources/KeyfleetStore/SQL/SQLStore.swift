@@ -1,66 +1,65 @@
 import KeyfleetCore
-public import SQLKit
+import SQLKit
 import Synchronization
 
 /// The ``Store`` over SQLKit: the same SQL runs on SQLite (``open(dataDirectory:clock:makeID:logger:)``)
-/// and, later, PostgreSQL; what differs is in ``SQLFlavor``.
+/// and PostgreSQL (``open(databaseURL:clock:makeID:connectTimeout:logger:)``); what differs is in
+/// ``SQLFlavor`` and the ``DatabaseLink``.
 ///
 /// All work goes through one connection, one transaction at a time (a ``SerialGate``): SQLite allows one
-/// writer anyway, and it keeps every check-then-write (unique names, one-time tokens) free of races.
+/// writer anyway, and it keeps every check-then-write (unique names, one-time tokens) free of races within a
+/// process. Between processes on one PostgreSQL database, transactions are `SERIALIZABLE`: one that would
+/// see another's concurrent change fails and is run again from the start (``DatabaseLink/classify(_:)``), so
+/// the checks hold there too.
 public final class SQLStore: Store {
-    let database: any SQLDatabase
-    let flavor: SQLFlavor
+    let link: any DatabaseLink
+    var flavor: SQLFlavor { link.flavor }
     let clock: @Sendable () -> UInt64
     let makeID: @Sendable () -> String
     let gate = SerialGate()
-    private let closeConnection: @Sendable () async throws -> Void
-    private let closeWhenReleased: @Sendable () -> Void
-    /// Whether ``close()`` ran: SQLiteNIO's close is not idempotent (a second one dereferences the freed
-    /// handle), so the release-time close must not follow it.
+    /// Whether ``close()`` ran, so that release does not close a second time.
     private let closed = Mutex(false)
 
-    /// A store over an open database, migrated before use.
+    /// How many times a transaction that lost a race with another process is run again.
+    static let attempts = 8
+
+    /// A store over `link`'s database, migrated before use.
     ///
     /// - Parameters:
     ///   - clock: the time now, in seconds since 1970 UTC.
     ///   - makeID: a new unique identifier text each call (a lower-case UUID in production).
-    ///   - close: closes the database.
-    ///   - closeWhenReleased: starts closing the database without waiting, for a store released without
-    ///     ``close()`` (it is not called after `close`).
-    public init(
-        database: any SQLDatabase, flavor: SQLFlavor, clock: @escaping @Sendable () -> UInt64, makeID: @escaping @Sendable () -> String,
-        close: @escaping @Sendable () async throws -> Void, closeWhenReleased: @escaping @Sendable () -> Void
-    ) async throws {
-        self.database = database
-        self.flavor = flavor
+    init(link: any DatabaseLink, clock: @escaping @Sendable () -> UInt64, makeID: @escaping @Sendable () -> String) async throws {
+        self.link = link
         self.clock = clock
         self.makeID = makeID
-        self.closeConnection = close
-        self.closeWhenReleased = closeWhenReleased
-        await gate.acquire()
-        do {
-            try await Migrations.run(on: database, flavor: flavor, now: clock())
-        } catch {
-            await gate.release()
-            throw error
+        try await exclusive(begin: nil) { database in
+            try await Migrations.run(on: database, flavor: link.flavor, now: clock())
         }
-        await gate.release()
     }
 
     deinit {
-        if !closed.withLock({ $0 }) { closeWhenReleased() }
+        if !closed.withLock({ $0 }) { link.closeWhenReleased() }
     }
+
+    /// The connection, for tests that look below the store's API.
+    func connection() async throws -> any SQLDatabase { try await link.database() }
+
+    /// The engine's name: `sqlite` or `postgresql`.
+    public var engine: String { flavor.name }
+    /// Whether committed changes are announced to every server on the database (PostgreSQL), so that
+    /// ``listenForChanges(_:logger:)`` hears them.
+    public var announcesChanges: Bool { flavor.changeChannel != nil }
 
     /// Waits for the running transaction, then closes the database. Call it before releasing the store;
     /// a store released without it still closes its database, without waiting.
     public func close() async throws {
         await gate.acquire()
+        let first = closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
         do {
-            let first = closed.withLock { closed in
-                defer { closed = true }
-                return !closed
-            }
-            if first { try await closeConnection() }
+            if first { try await link.close() }
         } catch {
             await gate.release()
             throw error
@@ -72,7 +71,9 @@ public final class SQLStore: Store {
 
     /// Runs `body` in a write transaction: committed when it returns, rolled back when it throws.
     func write<R>(by principal: Principal, _ body: (Transaction) async throws -> R) async throws -> R {
-        try await exclusive(begin: flavor.beginWrite) { try await body(Transaction(database: $0, now: clock(), principal: principal, makeID: makeID)) }
+        try await exclusive(begin: flavor.beginWrite) { database in
+            try await body(Transaction(database: database, flavor: flavor, now: clock(), principal: principal, makeID: makeID))
+        }
     }
 
     /// Runs `body` in a read transaction, so that it sees one consistent state.
@@ -80,31 +81,75 @@ public final class SQLStore: Store {
         try await exclusive(begin: flavor.beginRead, body)
     }
 
-    private func exclusive<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
-        await gate.acquire()
-        let result: Result<R, any Error>
-        do {
-            try await database.raw(SQLQueryString(begin)).run()
+    /// Runs `body` holding the gate, in a transaction started by `begin` (or, when nil, by `body` itself),
+    /// again from the start when it lost a race with another process, at most ``attempts`` times.
+    private func exclusive<R>(begin: String?, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        var attempt = 1
+        while true {
+            await gate.acquire()
+            let result: Result<R, any Error>
             do {
-                let value = try await body(database)
-                try await database.raw("COMMIT").run()
-                result = .success(value)
+                let database = try await link.database()
+                if let begin { try await database.raw(SQLQueryString(begin)).run() }
+                do {
+                    let value = try await body(database)
+                    if begin != nil { try await database.raw("COMMIT").run() }
+                    result = .success(value)
+                } catch {
+                    if begin != nil { try? await database.raw("ROLLBACK").run() }
+                    throw error
+                }
             } catch {
-                try? await database.raw("ROLLBACK").run()
+                result = .failure(error)
+            }
+            await gate.release()
+            guard case .failure(let error) = result else { return try result.get() }
+            switch link.classify(error) {
+            case .retry where attempt < Self.attempts:
+                attempt += 1
+                // A short random pause, growing with each attempt, so that two processes do not collide again.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 6)))))
+            case .retry:
+                throw StoreError(.database, "a transaction lost \(Self.attempts) races with other servers in a row; try again")
+            case .unavailable(let reason):
+                throw StoreError(.unavailable, reason)
+            case .error(let error):
                 throw error
             }
-        } catch {
-            result = .failure(error)
         }
-        await gate.release()
-        return try result.get()
     }
+}
+
+/// Where a store's SQL runs: the engine's connection, made again after it was lost, and what its errors mean.
+protocol DatabaseLink: Sendable {
+    /// The engine's SQL differences.
+    var flavor: SQLFlavor { get }
+    /// The connection to run the next transaction on (connecting again when the last one was lost).
+    func database() async throws -> any SQLDatabase
+    /// What an error from a transaction means.
+    func classify(_ error: any Error) -> DatabaseFailure
+    /// Closes the connection.
+    func close() async throws
+    /// Starts closing the connection without waiting, for a store released without ``SQLStore/close()``.
+    func closeWhenReleased()
+}
+
+/// What a failed transaction means to the store.
+enum DatabaseFailure {
+    /// It lost a race with another process (a serialization failure, a deadlock, a unique key taken between
+    /// the check and the insert): run it again, and the checks say what is now true.
+    case retry
+    /// The database cannot be reached; the reason, in one line without secrets.
+    case unavailable(String)
+    /// Anything else, as it was thrown.
+    case error(any Error)
 }
 
 /// One write transaction: the database, the time of the change, who makes it, and the audit and version
 /// bookkeeping every change needs.
 struct Transaction {
     let database: any SQLDatabase
+    let flavor: SQLFlavor
     let now: UInt64
     let principal: Principal
     let makeID: @Sendable () -> String
@@ -143,6 +188,14 @@ struct Transaction {
     /// Increments the change version (for every change that can alter effective access).
     func bumpVersion() async throws {
         try await run("UPDATE registry_state SET version = version + 1 WHERE id = 1")
+        try await announce(.access)
+    }
+
+    /// Tells other servers on the same database, when the transaction commits, what kind of change it made
+    /// (PostgreSQL's `NOTIFY`; nothing on SQLite, where servers read the version instead).
+    func announce(_ change: StoreChange) async throws {
+        guard let channel = flavor.changeChannel else { return }
+        try await run("SELECT pg_notify(\(bind: channel), \(bind: change.rawValue))")
     }
 
     /// Replaces the labels of one object.

@@ -6,8 +6,9 @@ import KeyfleetStore
 import Logging
 import TestSupport
 
-/// A registry server in process, over a fresh SQLite store in a temporary directory, reached through
-/// Hummingbird's test client with the same router and middlewares as `keyfleet server`.
+/// A registry server in process, over a fresh store (SQLite in a temporary directory, or a new PostgreSQL
+/// database when the suite runs on PostgreSQL), reached through Hummingbird's test client with the same
+/// router and middlewares as `keyfleet server`.
 ///
 /// `adminToken` is the administrator's token; `clock` can be moved by tests.
 struct TestRegistry: Sendable {
@@ -25,8 +26,13 @@ struct TestRegistry: Sendable {
     ) async throws -> T {
         let directory = try TemporaryDirectory()
         let clock = TestClock(now)
-        let store = try await SQLStore.open(
-            dataDirectory: directory.path + "/data", clock: { clock.now }, makeID: RegistryServer.makeIdentifier)
+        let store: SQLStore
+        if TestPostgres.storeIsPostgreSQL {
+            store = try await SQLStore.open(
+                databaseURL: try TestPostgres.shared().newDatabase(), clock: { clock.now }, makeID: RegistryServer.makeIdentifier)
+        } else {
+            store = try await SQLStore.open(dataDirectory: directory.path + "/data", clock: { clock.now }, makeID: RegistryServer.makeIdentifier)
+        }
         let adminToken = Secrets.make(.apiToken)
         _ = try await AdminBootstrap.ensureAdministrator(store: store, token: adminToken)
         var logger = Logger(label: "keyfleet.test")
