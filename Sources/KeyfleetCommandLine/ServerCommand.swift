@@ -15,11 +15,13 @@ package struct ServerCommand<Runner: ServerRunner>: AsyncParsableCommand {
     package static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "server",
-            abstract: "Run the key registry: HTTP API, audit log and agent sync over an embedded SQLite database.",
+            abstract: "Run the key registry: HTTP API, audit log and agent sync over an embedded SQLite database or PostgreSQL.",
             discussion: """
                 On first start the data directory is made (mode 0700) with an administrator, whose API token is \
-                printed once; set KEYFLEET_ADMIN_TOKEN to choose that token instead. SIGTERM or SIGINT stops the \
-                server after the requests under way.
+                printed once; set KEYFLEET_ADMIN_TOKEN to choose that token instead. With --database-url (or \
+                KEYFLEET_DATABASE_URL) the registry lives in PostgreSQL, and several servers may share it: start \
+                each with the same KEYFLEET_ADMIN_TOKEN. SIGTERM or SIGINT stops the server after the requests \
+                under way.
                 """
         )
     }
@@ -37,6 +39,14 @@ package struct ServerCommand<Runner: ServerRunner>: AsyncParsableCommand {
 package struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory of the embedded database.", valueName: "dir"))
     package var dataDirectory: String?
+
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "PostgreSQL database instead of the embedded one: postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require|verify-full]. "
+                + "KEYFLEET_DATABASE_URL keeps the password out of ps.",
+            valueName: "url"))
+    package var databaseURL: String?
 
     @Option(help: ArgumentHelp("Address and port to listen on (port 0 picks a free one).", valueName: "host:port"))
     package var listen = "127.0.0.1:8080"

@@ -27,8 +27,12 @@ enum ServerMain: ServerRunner {
             throw CLIError.usage("--public-url must start with https:// or http://")
         }
         let environment = ProcessEnvironment.self
+        let databaseURL = options.databaseURL ?? environment["KEYFLEET_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if databaseURL != nil, options.dataDirectory != nil {
+            throw CLIError.usage("--data-dir and --database-url name two registries: give one")
+        }
         var configuration = ServerConfiguration(
-            dataDirectory: options.dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? defaultDataDirectory(),
+            dataDirectory: options.dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? defaultDataDirectory(), databaseURL: databaseURL,
             host: host, port: port, tls: tls, publicURL: options.publicURL, adminToken: environment["KEYFLEET_ADMIN_TOKEN"])
         switch (options.agentPackageURL, options.agentPackageSHA256) {
         case (nil, nil): break

@@ -17,7 +17,7 @@ internal import ServiceLifecycle
 import Glibc
 #endif
 
-/// `keyfleet server`: the registry's HTTP server over the embedded store, until SIGTERM or SIGINT.
+/// `keyfleet server`: the registry's HTTP server over its store (embedded SQLite or PostgreSQL), until SIGTERM or SIGINT.
 public enum RegistryServer {
     /// The server's version, reported by `/health`.
     public static let version = keyfleetVersion
@@ -32,8 +32,18 @@ public enum RegistryServer {
     ) async throws {
         var storeLogger = logger
         storeLogger[metadataKey: "component"] = "store"
-        let store = try await SQLStore.open(
-            dataDirectory: configuration.dataDirectory, clock: now, makeID: makeIdentifier, logger: storeLogger)
+        let store: SQLStore
+        do {
+            if let databaseURL = configuration.databaseURL {
+                store = try await SQLStore.open(
+                    databaseURL: databaseURL, clock: now, makeID: makeIdentifier, connectTimeout: configuration.databaseConnectTimeout,
+                    logger: storeLogger)
+            } else {
+                store = try await SQLStore.open(dataDirectory: configuration.dataDirectory, clock: now, makeID: makeIdentifier, logger: storeLogger)
+            }
+        } catch let error as StoreError {
+            throw ServerStartError(error.reason)
+        }
         do {
             if let secret = try await AdminBootstrap.ensureAdministrator(store: store, token: configuration.adminToken) {
                 announce("Administrator API token (shown once; keep it safe): \(secret)")
@@ -84,9 +94,12 @@ public enum RegistryServer {
             },
             logger: logger
         )
-        let watcher = StoreWatcher(store: store, changes: changes, logger: logger)
+        var services: [any Service] = [app, StoreWatcher(store: store, changes: changes, logger: logger)]
+        if store.announcesChanges {
+            services.append(DatabaseChanges(store: store, changes: changes, credentials: api.credentials, logger: logger))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [app, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -102,7 +115,7 @@ public enum RegistryServer {
             configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [
                 ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
-                Authenticator(store: api.store),
+                Authenticator(store: api.store, cache: api.credentials),
                 ChangeMiddleware(changes: api.changes),
             ])
         return router

@@ -2,8 +2,14 @@ public import KeyfleetCore
 
 /// What `keyfleet server` is told on its command line and in its environment.
 public struct ServerConfiguration: Sendable {
-    /// The directory holding the embedded database; made (mode 0700) on first start.
+    /// The directory holding the embedded database; made (mode 0700) on first start. Unused with
+    /// ``databaseURL``.
     public var dataDirectory: String
+    /// The PostgreSQL database holding the registry (`postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...`),
+    /// or nil for the embedded SQLite database in ``dataDirectory``.
+    public var databaseURL: String?
+    /// How long the first connection to ``databaseURL`` may take before the server gives up starting.
+    public var databaseConnectTimeout: Duration = .seconds(10)
     /// The address to listen on.
     public var host: String
     /// The port to listen on; 0 picks a free one (tests), which the ready line names.
@@ -23,10 +29,11 @@ public struct ServerConfiguration: Sendable {
 
     /// A configuration.
     public init(
-        dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080, tls: (certificateFile: String, keyFile: String)? = nil,
-        publicURL: String? = nil, adminToken: String? = nil
+        dataDirectory: String, databaseURL: String? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        tls: (certificateFile: String, keyFile: String)? = nil, publicURL: String? = nil, adminToken: String? = nil
     ) {
         self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
         self.host = host
         self.port = port
         self.tls = tls

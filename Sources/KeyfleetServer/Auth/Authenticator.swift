@@ -14,11 +14,13 @@ public import OpenAPIRuntime
 /// Found callers are remembered for a few seconds by the hash of their secret, so a thousand agents
 /// starting their next long-poll after a change cost no store queries. Every successful request through
 /// this server that can end a credential (revoking a token, deleting a user, host or project, a new
-/// enrollment that revokes the host's credential) forgets them all at once; a change made by another
-/// server process is seen within ``CredentialCache/lifetime``.
+/// enrollment that revokes the host's credential) forgets them all at once. A change made by another server
+/// on the same PostgreSQL database reaches this one as a notification that forgets them too
+/// (``DatabaseChanges``); on anything missed, every caller is asked about again within
+/// ``CredentialCache/lifetime``.
 public struct Authenticator: ServerMiddleware {
     let store: any Store
-    let cache = CredentialCache()
+    let cache: CredentialCache
 
     /// Operations after which cached callers may no longer be valid.
     static let credentialChanges: Set<String> = [
@@ -33,9 +35,10 @@ public struct Authenticator: ServerMiddleware {
     /// token creates only read-only tokens and revokes only itself).
     static let readOnlyChanges: Set<String> = ["createToken", "revokeToken"]
 
-    /// An authenticator that looks tokens up in `store`.
-    public init(store: any Store) {
+    /// An authenticator that looks tokens up in `store` and remembers found callers in `cache`.
+    public init(store: any Store, cache: CredentialCache) {
         self.store = store
+        self.cache = cache
     }
 
     public func intercept(
@@ -111,7 +114,7 @@ extension Caller {
 
 /// Callers found by the hash of their secret, each for ``lifetime``; only found callers are kept, so
 /// unknown secrets cannot fill it.
-final class CredentialCache: Sendable {
+public final class CredentialCache: Sendable {
     /// How long a found caller is trusted without asking the store again.
     static let lifetime: Duration = .seconds(5)
     static let capacity = 50_000
@@ -143,7 +146,11 @@ final class CredentialCache: Sendable {
         }
     }
 
-    func forgetAll() {
+    /// An empty cache.
+    public init() {}
+
+    /// Forgets every caller: the next request of each asks the store again.
+    public func forgetAll() {
         entries.withLock { $0.removeAll(keepingCapacity: true) }
     }
 }

@@ -19,6 +19,8 @@ public struct RegistryAPI: APIProtocol {
     let endpointBox: EndpointBox
     /// Wakes waiting agent syncs after a change.
     public let changes: ChangeSignal
+    /// The callers ``Authenticator`` found recently, by the hash of their secret.
+    public let credentials = CredentialCache()
     /// Effective access in memory, rebuilt when the store's version moves (hosts, sync).
     public let access: AccessCache
     /// The server's version, for `/health` and agent reports.

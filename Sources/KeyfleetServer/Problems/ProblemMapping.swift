@@ -30,6 +30,9 @@ public enum ProblemMapping {
             case .notFound: return document(status: 404, code: error.code.rawValue, detail: error.reason)
             case .invalidReference: return document(status: 422, code: error.code.rawValue, detail: error.reason)
             case .invalidInput: return document(status: 400, code: error.code.rawValue, detail: error.reason)
+            // The reason names the database; the caller learns only that it is away for now.
+            case .unavailable:
+                return document(status: 503, code: error.code.rawValue, detail: "the registry's database cannot be reached now; try again shortly")
             default: return document(status: 500, code: "database", detail: nil)
             }
         case is DecodingError:
@@ -44,6 +47,7 @@ public enum ProblemMapping {
         switch error {
         case let error as APIProblem: error.retryAfter
         case let error as ServerError: retryAfter(for: error.underlyingError)
+        case let error as StoreError where error.code == .unavailable: 2
         default: nil
         }
     }

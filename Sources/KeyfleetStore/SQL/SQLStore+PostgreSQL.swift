@@ -171,8 +171,7 @@ final class PostgresLink: DatabaseLink {
     static func describe(_ error: any Error, url: DatabaseURL) -> String {
         let place = "\(url.host):\(url.port)"
         guard let error = error as? PSQLError else {
-            if let error = error as? IOError { return "cannot reach the database at \(place): \(error.description)" }
-            return "cannot reach the database at \(place): \(String(describing: error))"
+            return "cannot reach the database at \(place): \(reason(error))"
         }
         if error.code == .server, let info = error.serverInfo {
             let message = info[.message] ?? "no message"
@@ -190,8 +189,20 @@ final class PostgresLink: DatabaseLink {
         case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
             return "the database at \(place) asks for a way of signing in that failed for user \(url.user) (is the password set?)"
         default:
-            if let underlying = error.underlying { return "cannot reach the database at \(place): \(underlying)" }
+            if let underlying = error.underlying { return "cannot reach the database at \(place): \(Self.reason(underlying))" }
             return "cannot reach the database at \(place): \(error.code)"
         }
+    }
+
+    /// Why a connection could not be made, as the system says it (`connection refused`), rather than the
+    /// driver's nested description.
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return reason(first.error)
+        }
+        if let error = error as? IOError, let text = strerror(error.errnoCode) {
+            return String(cString: text).lowercased()
+        }
+        return String(describing: error)
     }
 }
