@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the full test suite drives (real ssh-keygen, sshd, puttygen, argon2 CLI,
-# openssl, cloud-init's schema checker), only when something is missing. Safe to run again.
+# openssl, cloud-init's schema checker, PostgreSQL for the store suites), only when something is missing.
+# Safe to run again.
 set -euo pipefail
 
 need=()
@@ -14,6 +15,9 @@ command -v curl >/dev/null || need+=(curl)
 command -v nm >/dev/null || need+=(binutils)  # what each executable links (RoleExecutablesE2ETests)
 command -v zsh >/dev/null || need+=(zsh)     # completion scripts are read by the shells they are for
 command -v fish >/dev/null || need+=(fish)
+# The tests start their own PostgreSQL (initdb in a temporary directory); the packaged cluster stays down.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"

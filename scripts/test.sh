@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite: installs the real tools it drives when missing, builds, runs every Swift test
-# (unit tests, the in-process API tests and the suites that run ssh-keygen, puttygen, sshd, cloud-init
-# and the keyfleet binary with a real server), checks the running server against its OpenAPI contract
+# (unit tests, the in-process API tests and the suites that run ssh-keygen, puttygen, sshd, cloud-init,
+# PostgreSQL and the keyfleet binary with a real server), runs the store and in-process API suites a second
+# time on PostgreSQL, checks the running server against its OpenAPI contract
 # with schemathesis, then fuzzes the parsers for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ scripts/generate-api.sh --check
 
 swift build --build-tests
 swift test --skip-build --parallel --num-workers 2
+# The same store and API suites on PostgreSQL (a server the tests start themselves).
+KEYFLEET_TEST_STORE=postgresql swift test --skip-build --parallel --num-workers 2 --filter 'KeyfleetStoreTests|KeyfleetServerTests' \
+  --skip 'StorePostgreSQLTests|StoreSQLiteTests'
 
 # The real server keeps its contract under generated requests: no 5xx, every answer as documented.
 scripts/api-conformance.sh "$(swift build --show-bin-path)/keyfleet-server"
