@@ -20,12 +20,15 @@ final class RegistryServerProcess: @unchecked Sendable {
 
     /// Starts the server on `dataDirectory` with `arguments` added (`--tls-cert ...`). `token` is required
     /// when the directory already holds a registry (the server prints the token only on first start);
-    /// `adminToken` is given to the server as KEYFLEET_ADMIN_TOKEN (and is then the token).
-    init(dataDirectory: String, token: String? = nil, arguments: [String] = [], adminToken: String? = nil) throws {
+    /// `adminToken` is given to the server as KEYFLEET_ADMIN_TOKEN (and is then the token). With
+    /// `databaseURL` the registry is that PostgreSQL database, given as KEYFLEET_DATABASE_URL (as a unit
+    /// would, keeping the password out of `ps`), and `dataDirectory` is not used.
+    init(dataDirectory: String, token: String? = nil, arguments: [String] = [], adminToken: String? = nil, databaseURL: String? = nil) throws {
+        let store = databaseURL == nil ? ["--data-dir", dataDirectory] : []
         let process = try BackgroundProcess(
             KeyfleetBinary.path,
-            ["server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments,
-            environment: ["KEYFLEET_ADMIN_TOKEN": adminToken], timeLimit: 900)
+            ["server"] + store + ["--listen", "127.0.0.1:0", "--log-level", "warning"] + arguments,
+            environment: ["KEYFLEET_ADMIN_TOKEN": adminToken, "KEYFLEET_DATABASE_URL": databaseURL], timeLimit: 900)
         var foundURL: String?
         var foundToken = token ?? adminToken
         for _ in 0..<400 {

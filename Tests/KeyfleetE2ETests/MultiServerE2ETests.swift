@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Several real `keyfleet server` processes on one real PostgreSQL database: each serves the API and the
+/// agents' long-polls, and what is done through one is in force through every other within a second.
+@Suite("Several servers on one PostgreSQL database", .serialized)
+struct MultiServerE2ETests {
+    /// Two servers started at the same moment on a new database with one KEYFLEET_ADMIN_TOKEN.
+    static func twoServers(_ work: TemporaryDirectory) async throws -> (RegistryServerProcess, RegistryServerProcess, String) {
+        let databaseURL = try TestPostgres.shared().newDatabase()
+        let adminToken = "kft_" + String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let start = { @Sendable (name: String) in
+            try RegistryServerProcess(dataDirectory: work.file(name), adminToken: adminToken, databaseURL: databaseURL)
+        }
+        async let first = Task.detached { try start("a") }.value
+        async let second = Task.detached { try start("b") }.value
+        return (try await first, try await second, adminToken)
+    }
+
+    /// Seconds since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    @Test("servers started at once with one admin token both accept it; a token revoked through one is refused by the other within 1 s")
+    func revocationReachesEveryServer() async throws {
+        let work = try TemporaryDirectory()
+        let (a, b, _) = try await Self.twoServers(work)
+        defer {
+            a.stop()
+            b.stop()
+        }
+        for server in [a, b] {
+            let (status, body) = try await server.api("GET", "/v1/users/me")
+            let name = ((body as? [String: Any])?["user"] as? [String: Any])?["name"] as? String
+            #expect(status == 200 && name == "admin", "\(server.url): \(status) \(String(describing: body))")
+        }
+        // One administrator, though both servers started on the empty database.
+        let (_, users) = try await a.api("GET", "/v1/users")
+        #expect(((users as? [String: Any])?["items"] as? [Any])?.count == 1, "\(String(describing: users))")
+
+        let (_, created) = try await a.api("POST", "/v1/users", json: ["name": "dev"])
+        let user = try #require(((created as? [String: Any])?["user"] as? [String: Any] ?? created as? [String: Any])?["id"] as? String)
+        var delays: [Double] = []
+        for round in 0..<5 {
+            let (status, made) = try await a.api("POST", "/v1/tokens", json: ["user": user])
+            #expect(status == 201, "round \(round): \(status) \(String(describing: made))")
+            let answer = try #require(made as? [String: Any])
+            let secret = try #require(answer["secret"] as? String)
+            let id = try #require((answer["token"] as? [String: Any])?["id"] as? String)
+            // Server b knows the token, and remembers the caller it found.
+            for _ in 0..<3 {
+                #expect(try await b.api("GET", "/v1/users/me", token: secret).status == 200)
+            }
+            let revoked = try await a.api("DELETE", "/v1/tokens/\(id)")
+            #expect((200..<300).contains(revoked.status), "revoke answered \(revoked.status)")
+            let start = ContinuousClock.now
+            while try await b.api("GET", "/v1/users/me", token: secret).status != 401 {
+                guard Self.seconds(since: start) < 10 else { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            delays.append(Self.seconds(since: start))
+        }
+        #expect(delays.allSatisfy { $0 < 1 }, "seconds until server b refused a token revoked through server a: \(delays)")
+    }
+
+    @Test("a change made through one server reaches an agent long-polling another within 1 s, both ways")
+    func changesReachAgentsOfOtherServers() async throws {
+        let work = try TemporaryDirectory()
+        let (a, b, _) = try await Self.twoServers(work)
+        defer {
+            a.stop()
+            b.stop()
+        }
+        let api = RegistryHTTP(url: a.url, token: a.token)
+        let project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))
+        let created = try api.call("POST", "/v1/hosts", ["name": "web-1", "project": project, "logins": ["deploy"]])
+        let token = try #require((created["enrollment"] as? [String: Any])?["token"] as? String)
+        // The agent enrolls with server b and long-polls it; every change goes through server a.
+        let state = work.file("state"), keys = work.file("keys")
+        let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", b.url, "--token", token, "--state-dir", state])
+        try #require(enrolled.status == 0, "\(enrolled.stderr)")
+        let agent = try HostAgentRun.start(
+            ["--state-dir", state, "--keys-dir", keys, "--mode", "files", "--wait", "20", "--host-keys-dir", work.file("no-host-keys")])
+        defer { _ = HostAgentRun.terminate(agent) }
+
+        func installed() -> String { (try? String(contentsOfFile: keys + "/deploy", encoding: .utf8)) ?? "" }
+        func waitUntil(_ condition: () -> Bool) async throws -> Double {
+            let start = ContinuousClock.now
+            while !condition() {
+                guard Self.seconds(since: start) < 10 else { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return Self.seconds(since: start)
+        }
+        // The agent is in step before the clock starts.
+        _ = try await waitUntil { FileManager.default.fileExists(atPath: keys + "/deploy") }
+
+        var delays: [Double] = []
+        for round in 0..<10 {
+            let path = try RealKeys.make("ed25519", in: work, name: "key-\(round)")
+            let line = try String(contentsOfFile: path + ".pub", encoding: .utf8)
+            let material = RealKeys.material(line)
+            let key = try api.id(try api.call("POST", "/v1/ssh-keys", ["name": "key-\(round)", "public_key": line, "project": project])["key"])
+            delays.append(try await waitUntil { installed().contains(material) })
+            try api.call("DELETE", "/v1/ssh-keys/\(key)", nil)
+            delays.append(try await waitUntil { !installed().contains(material) })
+        }
+        delays.sort()
+        let p99 = delays[Int((Double(delays.count - 1) * 0.99).rounded(.down))]
+        #expect(p99 < 1, "seconds from a change through server a to the agent of server b writing it: \(delays)\n\(agent.standardError.suffix(2000))")
+    }
+}
