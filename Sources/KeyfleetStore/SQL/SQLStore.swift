@@ -81,12 +81,19 @@ public final class SQLStore: Store {
         try await exclusive(begin: flavor.beginRead, body)
     }
 
+    /// What the transactions do (waiting, running, how each ended and how long it took), for metrics.
+    public let transactions = TransactionMonitor()
+
     /// Runs `body` holding the gate, in a transaction started by `begin` (or, when nil, by `body` itself),
-    /// again from the start when it lost a race with another process, at most ``attempts`` times.
+    /// again from the start when it lost a race with another process, at most ``attempts`` times. Every
+    /// attempt is counted in ``transactions``.
     private func exclusive<R>(begin: String?, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let kind: TransactionMonitor.Kind = begin == nil ? .migration : begin == flavor.beginWrite ? .write : .read
         var attempt = 1
         while true {
+            let queuedAt = transactions.queue()
             await gate.acquire()
+            let ticket = transactions.start(kind, queuedAt: queuedAt)
             let result: Result<R, any Error>
             do {
                 let database = try await link.database()
@@ -102,9 +109,12 @@ public final class SQLStore: Store {
             } catch {
                 result = .failure(error)
             }
+            var failure: DatabaseFailure?
+            if case .failure(let error) = result { failure = link.classify(error) }
+            transactions.finish(ticket, .init(failure, runsAgain: attempt < Self.attempts))
             await gate.release()
-            guard case .failure(let error) = result else { return try result.get() }
-            switch link.classify(error) {
+            guard let failure else { return try result.get() }
+            switch failure {
             case .retry where attempt < Self.attempts:
                 attempt += 1
                 // A short random pause, growing with each attempt, so that two processes do not collide again.
