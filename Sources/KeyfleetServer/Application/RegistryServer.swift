@@ -25,10 +25,13 @@ public enum RegistryServer {
     /// Opens the store (making it on first start), makes sure an administrator exists, listens, and
     /// serves until SIGTERM or SIGINT, then finishes the requests under way and closes the store.
     ///
-    /// - Parameter announce: Receives the lines a person must see: the one-time administrator token on
-    ///   first start and the listening URL once the socket is bound.
+    /// - Parameters:
+    ///   - metrics: Where to answer `GET /metrics` (see ``MetricsListener``), or nil for no metrics at all.
+    ///   - announce: Receives the lines a person must see: the one-time administrator token on first start,
+    ///     the listening URL once the socket is bound, and the metrics URL once that socket is bound.
     public static func run(
-        _ configuration: ServerConfiguration, logger: Logger, announce: @escaping @Sendable (String) -> Void
+        _ configuration: ServerConfiguration, metrics: MetricsListener? = nil, logger: Logger,
+        announce: @escaping @Sendable (String) -> Void
     ) async throws {
         var storeLogger = logger
         storeLogger[metadataKey: "component"] = "store"
@@ -48,7 +51,7 @@ public enum RegistryServer {
             if let secret = try await AdminBootstrap.ensureAdministrator(store: store, token: configuration.adminToken) {
                 announce("Administrator API token (shown once; keep it safe): \(secret)")
             }
-            try await serve(configuration, store: store, logger: logger, announce: announce)
+            try await serve(configuration, store: store, metricsListener: metrics, logger: logger, announce: announce)
         } catch {
             try? await store.close()
             throw error
@@ -57,7 +60,8 @@ public enum RegistryServer {
     }
 
     private static func serve(
-        _ configuration: ServerConfiguration, store: SQLStore, logger: Logger, announce: @escaping @Sendable (String) -> Void
+        _ configuration: ServerConfiguration, store: SQLStore, metricsListener: MetricsListener?, logger: Logger,
+        announce: @escaping @Sendable (String) -> Void
     ) async throws {
         let scheme = configuration.tls == nil ? "http" : "https"
         var limits = configuration.connectionLimits
@@ -78,7 +82,9 @@ public enum RegistryServer {
         let api = RegistryAPI(
             store: store, clock: now, endpoint: endpoint, changes: changes, serverVersion: version, logger: logger)
 
-        let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger)
+        // Metrics are recorded only when someone can read them.
+        let metrics = metricsListener.map { _ in ServerMetrics(store: store, changes: changes) }
+        let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger, metrics: metrics)
 
         let publicURL = configuration.publicURL
         let app = Application(
@@ -98,26 +104,38 @@ public enum RegistryServer {
         if store.announcesChanges {
             services.append(DatabaseChanges(store: store, changes: changes, credentials: api.credentials, logger: logger))
         }
+        if let metricsListener, let metrics {
+            services.append(metricsApplication(metricsListener, metrics: metrics, logger: logger, announce: announce))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
     /// The router serving `api`, with the middlewares every request passes: problem documents and the
-    /// body limit, authentication, and the change signal for agent syncs.
-    public static func makeRouter(api: RegistryAPI, maximumBodySize: Int, logger: Logger) throws -> Router<BasicRequestContext> {
+    /// body limit, authentication, and the change signal for agent syncs; with `metrics`, every request is
+    /// counted and timed there by route and status (see ``ServerMetrics``).
+    public static func makeRouter(
+        api: RegistryAPI, maximumBodySize: Int, logger: Logger, metrics: ServerMetrics? = nil
+    ) throws -> Router<BasicRequestContext> {
         let router = Router()
+        if let metrics { router.middlewares.add(RequestMetricsMiddleware(metrics: metrics)) }
         router.middlewares.add(NotFoundMiddleware())
+        var middlewares: [any ServerMiddleware] = [
+            ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
+            Authenticator(store: api.store, cache: api.credentials),
+            ChangeMiddleware(changes: api.changes),
+        ]
+        if let metrics {
+            middlewares.insert(OperationMetricsMiddleware(metrics: metrics), at: 0)
+            middlewares.append(ChangeTimingMiddleware(metrics: metrics))
+        }
         // `/` as it is (`SHA256:ab/cd`, not `SHA256:ab\/cd`), as the CLI's -o json writes it, so that grep and
         // copy and paste work on what curl shows.
         try api.registerHandlers(
             on: router,
             configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [
-                ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
-                Authenticator(store: api.store, cache: api.credentials),
-                ChangeMiddleware(changes: api.changes),
-            ])
+            middlewares: middlewares)
         return router
     }
 
