@@ -14,6 +14,9 @@ internal import Synchronization
 ///   elsewhere in the registry neither wakes nor re-sends to an unrelated host. A host version is
 ///   `storeVersion << 20` when the lines changed with the store, plus one for each later change by expiry at
 ///   the same store version: opaque, non-decreasing while the server runs, never 0.
+/// - When the store's version goes back (a restored database, a failover that lost the last commits), what
+///   is in memory is dropped and reloaded, and host versions keep rising above every one issued before, so
+///   that no agent keeps access the store no longer grants.
 public final class AccessCache: Sendable {
     /// One consistent registry and the store version it reflects.
     public struct Registry: Sendable {
@@ -60,6 +63,8 @@ public final class AccessCache: Sendable {
         var checkedAt: ContinuousClock.Instant = .now
         var generation: UInt64 = 0
         var hosts: [HostID: HostView] = [:]
+        /// Every host version issued before the store's version last went back: later ones are above it.
+        var floor: UInt64 = 0
     }
 
     let store: any Store
@@ -93,6 +98,16 @@ public final class AccessCache: Sendable {
             return current
         }
         if let unchanged { return unchanged }
+        // The store's version went back: the database was restored, or failed over to a copy that had not
+        // received the last commits. What is in memory may hold changes the store no longer has: forget it.
+        let wentBack = state.withLock { state -> Bool in
+            guard let current = state.current, current.version > version else { return false }
+            state.floor = max(state.floor, state.hosts.values.map(\.version).max() ?? 0)
+            state.current = nil
+            state.hosts = [:]
+            return true
+        }
+        if wentBack { await builder.forget() }
         let built = try await builder.build(store: store, atLeast: version)
         let (newest, unsignalled) = state.withLock { state -> (Registry, Bool) in
             if let current = state.current, current.version > built.version { return (current, false) }
@@ -104,7 +119,7 @@ public final class AccessCache: Sendable {
             state.hosts = state.hosts.filter { built.snapshot.hosts[$0.key] != nil }
             return (built, unsignalled)
         }
-        if unsignalled { changes.changed() }
+        if unsignalled || wentBack { changes.changed() }
         return newest
     }
 
@@ -152,7 +167,7 @@ public final class AccessCache: Sendable {
             if let previous, previous.lines == lines {
                 version = previous.version
             } else {
-                version = max(Self.baseVersion(registry.version), (previous?.version ?? 0) &+ 1)
+                version = max(Self.baseVersion(registry.version), (previous?.version ?? state.floor) &+ 1)
             }
             let view = HostView(
                 host: host, version: version, storeVersion: registry.version, computedAt: now, nextExpiry: nextExpiry, logins: logins, lines: lines)
@@ -173,6 +188,11 @@ public final class AccessCache: Sendable {
 private actor SnapshotBuilder {
     private var waiting: [CheckedContinuation<Result<AccessCache.Registry, any Error>, Never>]?
     private var last: AccessCache.Registry?
+
+    /// Forgets the last snapshot, which is ahead of the store's version: the store went back.
+    func forget() {
+        last = nil
+    }
 
     func build(store: any Store, atLeast version: UInt64) async throws -> AccessCache.Registry {
         while true {
