@@ -112,4 +112,58 @@ struct MultiServerE2ETests {
         let p99 = delays[Int((Double(delays.count - 1) * 0.99).rounded(.down))]
         #expect(p99 < 1, "seconds from a change through server a to the agent of server b writing it: \(delays)\n\(agent.standardError.suffix(2000))")
     }
+
+    @Test("the database going away: 503 problems with Retry-After, the agent keeps its keys, and all works again when it is back")
+    func databaseOutage() async throws {
+        let work = try TemporaryDirectory()
+        let postgres = try TestPostgres.startPrivate()
+        defer { try? postgres.stop() }
+        let server = try RegistryServerProcess(
+            dataDirectory: work.file("unused"), adminToken: "kft_" + String(repeating: "q", count: 43), databaseURL: try postgres.newDatabase())
+        defer { server.stop() }
+        let api = RegistryHTTP(url: server.url, token: server.token)
+        let project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))
+        let created = try api.call("POST", "/v1/hosts", ["name": "web-1", "project": project, "logins": ["deploy"]])
+        let token = try #require((created["enrollment"] as? [String: Any])?["token"] as? String)
+        let state = work.file("state"), keys = work.file("keys")
+        let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", server.url, "--token", token, "--state-dir", state])
+        try #require(enrolled.status == 0, "\(enrolled.stderr)")
+        let agent = try HostAgentRun.start(
+            ["--state-dir", state, "--keys-dir", keys, "--mode", "files", "--wait", "2", "--host-keys-dir", work.file("no-host-keys")])
+        defer { _ = HostAgentRun.terminate(agent) }
+        let first = try RealKeys.make("ed25519", in: work, name: "first")
+        try api.call("POST", "/v1/ssh-keys", ["name": "first", "public_key": try String(contentsOfFile: first + ".pub", encoding: .utf8), "project": project])
+        func installed() -> String { (try? String(contentsOfFile: keys + "/deploy", encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !installed().contains(RealKeys.material(try String(contentsOfFile: first + ".pub", encoding: .utf8))), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let before = installed()
+        #expect(!before.isEmpty)
+
+        try postgres.stop()
+        // Past the caches' few seconds, and several of the agent's 2 s long-polls.
+        try await Task.sleep(for: .seconds(6))
+        let (status, body) = try await server.api("GET", "/v1/ssh-keys")
+        #expect(status == 503 && (body as? [String: Any])?["code"] as? String == "unavailable", "\(status) \(String(describing: body))")
+        #expect(try await server.api("GET", "/health").status == 503)
+        let headers = try ExternalTool.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer \(server.token)", server.url + "/v1/projects"])
+        #expect(headers.text.lowercased().contains("retry-after: 2"), "\(headers.text)")
+        #expect(installed() == before, "the agent changed its keys while the database was away")
+        #expect(agent.isRunning)
+
+        try postgres.start()
+        let back = ContinuousClock.now + .seconds(20)
+        while try await server.api("GET", "/v1/ssh-keys").status != 200, ContinuousClock.now < back {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let second = try RealKeys.make("ed25519", in: work, name: "second")
+        let line = try String(contentsOfFile: second + ".pub", encoding: .utf8)
+        try api.call("POST", "/v1/ssh-keys", ["name": "second", "public_key": line, "project": project])
+        while !installed().contains(RealKeys.material(line)), ContinuousClock.now < back {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(installed().contains(RealKeys.material(line)), "the agent did not get a key added after the database came back: \(agent.standardError.suffix(3000))\nserver: \(server.standardError.suffix(3000))")
+        #expect(!server.standardError.contains("Fatal error"), "\(server.standardError.suffix(2000))")
+    }
 }

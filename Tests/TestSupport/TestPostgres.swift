@@ -85,8 +85,10 @@ public final class TestPostgres: Sendable {
                 binaries + "/initdb", "-D", data, "-U", user, "--pwfile", passwordFile, "--auth", "scram-sha-256", "--encoding", "UTF8",
                 "--no-sync",
             ])
-        // Fast and disposable: nothing here must survive a crash of the machine.
-        let options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(base) -c fsync=off -c synchronous_commit=off -c max_connections=300"
+        // Fast and disposable: nothing here must survive a crash of the machine (fsync=off). A commit is still
+        // written to the system before it is acknowledged (synchronous_commit stays on), so a test that stops
+        // the server as a crash would (`stop()`) loses nothing that was committed, as a real server would not.
+        let options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(base) -c fsync=off -c max_connections=300"
         let stop = asPostgres + [binaries + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
         stopCommand = stop
         Self.stopCommandsLock.withLock {
