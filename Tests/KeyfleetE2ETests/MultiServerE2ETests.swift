@@ -66,7 +66,7 @@ struct MultiServerE2ETests {
         #expect(delays.allSatisfy { $0 < 1 }, "seconds until server b refused a token revoked through server a: \(delays)")
     }
 
-    @Test("a change made through one server reaches an agent long-polling another within 1 s, both ways")
+    @Test("a change made through one server reaches the agents long-polling it and another server within 1 s, grant and revoke")
     func changesReachAgentsOfOtherServers() async throws {
         let work = try TemporaryDirectory()
         let (a, b, _) = try await Self.twoServers(work)
@@ -78,15 +78,24 @@ struct MultiServerE2ETests {
         let project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))
         let created = try api.call("POST", "/v1/hosts", ["name": "web-1", "project": project, "logins": ["deploy"]])
         let token = try #require((created["enrollment"] as? [String: Any])?["token"] as? String)
-        // The agent enrolls with server b and long-polls it; every change goes through server a.
-        let state = work.file("state"), keys = work.file("keys")
-        let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", b.url, "--token", token, "--state-dir", state])
-        try #require(enrolled.status == 0, "\(enrolled.stderr)")
-        let agent = try HostAgentRun.start(
-            ["--state-dir", state, "--keys-dir", keys, "--mode", "files", "--wait", "20", "--host-keys-dir", work.file("no-host-keys")])
+        let other = try api.call("POST", "/v1/hosts", ["name": "web-2", "project": project, "logins": ["deploy"]])
+        let otherToken = try #require((other["enrollment"] as? [String: Any])?["token"] as? String)
+        // web-1's agent enrolls with server b and long-polls it, web-2's with server a, where every change is made.
+        func startAgent(_ name: String, server: RegistryServerProcess, token: String) throws -> (BackgroundProcess, String) {
+            let state = work.file("state-" + name), keys = work.file("keys-" + name)
+            let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", server.url, "--token", token, "--state-dir", state])
+            try #require(enrolled.status == 0, "\(enrolled.stderr)")
+            let agent = try HostAgentRun.start(
+                ["--state-dir", state, "--keys-dir", keys, "--mode", "files", "--wait", "20", "--host-keys-dir", work.file("no-host-keys")])
+            return (agent, keys)
+        }
+        let (agent, keys) = try startAgent("web-1", server: b, token: token)
         defer { _ = HostAgentRun.terminate(agent) }
+        let (sameServerAgent, sameServerKeys) = try startAgent("web-2", server: a, token: otherToken)
+        defer { _ = HostAgentRun.terminate(sameServerAgent) }
 
         func installed() -> String { (try? String(contentsOfFile: keys + "/deploy", encoding: .utf8)) ?? "" }
+        func installedOnWeb2() -> String { (try? String(contentsOfFile: sameServerKeys + "/deploy", encoding: .utf8)) ?? "" }
         func waitUntil(_ condition: () -> Bool) async throws -> Double {
             let start = ContinuousClock.now
             while !condition() {
@@ -97,6 +106,7 @@ struct MultiServerE2ETests {
         }
         // The agent is in step before the clock starts.
         _ = try await waitUntil { FileManager.default.fileExists(atPath: keys + "/deploy") }
+        _ = try await waitUntil { FileManager.default.fileExists(atPath: sameServerKeys + "/deploy") }
 
         var delays: [Double] = []
         for round in 0..<10 {
@@ -105,8 +115,10 @@ struct MultiServerE2ETests {
             let material = RealKeys.material(line)
             let key = try api.id(try api.call("POST", "/v1/ssh-keys", ["name": "key-\(round)", "public_key": line, "project": project])["key"])
             delays.append(try await waitUntil { installed().contains(material) })
+            delays.append(try await waitUntil { installedOnWeb2().contains(material) })
             try api.call("DELETE", "/v1/ssh-keys/\(key)", nil)
             delays.append(try await waitUntil { !installed().contains(material) })
+            delays.append(try await waitUntil { !installedOnWeb2().contains(material) })
         }
         delays.sort()
         let p99 = delays[Int((Double(delays.count - 1) * 0.99).rounded(.down))]

@@ -105,11 +105,13 @@ struct RegistryDurabilityE2ETests {
         #expect(try await server.storedKeys().count == 150)
     }
 
-    @Test("kill -9 during a stream of writes: every acknowledged create is there after restart")
-    func killDuringWrites() async throws {
+    @Test("kill -9 during a stream of writes: every acknowledged create is there after restart", arguments: ["sqlite", "postgresql"])
+    func killDuringWrites(engine: String) async throws {
         let directory = try TemporaryDirectory()
         let data = directory.file("data")
-        let server = try RegistryServerProcess(dataDirectory: data)
+        let databaseURL = engine == "postgresql" ? try TestPostgres.shared().newDatabase() : nil
+        let adminToken = databaseURL == nil ? nil : "kft_" + String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let server = try RegistryServerProcess(dataDirectory: data, adminToken: adminToken, databaseURL: databaseURL)
         let lines = try realKeyLines(400, in: directory)
         let acknowledged = Acknowledged()
         // Four writers, each acknowledging as answers come; the server is killed while they write.
@@ -133,7 +135,7 @@ struct RegistryDurabilityE2ETests {
         let acked = await acknowledged.ids
         #expect(acked.count >= 40, "the writers were acknowledged \(acked.count) times before the kill")
 
-        let restarted = try RegistryServerProcess(dataDirectory: data, token: server.token)
+        let restarted = try RegistryServerProcess(dataDirectory: data, token: server.token, adminToken: adminToken, databaseURL: databaseURL)
         defer { restarted.stop() }
         let stored = try await restarted.storedKeys()
         let storedIDs = Set(stored.compactMap { $0["id"] as? String })
