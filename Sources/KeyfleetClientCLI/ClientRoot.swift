@@ -148,6 +148,8 @@ struct CompletionCommand: ParsableCommand {
 /// `keyfleet-server server ...`).
 enum HandOver: ServerRunner, HostAgentRunner {
     static func run(_ options: ServerOptions) async throws { throw RoleExecutable.server.execute(arguments) }
+    static func migrate(_ options: ServerCommand<Self>.Migrate) async throws { throw RoleExecutable.server.execute(arguments) }
+    static func backup(_ options: ServerCommand<Self>.Backup) async throws { throw RoleExecutable.server.execute(arguments) }
     static func enroll(_ options: HostAgentCommand<Self>.Enroll) async throws { throw RoleExecutable.agent.execute(arguments) }
     static func run(_ options: HostAgentCommand<Self>.Run) async throws { throw RoleExecutable.agent.execute(arguments) }
     static func install(_ options: HostAgentCommand<Self>.Install) async throws { throw RoleExecutable.agent.execute(arguments) }

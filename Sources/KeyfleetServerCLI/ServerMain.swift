@@ -11,7 +11,7 @@ import Musl
 import Darwin
 #endif
 
-/// Runs `keyfleet server` in this process.
+/// Runs `keyfleet server`'s commands in this process.
 enum ServerMain: ServerRunner {
     static func run(_ options: ServerOptions) async throws {
         guard let (host, port) = ServerConfiguration.parseListen(options.listen) else {
@@ -32,7 +32,7 @@ enum ServerMain: ServerRunner {
             throw CLIError.usage("--data-dir and --database-url name two registries: give one")
         }
         var configuration = ServerConfiguration(
-            dataDirectory: options.dataDirectory ?? environment["KEYFLEET_DATA_DIR"] ?? defaultDataDirectory(), databaseURL: databaseURL,
+            dataDirectory: dataDirectory(options.dataDirectory), databaseURL: databaseURL,
             host: host, port: port, tls: tls, publicURL: options.publicURL, adminToken: environment["KEYFLEET_ADMIN_TOKEN"])
         switch (options.agentPackageURL, options.agentPackageSHA256) {
         case (nil, nil): break
