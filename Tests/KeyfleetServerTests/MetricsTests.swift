@@ -53,6 +53,19 @@ struct MetricsRegistry: Sendable {
         }
     }
 
+    /// Scrapes until an agent sync waits (5 s at most); returns the last scrape.
+    @discardableResult
+    func untilSyncWaits() async throws -> Exposition {
+        let deadline = ContinuousClock.now + .seconds(5)
+        var exposition = try await scrape()
+        while exposition.value("keyfleet_agent_syncs_waiting") < 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            exposition = try await scrape()
+        }
+        #expect(exposition.value("keyfleet_agent_syncs_waiting") == 1, "a sync waits within 5 s")
+        return exposition
+    }
+
     /// `GET /metrics`, checked to be the Prometheus text format and parsed.
     func scrape() async throws -> Exposition {
         let (status, contentType, text) = try await scraper.execute(uri: "/metrics", method: .get) { response in
@@ -258,12 +271,7 @@ struct MetricsTests {
 
             let client = server.api
             async let answer = SyncTests.sync(client, credential, version: version, wait: 10)
-            var waiting = before
-            let deadline = ContinuousClock.now + .seconds(5)
-            while waiting.value("keyfleet_agent_syncs_waiting") < 1, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                waiting = try await server.scrape()
-            }
+            let waiting = try await server.untilSyncWaits()
             #expect(waiting.value("keyfleet_agent_syncs_waiting") == 1)
             #expect(waiting.value("keyfleet_agent_syncs_in_flight") == 1)
             let started = ContinuousClock.now
@@ -281,6 +289,32 @@ struct MetricsTests {
             #expect(after.value("keyfleet_change_propagation_unattributed_total") == before.value("keyfleet_change_propagation_unattributed_total"))
             #expect(after.value("keyfleet_change_signals_total") - before.value("keyfleet_change_signals_total") == 1)
             #expect(Self.requestDeltas(before, after) == ["syncAgent 200": 1, "deleteSSHKey 204": 1])
+        }
+    }
+
+    @Test("a sync that saw two changes while it waited is counted as unattributed, not timed from either")
+    func unattributedPropagation() async throws {
+        try await MetricsRegistry.with { server in
+            let world = try await HostWorld.make(server.registry)
+            let (_, credential) = try await SyncTests.enrolled(server.api, world)
+            let version = try #require(try await SyncTests.sync(server.api, credential, version: 0, wait: 0).object["version"] as? Int)
+            let before = try await server.scrape()
+            let client = server.api
+            async let answer = SyncTests.sync(client, credential, version: version, wait: 10)
+            try await server.untilSyncWaits()
+            // A change that does not touch the host (the stranger's own key), then one that does.
+            let unrelated = try await server.api.call(.delete, "/v1/ssh-keys/\(world.strangerKey.id.rawValue)", token: world.stranger.token)
+            #expect(unrelated.status == 204)
+            try await server.untilSyncWaits()
+            let deleted = try await server.api.call(.delete, "/v1/ssh-keys/\(world.projectKey.id.rawValue)", token: world.owner.token)
+            #expect(deleted.status == 204)
+            #expect(try await answer.status == 200)
+            let after = try await server.scrape()
+            #expect(after.value("keyfleet_change_signals_total") - before.value("keyfleet_change_signals_total") == 2)
+            let unattributed = "keyfleet_change_propagation_unattributed_total"
+            #expect(after.value(unattributed) - before.value(unattributed) == 1)
+            let timed = "keyfleet_change_propagation_seconds_count"
+            #expect(after.value(timed) == before.value(timed))
         }
     }
 
