@@ -1,6 +1,6 @@
 public import Hummingbird
 internal import HummingbirdCore
-public import Logging
+internal import Logging
 internal import NIOCore
 
 /// Where `keyfleet server` answers `GET /metrics` (`--metrics-listen`): an address of its own, apart from the
