@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "KeyfleetServerCLI",
             dependencies: [
-                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetServer", "KeyfleetCore",
+                "KeyfleetCLI", "KeyfleetCommandLine", "KeyfleetVersion", "KeyfleetServer", "KeyfleetStore", "KeyfleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

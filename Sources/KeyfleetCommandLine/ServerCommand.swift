@@ -44,7 +44,9 @@ package struct ServerCommand<Runner: ServerRunner>: AsyncParsableCommand {
                     printed once; set KEYFLEET_ADMIN_TOKEN to choose that token instead. With --database-url (or \
                     KEYFLEET_DATABASE_URL) the registry lives in PostgreSQL, and several servers may share it: start \
                     each with the same KEYFLEET_ADMIN_TOKEN. SIGTERM or SIGINT stops the server after the requests \
-                    under way.
+                    under way. With --metrics-listen, GET /metrics on that address (never on the API's) answers in \
+                    the Prometheus text format without a token: counts and timings only, no names, keys or secrets, \
+                    but they tell how many hosts are connected, so give it a loopback or monitoring-network address.
                     """
             )
         }
@@ -159,6 +161,14 @@ package struct ServerOptions: ParsableArguments {
         name: .customLong("agent-package-sha256"),
         help: ArgumentHelp("The SHA-256 the agent package must have (64 hex digits).", valueName: "hex"))
     package var agentPackageSHA256: String?
+
+    @Option(
+        name: .customLong("metrics-listen"),
+        help: ArgumentHelp(
+            "Address and port of GET /metrics (Prometheus text format, no token; off when not given). "
+                + "Keep it on loopback or a monitoring network.",
+            valueName: "host:port"))
+    package var metricsListen: String?
 
     @OptionGroup package var logging: LogOptions
 

@@ -45,9 +45,17 @@ enum ServerMain: ServerRunner {
         default: throw CLIError.usage("--agent-package-url and --agent-package-sha256 go together: the hash is what new hosts trust")
         }
 
+        var metrics: MetricsListener?
+        if let text = options.metricsListen {
+            guard let (host, port) = ServerConfiguration.parseListen(text) else {
+                throw CLIError.usage("--metrics-listen \"\(Terminal.safe(text))\" is not HOST:PORT with a port from 0 to 65535")
+            }
+            metrics = MetricsListener(host: host, port: port)
+        }
+
         let logger = try options.logging.bootstrap(label: "keyfleet.server")
         do {
-            try await RegistryServer.run(configuration, logger: logger) { line in
+            try await RegistryServer.run(configuration, metrics: metrics, logger: logger) { line in
                 Terminal.print(line)
             }
         } catch let error as ServerStartError {
