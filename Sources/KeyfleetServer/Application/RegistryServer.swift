@@ -22,8 +22,9 @@ public enum RegistryServer {
     /// The server's version, reported by `/health`.
     public static let version = keyfleetVersion
 
-    /// Opens the store (making it on first start), makes sure an administrator exists, listens, and
-    /// serves until SIGTERM or SIGINT, then finishes the requests under way and closes the store.
+    /// Opens the store (making it on first start), then runs the application as Hummingbird's template does:
+    /// the store is the first service of the group, so it is closed last, after the requests under way; the
+    /// administrator is made before the server starts listening; SIGTERM or SIGINT stops it all gracefully.
     ///
     /// - Parameters:
     ///   - metrics: Where to answer `GET /metrics` (see ``MetricsListener``), or nil for no metrics at all.
@@ -33,36 +34,39 @@ public enum RegistryServer {
         _ configuration: ServerConfiguration, metrics: MetricsListener? = nil, logger: Logger,
         announce: @escaping @Sendable (String) -> Void
     ) async throws {
-        var storeLogger = logger
-        storeLogger[metadataKey: "component"] = "store"
-        let store: SQLStore
+        let store = try await openStore(configuration, logger: logger)
+        let app: Application<RouterResponder<BasicRequestContext>>
         do {
-            if let databaseURL = configuration.databaseURL {
-                store = try await SQLStore.open(
-                    databaseURL: databaseURL, clock: now, makeID: makeIdentifier, connectTimeout: configuration.databaseConnectTimeout,
-                    logger: storeLogger)
-            } else {
-                store = try await SQLStore.open(dataDirectory: configuration.dataDirectory, clock: now, makeID: makeIdentifier, logger: storeLogger)
-            }
-        } catch let error as StoreError {
-            throw ServerStartError(error.reason)
-        }
-        do {
-            if let secret = try await AdminBootstrap.ensureAdministrator(store: store, token: configuration.adminToken) {
-                announce("Administrator API token (shown once; keep it safe): \(secret)")
-            }
-            try await serve(configuration, store: store, metricsListener: metrics, logger: logger, announce: announce)
+            app = try makeApplication(configuration, store: store, metricsListener: metrics, logger: logger, announce: announce)
         } catch {
             try? await store.close()
             throw error
         }
-        try await store.close()
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 
-    private static func serve(
+    /// The store `configuration` names, opened and migrated; a store that cannot be is one line.
+    private static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> SQLStore {
+        var storeLogger = logger
+        storeLogger[metadataKey: "component"] = "store"
+        do {
+            if let databaseURL = configuration.databaseURL {
+                return try await SQLStore.open(
+                    databaseURL: databaseURL, clock: now, makeID: makeIdentifier, connectTimeout: configuration.databaseConnectTimeout,
+                    logger: storeLogger)
+            }
+            return try await SQLStore.open(dataDirectory: configuration.dataDirectory, clock: now, makeID: makeIdentifier, logger: storeLogger)
+        } catch let error as StoreError {
+            throw ServerStartError(error.reason)
+        }
+    }
+
+    /// The application over `store`: its router, the store and the services that watch it, the metrics
+    /// listener, and the administrator's bootstrap before the server starts.
+    private static func makeApplication(
         _ configuration: ServerConfiguration, store: SQLStore, metricsListener: MetricsListener?, logger: Logger,
         announce: @escaping @Sendable (String) -> Void
-    ) async throws {
+    ) throws -> Application<RouterResponder<BasicRequestContext>> {
         let scheme = configuration.tls == nil ? "http" : "https"
         var limits = configuration.connectionLimits
         // Every connection holds a descriptor: take the whole allowance the system gives, and keep some for
@@ -87,7 +91,7 @@ public enum RegistryServer {
         let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger, metrics: metrics)
 
         let publicURL = configuration.publicURL
-        let app = Application(
+        var app = Application(
             router: router,
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keyfleet"),
@@ -100,16 +104,21 @@ public enum RegistryServer {
             },
             logger: logger
         )
-        var services: [any Service] = [app, StoreWatcher(store: store, changes: changes, logger: logger)]
+        // First in, last out: the store closes after everything that uses it has stopped.
+        app.addServices(StoreService(store: store), StoreWatcher(store: store, changes: changes, logger: logger))
         if store.announcesChanges {
-            services.append(DatabaseChanges(store: store, changes: changes, credentials: api.credentials, logger: logger))
+            app.addServices(DatabaseChanges(store: store, changes: changes, credentials: api.credentials, logger: logger))
         }
         if let metricsListener, let metrics {
-            services.append(metricsApplication(metricsListener, metrics: metrics, logger: logger, announce: announce))
+            app.addServices(metricsApplication(metricsListener, metrics: metrics, logger: logger, announce: announce))
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let adminToken = configuration.adminToken
+        app.beforeServerStarts {
+            if let secret = try await AdminBootstrap.ensureAdministrator(store: store, token: adminToken) {
+                announce("Administrator API token (shown once; keep it safe): \(secret)")
+            }
+        }
+        return app
     }
 
     /// The router serving `api`, with the middlewares every request passes: problem documents and the
@@ -216,5 +225,16 @@ struct NotFoundMiddleware<Context: RequestContext>: RouterMiddleware {
             let (head, data) = ProblemMiddleware.encoded(problem)
             return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+    }
+}
+
+/// The store as a service of the application's group: it runs until the group shuts down (or is
+/// cancelled), then closes the store. Being first in the group, it stops last.
+struct StoreService: Service {
+    let store: SQLStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await store.close()
     }
 }
