@@ -10,14 +10,14 @@ let package = Package(
     name: "keyfleet-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "keyfleet", path: ".."),
+        .package(name: "keyfleet", path: "..")
     ],
     targets: [
         .executableTarget(
             name: "keyfleet-fuzz",
             dependencies: [.product(name: "SSHKeys", package: "keyfleet")],
             swiftSettings: [.enableExperimentalFeature("Extern")]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -101,13 +101,19 @@ enum FleetBench {
             for _ in 0..<min(16, tokens.count) {
                 let index = next
                 next += 1
-                group.addTask { _ = try await HostAgent.enroll(serverURL: server, token: tokens[index], caCertHash: nil, stateDirectory: "\(work)/\(index)/state", hostname: nil) }
+                group.addTask {
+                    _ = try await HostAgent.enroll(
+                        serverURL: server, token: tokens[index], caCertHash: nil, stateDirectory: "\(work)/\(index)/state", hostname: nil)
+                }
             }
             while try await group.next() != nil {
                 guard next < tokens.count else { continue }
                 let index = next
                 next += 1
-                group.addTask { _ = try await HostAgent.enroll(serverURL: server, token: tokens[index], caCertHash: nil, stateDirectory: "\(work)/\(index)/state", hostname: nil) }
+                group.addTask {
+                    _ = try await HostAgent.enroll(
+                        serverURL: server, token: tokens[index], caCertHash: nil, stateDirectory: "\(work)/\(index)/state", hostname: nil)
+                }
             }
         }
         print("enrolled \(tokens.count) hosts in \(seconds(since: start)) s")
@@ -163,7 +169,10 @@ enum FleetBench {
             let agentsCPU = try processCPUSeconds(getpid()) - ownCPUBefore
             let delays = observations.lostKey.map { Double($0 - min($0, revokeStart)) / 1e6 }.sorted()
             func percentile(_ p: Double) -> Double { delays[min(delays.count - 1, Int((Double(delays.count) * p).rounded(.up)) - 1)] }
-            print(String(format: "revocation reached %d hosts: p50 %.0f ms, p99 %.0f ms, last %.0f ms", delays.count, percentile(0.5), percentile(0.99), delays.last ?? 0))
+            print(
+                String(
+                    format: "revocation reached %d hosts: p50 %.0f ms, p99 %.0f ms, last %.0f ms", delays.count, percentile(0.5), percentile(0.99),
+                    delays.last ?? 0))
             print(String(format: "CPU spent meanwhile: server %.0f ms, the agents' process %.0f ms", serverCPU * 1000, agentsCPU * 1000))
             // A thousand agents' graceful shutdowns are not what is measured: stop here.
             fflush(nil)

@@ -144,7 +144,6 @@ public enum Lookup {
         return UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
     }
 
-
     /// Owned by root (uid 0, whoever runs the lookup) and not writable by group or others.
     private static func isSafe(_ descriptor: Int32, directory: Bool) -> Bool {
         var info = stat()

@@ -16,7 +16,8 @@ struct AccessSetTests {
         #expect(access.logins["deploy"] == [])
     }
 
-    @Test("hostile logins are refused", arguments: ["../../etc/shadow", "a/b", "-g", "a b", "Root", "", String(repeating: "a", count: 33), "..", "."])
+    @Test(
+        "hostile logins are refused", arguments: ["../../etc/shadow", "a/b", "-g", "a b", "Root", "", String(repeating: "a", count: 33), "..", "."])
     func hostileLogin(_ login: String) {
         #expect(throws: AgentError(.malformedAnswer, "")) { try AccessSet(version: 1, logins: [login: []]) }
     }

@@ -21,7 +21,8 @@ struct JSONLogHandlerTests {
         let line = JSONLogHandler.line(
             timestamp: "2030-01-02T03:04:05.678Z", level: .warning, label: "keyfleet.test", message: message, metadata: ["k": "\(message)"])
         for scalar in line.unicodeScalars {
-            #expect(scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value) && scalar.value != 0x2028 && scalar.value != 0x2029,
+            #expect(
+                scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value) && scalar.value != 0x2028 && scalar.value != 0x2029,
                 "raw U+\(String(scalar.value, radix: 16)) in \(line)")
         }
         let object = try Self.parse(line)

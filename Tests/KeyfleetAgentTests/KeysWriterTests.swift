@@ -100,7 +100,9 @@ struct KeysWriterTests {
         #expect(try SSHDInstaller(mode: .command, reload: .none).dropIn().contains("keyfleet-authorized-keys %u %f\n"))
     }
 
-    @Test("a file named like a login that the agent did not write stays, in files and command mode; so do other files", arguments: [DeliveryMode.files, .command])
+    @Test(
+        "a file named like a login that the agent did not write stays, in files and command mode; so do other files",
+        arguments: [DeliveryMode.files, .command])
     func unmanagedFilesStay(_ mode: DeliveryMode) throws {
         let work = try TemporaryDirectory()
         let directory = work.file("keys")
@@ -115,7 +117,9 @@ struct KeysWriterTests {
         for (name, text) in unmanaged { #expect(try work.read("keys/" + name) == text, "\(name)") }
     }
 
-    @Test("removing everything (the host was deleted) removes the agent's files and leftovers, and nothing else", arguments: [DeliveryMode.files, .command])
+    @Test(
+        "removing everything (the host was deleted) removes the agent's files and leftovers, and nothing else",
+        arguments: [DeliveryMode.files, .command])
     func removeAll(_ mode: DeliveryMode) throws {
         let work = try TemporaryDirectory()
         let directory = work.file("keys")
@@ -137,7 +141,8 @@ struct KeysWriterTests {
     @Test("removing everything refuses a keys directory that is a symlink or writable by others, and removes nothing")
     func removeAllRefusesUnsafeDirectory() throws {
         let work = try TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: work.file("elsewhere"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: work.file("elsewhere"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         _ = try work.write("elsewhere/root", KeysWriter.filesHeader, mode: 0o644)
         try FileManager.default.createSymbolicLink(atPath: work.file("link"), withDestinationPath: work.file("elsewhere"))
         #expect(throws: AgentError(.local, "")) { try KeysWriter(mode: .files, directory: work.file("link")).removeAll() }

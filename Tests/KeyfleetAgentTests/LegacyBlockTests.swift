@@ -67,7 +67,8 @@ struct LegacyBlockTests {
     @Test("a second block is removed and the first one replaced")
     func twoBlocks() throws {
         let file = Array("one\n".utf8) + LegacyBlock.render([Self.keyA]) + Array("two\n".utf8) + LegacyBlock.render([Self.keyA]) + Array("three".utf8)
-        #expect(try LegacyBlock.replace(in: file, with: [Self.keyB]) == Array("one\n".utf8) + LegacyBlock.render([Self.keyB]) + Array("two\nthree".utf8))
+        #expect(
+            try LegacyBlock.replace(in: file, with: [Self.keyB]) == Array("one\n".utf8) + LegacyBlock.render([Self.keyB]) + Array("two\nthree".utf8))
     }
 
     @Test("a begin marker without an end is refused, not guessed at")

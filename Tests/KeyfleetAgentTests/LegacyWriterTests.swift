@@ -159,7 +159,8 @@ struct LegacyWriterTests {
         #expect(throws: AgentError(.malformedAnswer, "")) { try AccessSet(version: 1, logins: ["../../etc/shadow": [Self.keyA]]) }
         let user = try LegacyHome()
         // Past the answer's checks, as a corrupted state could once bring them: the writer refuses them itself.
-        let decoded = AccessSet(uncheckedVersion: 1, logins: ["../../etc/shadow": [Self.keyA], "-g": [Self.keyA], "nobody-here": [Self.keyA], "alice": [Self.keyA]])
+        let decoded = AccessSet(
+            uncheckedVersion: 1, logins: ["../../etc/shadow": [Self.keyA], "-g": [Self.keyA], "nobody-here": [Self.keyA], "alice": [Self.keyA]])
         let refused = try user.writer().apply(decoded)
         #expect(refused.keys.sorted() == ["-g", "../../etc/shadow", "nobody-here"], "\(refused)")
         #expect(user.bytes(user.home + "/.ssh/authorized_keys") == LegacyBlock.render([Self.keyA]))

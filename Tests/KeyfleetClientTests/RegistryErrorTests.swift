@@ -32,7 +32,9 @@ private func intercept(
 ) async throws -> (HTTPResponse, HTTPBody?) {
     let url = try #require(URL(string: server))
     let answer = body.map { streamed ? HTTPBody($0, length: .unknown) : HTTPBody($0) }
-    return try await middleware.intercept(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"), body: nil, baseURL: url, operationID: operation) {
+    return try await middleware.intercept(
+        HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"), body: nil, baseURL: url, operationID: operation
+    ) {
         _, _, _ in (HTTPResponse(status: status, headerFields: headers), answer)
     }
 }
@@ -84,7 +86,8 @@ struct RegistryErrorTests {
 
     @Test("an error status becomes the server's problem, read only from a JSON body; others name the status")
     func problems() async throws {
-        let document = Array(#"{"type":"urn:keyfleet:problem:not-found","title":"Not found","detail":"no host web-9\n","code":"not-found","status":404}"#.utf8)
+        let document = Array(
+            #"{"type":"urn:keyfleet:problem:not-found","title":"Not found","detail":"no host web-9\n","code":"not-found","status":404}"#.utf8)
         for contentType in ["application/problem+json", "application/json; charset=utf-8"] {
             await #expect {
                 _ = try await intercept(ProblemAnswers(), status: .notFound, headers: [.contentType: contentType], body: document)

@@ -69,10 +69,14 @@ struct CloudInitTests {
         let commands = try #require(document["runcmd"] as? [[String]])
         // One fixed script; values are its arguments. The token is read from the root-only file, never given
         // on the command line.
-        #expect(commands == [
-            ["sh", "-c", CloudInit.provisionScript, "keyfleet-provision", enrollment.agentPackage?.url ?? "", enrollment.agentPackage?.sha256 ?? "",
-             "/etc/keyfleet/enroll.json"]
-        ])
+        #expect(
+            commands == [
+                [
+                    "sh", "-c", CloudInit.provisionScript, "keyfleet-provision", enrollment.agentPackage?.url ?? "",
+                    enrollment.agentPackage?.sha256 ?? "",
+                    "/etc/keyfleet/enroll.json",
+                ]
+            ])
         #expect(!commands.joined().joined().contains(enrollment.token))
         #expect(Set(document.keys) == ["disable_root", "allow_public_ssh_keys", "users", "write_files", "runcmd"])
     }
@@ -82,7 +86,8 @@ struct CloudInitTests {
         let world = try World()
         let dir = try TemporaryDirectory()
         let host = try world.host(name)
-        let enrollment = try Enrollment(serverURL: "https://keyfleet.example.com:8443", token: "kft_" + String(repeating: "A1b2", count: 10), caCertHash: Self.hash)
+        let enrollment = try Enrollment(
+            serverURL: "https://keyfleet.example.com:8443", token: "kft_" + String(repeating: "A1b2", count: 10), caCertHash: Self.hash)
         let yaml = CloudInit.userData(host: host, registry: world.snapshot, now: World.now, enrollment: enrollment)
         #expect(yaml.hasPrefix("#cloud-config\n"))
         #expect(yaml.unicodeScalars.allSatisfy { $0 == "\n" || (0x20...0x7E).contains($0.value) }, "printable ASCII only")
@@ -100,7 +105,8 @@ struct CloudInitTests {
         let yaml = CloudInit.userData(host: bare, registry: world.snapshot, now: World.now, enrollment: enrollment)
         try Self.expectValidSchema(yaml, in: dir)
         try Self.expectMatches(try Self.load(yaml, in: dir), host: bare, registry: world.snapshot, now: World.now, enrollment: enrollment)
-        let keyless = try Host(id: id("keyless"), project: id("p1"), name: "keyless", logins: [.root, login("ops")], access: [login("ops"): .explicit([])])
+        let keyless = try Host(
+            id: id("keyless"), project: id("p1"), name: "keyless", logins: [.root, login("ops")], access: [login("ops"): .explicit([])])
         let second = CloudInit.userData(host: keyless, registry: world.snapshot, now: World.now, enrollment: enrollment)
         try Self.expectValidSchema(second, in: dir)
         try Self.expectMatches(try Self.load(second, in: dir), host: keyless, registry: world.snapshot, now: World.now, enrollment: enrollment)
@@ -121,7 +127,10 @@ struct CloudInitTests {
     @Test("random hosts, logins, keys and hostile names: schema-valid, and the keys read back exactly")
     func randomHosts() throws {
         let dir = try TemporaryDirectory()
-        let hostile = ["\"", "\\", "\n", "#", ": ", "- ", "---", "...", "'", "{", "}", "[", "]", ",", "&a", "*a", "!tag", "%", "@", "`", "|", ">", "\u{85}", "é", "中"]
+        let hostile = [
+            "\"", "\\", "\n", "#", ": ", "- ", "---", "...", "'", "{", "}", "[", "]", ",", "&a", "*a", "!tag", "%", "@", "`", "|", ">", "\u{85}", "é",
+            "中",
+        ]
         for round in 0..<8 {
             var keys = [SSHKeyRecord]()
             let owner: KeyOwner = .project(try id("p1"))
@@ -129,15 +138,17 @@ struct CloudInitTests {
                 var name = RandomInput.comment(maxLength: 40)
                 // Mix in YAML syntax; names with line breaks never get this far (checked in EffectiveAccessTests).
                 if let piece = hostile.randomElement(), TextPolicy.isAcceptable(piece) { name = String((piece + name).prefix(60)) }
-                let key: PublicKey = switch index % 3 {
-                case 0: try TestKeys.ed25519()
-                case 1: try PrivateKey.generate(.ecdsa(.nistp384)).publicKey
-                default: try PrivateKey.generate(.ecdsa(.nistp256)).publicKey
-                }
+                let key: PublicKey =
+                    switch index % 3 {
+                    case 0: try TestKeys.ed25519()
+                    case 1: try PrivateKey.generate(.ecdsa(.nistp384)).publicKey
+                    default: try PrivateKey.generate(.ecdsa(.nistp256)).publicKey
+                    }
                 let expiry: UInt64? = Bool.random() ? World.now + UInt64.random(in: 1...500_000_000) : nil
                 keys.append(
                     try SSHKeyRecord(
-                        id: id("k\(round)-\(index)"), name: name.trimmingCharacters(in: .whitespaces).isEmpty ? "n" : name.trimmingCharacters(in: .whitespaces),
+                        id: id("k\(round)-\(index)"),
+                        name: name.trimmingCharacters(in: .whitespaces).isEmpty ? "n" : name.trimmingCharacters(in: .whitespaces),
                         owner: owner, publicKey: key, comment: RandomInput.comment(), expiresAt: expiry, createdBy: id("alice"), createdAt: 0))
             }
             var logins = [LoginName]()
@@ -167,12 +178,14 @@ struct CloudInitTests {
     func quotingRoundTrip() throws {
         var samples = [
             "", "plain", "\"", "\\", "\\\"", "a: b", "- x", "# c", "---", "...", "\n", "\r\n", "\t", "\u{0}", "\u{7}", "\u{1B}", "\u{7F}", "\u{85}",
-            "\u{A0}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}", "😀", "é中ж", "'single'", "{a: [b]}", "&anchor *alias", "!!python/object",
+            "\u{A0}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}", "😀", "é中ж", "'single'", "{a: [b]}", "&anchor *alias",
+            "!!python/object",
             "%YAML 1.2", "\u{202E}", "@", "`", "line1\nline2\n", " lead", "trail ", "null", "~", "true", "0x10", "1e3",
         ]
         for _ in 0..<200 {
             samples.append(String((0..<Int.random(in: 0...20)).map { _ in Character(Unicode.Scalar(UInt32.random(in: 0...0x2FF)) ?? "x") }))
-            samples.append(String(String.UnicodeScalarView((0..<Int.random(in: 0...8)).compactMap { _ in Unicode.Scalar(UInt32.random(in: 0...0x10FFFF)) })))
+            samples.append(
+                String(String.UnicodeScalarView((0..<Int.random(in: 0...8)).compactMap { _ in Unicode.Scalar(UInt32.random(in: 0...0x10FFFF)) })))
         }
         let json = "[" + samples.map(SafeText.jsonQuoted).joined(separator: ",") + "]"
         let yaml = "items:\n" + samples.map { "  - " + SafeText.yamlQuoted($0) + "\n" }.joined() + "json: " + SafeText.yamlQuoted(json) + "\n"
@@ -200,10 +213,12 @@ struct SecretTextTests {
     func pinAgreesWithOpenSSL() throws {
         let work = try TemporaryDirectory()
         let certificate = work.file("cert.pem")
-        try ExternalTool.runChecked("openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("key.pem"),
-            "-out", certificate, "-days", "1", "-subj", "/CN=pin",
-        ])
+        try ExternalTool.runChecked(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("key.pem"),
+                "-out", certificate, "-days", "1", "-subj", "/CN=pin",
+            ])
         let der = try ExternalTool.runChecked("openssl", ["x509", "-in", certificate, "-outform", "DER"]).stdout
         let expected = "sha256:" + (try ExternalTool.runChecked("sha256sum", [], input: der)).text.prefix(64)
         #expect(CertificatePin.of(der: der) == expected)
@@ -212,10 +227,12 @@ struct SecretTextTests {
         #expect(!CertificatePin.isWellFormed(String(expected.dropLast())))
     }
 
-    @Test("secret text: URL-safe characters and a bounded length", arguments: [
-        ("kfe_" + String(repeating: "a", count: 12), true), (String(repeating: "a", count: 15), false), ("kft_abc def ghi jkl", false),
-        (String(repeating: "~", count: 512), true), (String(repeating: "b", count: 513), false), ("kfh_aaaaaaaaaaaa\n", false),
-    ])
+    @Test(
+        "secret text: URL-safe characters and a bounded length",
+        arguments: [
+            ("kfe_" + String(repeating: "a", count: 12), true), (String(repeating: "a", count: 15), false), ("kft_abc def ghi jkl", false),
+            (String(repeating: "~", count: 512), true), (String(repeating: "b", count: 513), false), ("kfh_aaaaaaaaaaaa\n", false),
+        ])
     func secretText(_ text: String, _ valid: Bool) {
         #expect(SecretText.isWellFormed(text) == valid)
     }

@@ -14,7 +14,9 @@ struct AccessCase: Sendable, CustomTestStringConvertible {
     let expected: Set<String>
     let change: @Sendable (inout World) throws -> Void
 
-    init(_ rule: String, _ host: String, _ login: String, _ expected: Set<String>, change: @escaping @Sendable (inout World) throws -> Void = { _ in }) {
+    init(
+        _ rule: String, _ host: String, _ login: String, _ expected: Set<String>, change: @escaping @Sendable (inout World) throws -> Void = { _ in }
+    ) {
         self.rule = rule
         self.host = host
         self.login = login
@@ -77,7 +79,8 @@ struct EffectiveAccessTests {
         AccessCase("deleted key: gone from a cluster list", "hc", "root", ["k-bob"]) { world in
             world.deleteKey("k-cl")
         },
-        AccessCase("an explicit list reaches no other project's key and no non-member's or viewer's key", "h3", "root", ["k-p1", "k-alice"]) { world in
+        AccessCase("an explicit list reaches no other project's key and no non-member's or viewer's key", "h3", "root", ["k-p1", "k-alice"]) {
+            world in
             try world.updateHost("h3") {
                 try $0.setAccess(.explicit([id("k-p2"), id("k-dave"), id("k-carol"), id("k-p1"), id("k-alice")]), for: .root)
             }
@@ -135,7 +138,8 @@ struct EffectiveAccessTests {
         let shuffled = RegistrySnapshot(
             users: world.users.shuffled(), projects: world.projects.shuffled(), keys: world.keys.shuffled(), hosts: world.hosts.shuffled(),
             clusters: world.clusters.shuffled())
-        #expect(EffectiveAccess.compute(host: host, login: try login(item.login), registry: shuffled, now: World.now).map(\.line) == entries.map(\.line))
+        #expect(
+            EffectiveAccess.compute(host: host, login: try login(item.login), registry: shuffled, now: World.now).map(\.line) == entries.map(\.line))
     }
 
     @Test("rescue keys are computed apart, follow the same rules, and are added only while the host is flagged")
@@ -193,8 +197,14 @@ struct EffectiveAccessTests {
             #expect(entry.authorizedKey.options.isEmpty)
         }
         // At the expiry second and after, the key is gone; one second before, it is there.
-        #expect(EffectiveAccess.compute(host: host, login: .root, registry: world.snapshot, now: World.now + 3599).contains { $0.keyID.rawValue == "k-exp-soon" })
-        #expect(!EffectiveAccess.compute(host: host, login: .root, registry: world.snapshot, now: World.now + 3600).contains { $0.keyID.rawValue == "k-exp-soon" })
+        #expect(
+            EffectiveAccess.compute(host: host, login: .root, registry: world.snapshot, now: World.now + 3599).contains {
+                $0.keyID.rawValue == "k-exp-soon"
+            })
+        #expect(
+            !EffectiveAccess.compute(host: host, login: .root, registry: world.snapshot, now: World.now + 3600).contains {
+                $0.keyID.rawValue == "k-exp-soon"
+            })
     }
 
     struct DedupCase: Sendable, CustomTestStringConvertible {
@@ -226,7 +236,8 @@ struct EffectiveAccessTests {
         world.deleteKey("k-alice")
         world.keys.append(
             try SSHKeyRecord(
-                id: id("k-alice"), name: "k-alice", owner: alice.owner, publicKey: alice.publicKey, expiresAt: at(item.aliceExpiry), createdBy: id("alice"),
+                id: id("k-alice"), name: "k-alice", owner: alice.owner, publicKey: alice.publicKey, expiresAt: at(item.aliceExpiry),
+                createdBy: id("alice"),
                 createdAt: 0))
         world.keys.append(
             try SSHKeyRecord(
@@ -311,12 +322,14 @@ struct EffectiveAccessTests {
         let now = UInt64(Date().timeIntervalSince1970)
         func line(expiresAt: UInt64) throws -> String {
             let record = try SSHKeyRecord(
-                id: id("k1"), name: "sshd test", owner: .project(id("p1")), publicKey: imported.publicKey, expiresAt: expiresAt, createdBy: id("alice"),
+                id: id("k1"), name: "sshd test", owner: .project(id("p1")), publicKey: imported.publicKey, expiresAt: expiresAt,
+                createdBy: id("alice"),
                 createdAt: 0)
             let snapshot = RegistrySnapshot(
                 users: [try User(id: id("alice"), name: "alice")], projects: [try Project(id: id("p1"), name: "p1")], keys: [record],
                 hosts: [try Host(id: id("h"), project: id("p1"), name: "h")])
-            let entries = EffectiveAccess.compute(host: try Host(id: id("h"), project: id("p1"), name: "h"), login: .root, registry: snapshot, now: now - 7200)
+            let entries = EffectiveAccess.compute(
+                host: try Host(id: id("h"), project: id("p1"), name: "h"), login: .root, registry: snapshot, now: now - 7200)
             return EffectiveAccess.authorizedKeysFile(entries)
         }
         let valid = try line(expiresAt: now + 7200)

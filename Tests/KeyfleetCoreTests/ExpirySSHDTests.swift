@@ -24,7 +24,9 @@ struct ExpirySSHDTests {
         let line = try AuthorizedKey(options: [.expiryTime(ExpiryTime.authorizedKeysText(expiry))], key: key).line
         let sshd = try LoopbackSSHD(authorizedKeys: line + "\n")
 
-        #expect(try sshd.logsIn(identity), "refused \(Double(expiry) - Date().timeIntervalSince1970) s before its expiry: \(line)\n\(sshd.log.suffix(1500))")
+        #expect(
+            try sshd.logsIn(identity),
+            "refused \(Double(expiry) - Date().timeIntervalSince1970) s before its expiry: \(line)\n\(sshd.log.suffix(1500))")
         Self.sleep(until: Double(expiry) - 1.5)
         #expect(try sshd.logsIn(identity), "refused in the last seconds before its expiry: \(line)")
         Self.sleep(until: Double(expiry) + 1.2)

@@ -73,7 +73,8 @@ struct KeyImportTests {
             let path = try TestKeys.sshKeygen("ed25519", comment: "in the file", in: dir)
             return (try TestKeys.read(path), try publicLine(path))
         },
-        ImportAcceptance(name: "openssh-key-v1 private key, encrypted (public part in the clear)", format: .privateKey(.openSSH), warned: true) { dir in
+        ImportAcceptance(name: "openssh-key-v1 private key, encrypted (public part in the clear)", format: .privateKey(.openSSH), warned: true) {
+            dir in
             let path = try TestKeys.sshKeygen("ed25519", comment: "secret comment", passphrase: "pass phrase", in: dir)
             let parts = try publicLine(path).split(separator: " ")
             return (try TestKeys.read(path), parts[0] + " " + parts[1])
@@ -94,7 +95,8 @@ struct KeyImportTests {
             let line = try ExternalTool.runChecked("puttygen", [ppk, "-O", "public-openssh"]).text
             return (try TestKeys.read(ppk), line.trimmingCharacters(in: .whitespacesAndNewlines))
         },
-        ImportAcceptance(name: "PuTTY .ppk v2, encrypted (public part and comment in the clear)", format: .privateKey(.ppk(version: 2)), warned: true) { dir in
+        ImportAcceptance(name: "PuTTY .ppk v2, encrypted (public part and comment in the clear)", format: .privateKey(.ppk(version: 2)), warned: true)
+        { dir in
             let ppk = dir.file("k.ppk")
             let passphrase = try dir.write("pass", "correct horse\n")
             try ExternalTool.runChecked(
@@ -104,7 +106,8 @@ struct KeyImportTests {
         },
         ImportAcceptance(name: "PuTTY public key (puttygen -O public, RFC 4716)", format: .rfc4716, warned: false) { dir in
             let ppk = dir.file("k.ppk")
-            try ExternalTool.runChecked("puttygen", ["-t", "ecdsa", "-b", "256", "-C", "quote \" and \\ inside", "-o", ppk, "--new-passphrase", "/dev/null"])
+            try ExternalTool.runChecked(
+                "puttygen", ["-t", "ecdsa", "-b", "256", "-C", "quote \" and \\ inside", "-o", ppk, "--new-passphrase", "/dev/null"])
             let text = try ExternalTool.runChecked("puttygen", [ppk, "-O", "public"]).text
             let line = try ExternalTool.runChecked("puttygen", [ppk, "-O", "public-openssh"]).text
             return (text, line.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -344,9 +347,11 @@ struct KeyImportTests {
             try SSHKeyRecord(id: id("k"), name: "n", owner: .user(id("u")), imported: imported, expiresAt: now, createdBy: id("u"), now: now)
         }
         #expect(throws: PolicyError(.invalidExpiry, "")) {
-            try SSHKeyRecord(id: id("k"), name: "n", owner: .user(id("u")), imported: imported, expiresAt: ExpiryTime.latest + 1, createdBy: id("u"), now: now)
+            try SSHKeyRecord(
+                id: id("k"), name: "n", owner: .user(id("u")), imported: imported, expiresAt: ExpiryTime.latest + 1, createdBy: id("u"), now: now)
         }
-        let record = try SSHKeyRecord(id: id("k"), name: "n", owner: .user(id("u")), imported: imported, expiresAt: now + 1, createdBy: id("u"), now: now)
+        let record = try SSHKeyRecord(
+            id: id("k"), name: "n", owner: .user(id("u")), imported: imported, expiresAt: now + 1, createdBy: id("u"), now: now)
         #expect(record.expiresAt == now + 1)
         #expect(record.createdAt == now)
     }
@@ -376,7 +381,9 @@ extension KeyImportTests {
     func bytes() throws {
         let line = try TestKeys.ed25519(comment: "bytes").openSSHLine
         #expect(try KeyImport.parse(bytes: Array(line.utf8)).openSSHLine == line)
-        #expect(throws: PolicyError(.inputTooLarge, "")) { try KeyImport.parse(bytes: [UInt8](repeating: 0xFF, count: KeyImport.maximumInputLength + 1)) }
+        #expect(throws: PolicyError(.inputTooLarge, "")) {
+            try KeyImport.parse(bytes: [UInt8](repeating: 0xFF, count: KeyImport.maximumInputLength + 1))
+        }
         #expect(throws: PolicyError(.invalidKey, "")) { try KeyImport.parse(bytes: Array(line.utf8) + [0x20, 0xC3, 0x28]) }
         let dir = try TemporaryDirectory()
         let path = try TestKeys.sshKeygen("rsa", bits: 2048, format: "PEM", in: dir)

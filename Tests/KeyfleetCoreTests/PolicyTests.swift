@@ -47,7 +47,8 @@ struct PolicyTests {
         #expect(throws: PolicyError(.invalidLogin, "")) {
             try Host(id: id("h"), project: id("p"), name: "h", logins: [.root], access: [login("deploy"): .explicit([])])
         }
-        var host = try Host(id: id("h"), project: id("p"), name: "h", logins: [.root, login("deploy")], access: [login("deploy"): .explicit([id("k")])])
+        var host = try Host(
+            id: id("h"), project: id("p"), name: "h", logins: [.root, login("deploy")], access: [login("deploy"): .explicit([id("k")])])
         #expect(host.logins == [.root, try login("deploy")])
         #expect(host.access(for: .root) == .inherited)
         try host.setLogins([.root])
@@ -83,7 +84,9 @@ struct PolicyTests {
         try LabelPolicy.validate(many.filter { $0.key != "k0" })
     }
 
-    static let badNames = ["", " lead", "trail ", "a\nb", "a\rb", "x\u{0}", "x\u{2028}y", "x\u{85}y", "x\u{202E}y", String(repeating: "n", count: 65), "\t"]
+    static let badNames = [
+        "", " lead", "trail ", "a\nb", "a\rb", "x\u{0}", "x\u{2028}y", "x\u{85}y", "x\u{202E}y", String(repeating: "n", count: 65), "\t",
+    ]
 
     @Test("names refused", arguments: badNames)
     func badName(_ name: String) {

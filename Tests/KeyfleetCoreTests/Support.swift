@@ -41,8 +41,9 @@ func login(_ text: String) throws -> LoginName { try LoginName(text) }
 func expectSafe(_ entry: AccessEntry, options: [AuthorizedKeyOption], sourceLocation: SourceLocation = #_sourceLocation) throws {
     let line = entry.line
     #expect(CommentPolicy.isAcceptable(line.utf8), "control character in \(line)", sourceLocation: sourceLocation)
-    #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" },
-            sourceLocation: sourceLocation)
+    #expect(
+        !line.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" },
+        sourceLocation: sourceLocation)
     #expect(AuthorizedKeysFile.parse(line + "\n").count == 1, sourceLocation: sourceLocation)
     let parsed = try AuthorizedKey(line: line)
     #expect(parsed.key.isSameKey(as: entry.publicKey), sourceLocation: sourceLocation)

@@ -52,9 +52,12 @@ struct World {
             try Host(id: id("h1"), project: id("p1"), name: "h1", logins: [.root, deploy]),
             try Host(id: id("h2"), project: id("p2"), name: "h2"),
             try Host(id: id("hc"), project: id("p1"), name: "hc", logins: [.root, deploy], cluster: id("c1")),
-            try Host(id: id("hx"), project: id("p1"), name: "hx", logins: [.root, deploy], cluster: id("c1"), access: [.root: .explicit([id("k-alice")])]),
+            try Host(
+                id: id("hx"), project: id("p1"), name: "hx", logins: [.root, deploy], cluster: id("c1"), access: [.root: .explicit([id("k-alice")])]),
             try Host(id: id("h3"), project: id("p1"), name: "h3", logins: [.root, deploy], access: [.root: .explicit([id("k-p1")])]),
-            try Host(id: id("hr"), project: id("p1"), name: "hr", logins: [.root], access: [.root: .explicit([id("k-p1")])], rescueKeys: [.root: [id("k-rescue")]]),
+            try Host(
+                id: id("hr"), project: id("p1"), name: "hr", logins: [.root], access: [.root: .explicit([id("k-p1")])],
+                rescueKeys: [.root: [id("k-rescue")]]),
         ]
     }
 

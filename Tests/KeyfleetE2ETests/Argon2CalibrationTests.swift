@@ -43,8 +43,9 @@ struct Argon2CalibrationTests {
         return run
     }
 
-    @Test("collapsing probes (the one-pass run slowed as much as the longer one): far from the cap, within the slower run's rate",
-          arguments: [50.0, 60.0, 80.0, 99.0, 34.0])
+    @Test(
+        "collapsing probes (the one-pass run slowed as much as the longer one): far from the cap, within the slower run's rate",
+        arguments: [50.0, 60.0, 80.0, 99.0, 34.0])
     func collapsing(stalledOne: Double) {
         // A quiet machine: 4 ms to set up the memory, 2.7 ms a pass (puttygen's defaults here: 34 passes).
         let machine = Machine(fixed: 4, pass: 2.7)
@@ -95,8 +96,9 @@ struct Argon2CalibrationTests {
     func noisy() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5000 {
-            let machine = Machine(fixed: Double.random(in: 0...40, using: &generator),
-                                  pass: Double.random(in: 0.05...80, using: &generator))
+            let machine = Machine(
+                fixed: Double.random(in: 0...40, using: &generator),
+                pass: Double.random(in: 0.05...80, using: &generator))
             let target = Double.random(in: 20...500, using: &generator)
             // Load only ever adds time: a stall of up to 5 times the work, on one run, the other or both.
             let run = Self.calibrate(target: target) { passes in
@@ -110,10 +112,12 @@ struct Argon2CalibrationTests {
         }
     }
 
-    @Test("failed or nonsense timings choose 1 pass and never trap", arguments: [
-        [Int: Double](), [1: 10], [1: .nan, 3: 20], [1: 10, 10: .nan], [1: -5, 3: 20], [1: 10, 10: 0], [1: 0, 1000: 0],
-        [1: .infinity, 3: .infinity], [1: 10, 10: -1], [1: 10, 10: .infinity],
-    ])
+    @Test(
+        "failed or nonsense timings choose 1 pass and never trap",
+        arguments: [
+            [Int: Double](), [1: 10], [1: .nan, 3: 20], [1: 10, 10: .nan], [1: -5, 3: 20], [1: 10, 10: 0], [1: 0, 1000: 0],
+            [1: .infinity, 3: .infinity], [1: 10, 10: -1], [1: 10, 10: .infinity],
+        ])
     func nonsense(_ timings: [Int: Double]) {
         #expect(Self.calibrate(target: 100) { timings[$0] }.passes == 1)
     }

@@ -142,7 +142,8 @@ struct CLIHelpE2ETests {
             """
         let binDirectory = URL(fileURLWithPath: KeyfleetBinary.path).deletingLastPathComponent().path
         let run = try ExternalTool.run(
-            "bash", ["--noprofile", "--norc", "-c", driver], environment: ["PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+            "bash", ["--noprofile", "--norc", "-c", driver],
+            environment: ["PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.text.split(separator: "\n", omittingEmptySubsequences: false).map { Set($0.split(separator: " ").map(String.init)) }
         #expect(lines.count >= 5, "\(run.text)")
@@ -176,7 +177,8 @@ struct CLIHelpE2ETests {
         }
         // Nothing close: no suggestion, still one line.
         let far = try KeyfleetBinary.run(["zzzzzz"])
-        #expect(far.status == 1 && !far.stderr.contains("did you mean") && far.stderr.hasPrefix("keyfleet: unknown command \"zzzzzz\""), "\(far.stderr)")
+        #expect(
+            far.status == 1 && !far.stderr.contains("did you mean") && far.stderr.hasPrefix("keyfleet: unknown command \"zzzzzz\""), "\(far.stderr)")
     }
 
     @Test("a mistyped name of a host, project, cluster, user or key names the closest one that exists")
@@ -201,7 +203,9 @@ struct CLIHelpE2ETests {
         for (arguments, message) in cases {
             let result = try server.client(arguments)
             #expect(result.status == 1, "\(arguments): \(result.stderr)")
-            #expect(result.stderr == "keyfleet: \(message)\n" || (result.stderr.hasPrefix("keyfleet: ") && result.stderr.contains(message)), "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr == "keyfleet: \(message)\n" || (result.stderr.hasPrefix("keyfleet: ") && result.stderr.contains(message)),
+                "\(arguments): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1)
         }
         // Nothing close: the server's answer, as before; an identifier still works.

@@ -10,9 +10,13 @@ struct CloudInitProvisionE2ETests {
     /// The user data's `runcmd` (a list of argument lists) and its `users`.
     static func parse(_ userData: String, in directory: TemporaryDirectory) throws -> (runcmd: [[String]], users: [Any]) {
         let file = try directory.write("user-data.yaml", userData)
-        let json = try ExternalTool.runChecked("python3", [
-            "-c", "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(json.dumps({'runcmd': d['runcmd'], 'users': d['users']}))", file,
-        ])
+        let json = try ExternalTool.runChecked(
+            "python3",
+            [
+                "-c",
+                "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(json.dumps({'runcmd': d['runcmd'], 'users': d['users']}))",
+                file,
+            ])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
         return (try #require(object["runcmd"] as? [[String]]), try #require(object["users"] as? [Any]))
     }
@@ -43,31 +47,38 @@ struct CloudInitProvisionE2ETests {
 
         // The host's places, in the sandbox: what cloud-init's write_files wrote, sshd, the agent's directories.
         let enrollFile = work.file("enroll.json")
-        try ExternalTool.runChecked("python3", [
-            "-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); open(sys.argv[2], 'w').write(d['write_files'][0]['content'])",
-            work.file("user-data.yaml"), enrollFile,
-        ])
+        try ExternalTool.runChecked(
+            "python3",
+            [
+                "-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); open(sys.argv[2], 'w').write(d['write_files'][0]['content'])",
+                work.file("user-data.yaml"), enrollFile,
+            ])
         let sshd = try LoopbackSSHD { _ in "" }
         let state = work.file("state")
         let keys = work.file("keys")
         let real = KeyfleetBinary.sibling("keyfleet-agent")
         let bin = work.file("bin")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        _ = try Self.write(work, "bin/keyfleet-agent", executable: """
-            #!/bin/sh
-            case "$*" in
-              "enroll --config /etc/keyfleet/enroll.json") exec '\(real)' enroll --config '\(enrollFile)' --state-dir '\(state)' ;;
-              "install --mode files") exec '\(real)' install --mode files --keys-dir '\(keys)' --sshd-config '\(sshd.configPath)' --sshd-pid-file '\(sshd.pidFile)' ;;
-              *) echo "unexpected: keyfleet-agent $*" >&2; exit 2 ;;
-            esac
-            """)
+        _ = try Self.write(
+            work, "bin/keyfleet-agent",
+            executable: """
+                #!/bin/sh
+                case "$*" in
+                  "enroll --config /etc/keyfleet/enroll.json") exec '\(real)' enroll --config '\(enrollFile)' --state-dir '\(state)' ;;
+                  "install --mode files") exec '\(real)' install --mode files --keys-dir '\(keys)' \
+                --sshd-config '\(sshd.configPath)' --sshd-pid-file '\(sshd.pidFile)' ;;
+                  *) echo "unexpected: keyfleet-agent $*" >&2; exit 2 ;;
+                esac
+                """)
         // systemctl records the unit it is asked to start; the test then runs what the unit runs.
         let started = work.file("systemctl-started")
-        _ = try Self.write(work, "bin/systemctl", executable: """
-            #!/bin/sh
-            [ "$*" = "enable --now keyfleet-agent.service" ] || { echo "unexpected: systemctl $*" >&2; exit 2; }
-            touch '\(started)'
-            """)
+        _ = try Self.write(
+            work, "bin/systemctl",
+            executable: """
+                #!/bin/sh
+                [ "$*" = "enable --now keyfleet-agent.service" ] || { echo "unexpected: systemctl $*" >&2; exit 2; }
+                touch '\(started)'
+                """)
         let result = try Self.run(runcmd[0], path: "\(bin):/usr/bin:/bin:/usr/sbin:/sbin")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.hasSuffix("keyfleet: the host agent is enrolled and running\n"), "\(result.stderr)")
@@ -105,22 +116,25 @@ struct CloudInitProvisionE2ETests {
         let package = try work.write("keyfleet-agent.deb", "not the package the server names")
         // What the server names: the package's URL with the hash of other bytes.
         let portFile = work.file("port")
-        let web = try BackgroundProcess("/usr/bin/python3", [
-            "-c",
-            """
-            import http.server, os, sys, functools
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-            s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-            s.serve_forever()
-            """,
-            work.path, portFile,
-        ])
+        let web = try BackgroundProcess(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import http.server, os, sys, functools
+                handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+                s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+                s.serve_forever()
+                """,
+                work.path, portFile,
+            ])
         defer { _ = web.stop() }
         let port = contentsOnceWritten(portFile)
         let url = "http://127.0.0.1:\(try #require(port))/keyfleet-agent.deb"
         let wrong = String(repeating: "ab", count: 32)
-        let server = try RegistryServerProcess(dataDirectory: work.file("registry"), arguments: ["--agent-package-url", url, "--agent-package-sha256", wrong])
+        let server = try RegistryServerProcess(
+            dataDirectory: work.file("registry"), arguments: ["--agent-package-url", url, "--agent-package-sha256", wrong])
         defer { server.stop() }
         let api = RegistryHTTP(url: server.url, token: server.token)
         let project = try api.id(try api.call("POST", "/v1/projects", ["name": "fleet"]))

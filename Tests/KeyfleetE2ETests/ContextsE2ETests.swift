@@ -36,19 +36,26 @@ struct ContextsE2ETests {
         defer { first.stop() }
         let second = try RegistryServerProcess(dataDirectory: directory.file("b"))
         defer { second.stop() }
-        let firstID = try #require(try whoami(config: directory.file("none"), environment: ["KEYFLEET_SERVER": first.url, "KEYFLEET_TOKEN": first.token]))
-        let secondID = try #require(try whoami(config: directory.file("none"), environment: ["KEYFLEET_SERVER": second.url, "KEYFLEET_TOKEN": second.token]))
+        let firstID = try #require(
+            try whoami(config: directory.file("none"), environment: ["KEYFLEET_SERVER": first.url, "KEYFLEET_TOKEN": first.token]))
+        let secondID = try #require(
+            try whoami(config: directory.file("none"), environment: ["KEYFLEET_SERVER": second.url, "KEYFLEET_TOKEN": second.token]))
         #expect(firstID != secondID)
 
         // The format written before contexts: still read, as the active context "default".
         let config = directory.file("home")
-        try FileManager.default.createDirectory(atPath: config + "/keyfleet", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: config + "/keyfleet", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = config + "/keyfleet/config"
-        #expect(FileManager.default.createFile(atPath: file, contents: Data("server=\(first.url)\ntoken=\(first.token)\n".utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: file, contents: Data("server=\(first.url)\ntoken=\(first.token)\n".utf8), attributes: [.posixPermissions: 0o600]))
         #expect(try whoami(config: config) == firstID)
         let legacy = try list(config: config)
         #expect(legacy.count == 1)
-        #expect(legacy.first?["name"] as? String == "default" && legacy.first?["active"] as? Bool == true && legacy.first?["server"] as? String == first.url)
+        #expect(
+            legacy.first?["name"] as? String == "default" && legacy.first?["active"] as? Bool == true
+                && legacy.first?["server"] as? String == first.url)
         let table = try run(["context", "list"], config: config)
         #expect(table.text == "ACTIVE  NAME     SERVER\n*       default  \(first.url)\n", "\(table.text)")
 
@@ -69,9 +76,13 @@ struct ContextsE2ETests {
         #expect(try whoami(["--context", "second"], config: config, environment: ["KEYFLEET_CONTEXT": "default"]) == secondID)
         let leading = try run(["--context", "default", "user", "whoami", "-o", "json"], config: config)
         #expect(leading.status == 0, "\(leading.stderr)")
-        #expect(((try JSONSerialization.jsonObject(with: Data(leading.stdout)) as? [String: Any])?["token"] as? [String: Any])?["id"] as? String == firstID)
+        #expect(
+            ((try JSONSerialization.jsonObject(with: Data(leading.stdout)) as? [String: Any])?["token"] as? [String: Any])?["id"] as? String
+                == firstID)
         // A named context beats KEYFLEET_SERVER/KEYFLEET_TOKEN; --token still overrides its token.
-        #expect(try whoami(["--context", "default"], config: config, environment: ["KEYFLEET_SERVER": second.url, "KEYFLEET_TOKEN": second.token]) == firstID)
+        #expect(
+            try whoami(["--context", "default"], config: config, environment: ["KEYFLEET_SERVER": second.url, "KEYFLEET_TOKEN": second.token])
+                == firstID)
         let overridden = try run(["user", "whoami", "--context", "default", "--token", "kft_wrong"], config: config)
         #expect(overridden.stderr.hasSuffix("(unauthorized)\n"), "\(overridden.stderr)")
 
@@ -92,7 +103,10 @@ struct ContextsE2ETests {
         #expect(refused.status == 1 && refused.stderr.hasSuffix("(unauthorized)\n"), "\(refused.stderr)")
         #expect(try list(config: config).map { $0["name"] as? String } == ["default", "second", "third"])
         // No output ever shows a token.
-        for output in [try run(["context", "list"], config: config), try run(["context", "list", "-o", "json"], config: config), try run(["context", "list", "-o", "yaml"], config: config)] {
+        for output in [
+            try run(["context", "list"], config: config), try run(["context", "list", "-o", "json"], config: config),
+            try run(["context", "list", "-o", "yaml"], config: config),
+        ] {
             #expect(!output.text.contains(first.token) && !output.text.contains(second.token))
         }
 
@@ -139,28 +153,31 @@ struct ContextsE2ETests {
         // Anything else that listens: it records what reaches it.
         let received = directory.file("received")
         let portFile = directory.file("port")
-        let listener = try BackgroundProcess("/usr/bin/python3", [
-            "-c",
-            """
-            import socket, sys
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
-            open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-            import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-            while True:
-                c, _ = s.accept(); c.settimeout(2)
-                try: d = c.recv(65536)
-                except Exception: d = b""
-                open(sys.argv[2], "ab").write(d)
-                c.sendall(b"HTTP/1.1 401 Unauthorized\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n"); c.close()
-            """,
-            portFile, received,
-        ])
+        let listener = try BackgroundProcess(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import socket, sys
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
+                open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+                import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+                while True:
+                    c, _ = s.accept(); c.settimeout(2)
+                    try: d = c.recv(65536)
+                    except Exception: d = b""
+                    open(sys.argv[2], "ab").write(d)
+                    c.sendall(b"HTTP/1.1 401 Unauthorized\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n"); c.close()
+                """,
+                portFile, received,
+            ])
         defer { _ = listener.stop() }
         let port = contentsOnceWritten(portFile)
         let elsewhere = "http://127.0.0.1:\(try #require(port))"
         for arguments in [["user", "whoami", "--server", elsewhere], ["user", "whoami", "--server", elsewhere, "--context", "prod"]] {
             let refused = try run(arguments, config: config)
-            #expect(refused.status == 1 && refused.stderr.hasPrefix("keyfleet: no API token given for \(elsewhere)"), "\(arguments): \(refused.stderr)")
+            #expect(
+                refused.status == 1 && refused.stderr.hasPrefix("keyfleet: no API token given for \(elsewhere)"), "\(arguments): \(refused.stderr)")
             #expect(refused.stderr.split(separator: "\n").count == 1)
         }
         let environment = try run(["user", "whoami"], config: config, environment: ["KEYFLEET_SERVER": elsewhere])

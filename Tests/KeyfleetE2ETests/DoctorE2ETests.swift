@@ -58,8 +58,9 @@ struct DoctorE2ETests {
         #expect(check.text == "No problems found.\n")
     }
 
-    @Test("~/.ssh/config owned by another user is found (ssh accepts only the user's or root's)",
-          .enabled(if: getuid() == 0, "needs root to give files to other users"))
+    @Test(
+        "~/.ssh/config owned by another user is found (ssh accepts only the user's or root's)",
+        .enabled(if: getuid() == 0, "needs root to give files to other users"))
     func configOwner() throws {
         let (home, ssh) = try makeHome()
         let config = try home.write(".ssh/config", "Host *\n", mode: 0o644)

@@ -3,8 +3,10 @@ import Testing
 import TestSupport
 
 /// Makes keys with the real ssh-keygen for test inputs.
-func makeKey(_ type: [String], in directory: TemporaryDirectory, name: String, comment: String = RandomInput.comment(),
-             passphrase: String = "", extra: [String] = []) throws -> String {
+func makeKey(
+    _ type: [String], in directory: TemporaryDirectory, name: String, comment: String = RandomInput.comment(),
+    passphrase: String = "", extra: [String] = []
+) throws -> String {
     try ExternalTool.runChecked("ssh-keygen", ["-q"] + type + ["-C", comment, "-N", passphrase, "-f", directory.file(name)] + extra)
     return try directory.read(name + ".pub").trimmingCharacters(in: .newlines)
 }
@@ -35,7 +37,9 @@ struct FingerprintE2ETests {
             case 1: lines.append("\(bare) c\(Int.random(in: 0...999))")
             case 2: lines.append("command=\"echo \\\"hi there\\\"\",no-pty,from=\"10.0.0.0/8\" \(key)")
             case 3: lines.append("host\(Int.random(in: 1...9)).example.com,10.0.0.\(Int.random(in: 1...254)) \(bare)")
-            case 4: lines.append("|1|\(Data(RandomInput.bytes(20)).base64EncodedString())|\(Data(RandomInput.bytes(20)).base64EncodedString()) \(bare) trailing  ")
+            case 4:
+                lines.append(
+                    "|1|\(Data(RandomInput.bytes(20)).base64EncodedString())|\(Data(RandomInput.bytes(20)).base64EncodedString()) \(bare) trailing  ")
             case 5: lines.append("@cert-authority *.example.com \(bare)")
             case 6: lines.append("# a comment \(key)")
             case 7: lines.append("")

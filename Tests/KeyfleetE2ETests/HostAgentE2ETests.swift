@@ -32,7 +32,8 @@ struct HostAgentE2ETests {
             if mode == "command" {
                 // nobody walks from / to the cache.
                 chmod(work.path, 0o755)
-                try FileManager.default.createDirectory(atPath: work.file("lib"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                try FileManager.default.createDirectory(
+                    atPath: work.file("lib"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             }
             server = try RegistryServerProcess(dataDirectory: work.file("registry"))
             api = RegistryHTTP(url: server.url, token: server.token)
@@ -60,10 +61,12 @@ struct HostAgentE2ETests {
             guard let userData = created["user_data"] as? String else { throw FleetError("createHost gave no user data: \(created)") }
             let userDataPath = try work.write("user-data", userData)
             let enrollFile = work.file("enroll.json")
-            try ExternalTool.runChecked("python3", [
-                "-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); open(sys.argv[2], 'w').write(d['write_files'][0]['content'])",
-                userDataPath, enrollFile,
-            ])
+            try ExternalTool.runChecked(
+                "python3",
+                [
+                    "-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); open(sys.argv[2], 'w').write(d['write_files'][0]['content'])",
+                    userDataPath, enrollFile,
+                ])
             let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--config", enrollFile, "--state-dir", stateDirectory])
             guard enrolled.status == 0 else { throw FleetError("enroll failed: \(enrolled.stderr)") }
             try startAgent()
@@ -98,7 +101,8 @@ struct HostAgentE2ETests {
         func secondsUntil(_ identity: String, logsIn expected: Bool) throws -> Double? { try sshd.secondsUntil(identity, logsIn: expected) }
 
         var diagnostics: String {
-            "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))\nsshd log:\n\(sshd.log.suffix(1500))"
+            "agent stderr:\n\(agent?.standardError.suffix(3000) ?? "")\nserver stderr:\n\(server.standardError.suffix(2000))"
+                + "\nsshd log:\n\(sshd.log.suffix(1500))"
         }
     }
 
@@ -183,7 +187,8 @@ struct HostAgentE2ETests {
         #expect(try fleet.logsIn(lasting.path))
     }
 
-    @Test("command mode as installed: keyfleet-authorized-keys, run by sshd as nobody, answers from the cache the agent keeps beside its private state")
+    @Test(
+        "command mode as installed: keyfleet-authorized-keys, run by sshd as nobody, answers from the cache the agent keeps beside its private state")
     func commandMode() throws {
         let fleet = try Fleet(mode: "command")
         let dropIn = try String(contentsOfFile: fleet.sshd.directory.file("sshd_config.d/50-keyfleet.conf"), encoding: .utf8)
@@ -211,7 +216,8 @@ struct HostAgentE2ETests {
         try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "planted", "-f", identity])
         let line = try String(contentsOfFile: identity + ".pub", encoding: .utf8).trimmingCharacters(in: .newlines)
         let fingerprint = try RealKeys.fingerprint(identity + ".pub")
-        let file = try work.write("cache/" + LoopbackSSHD.userName, "# keyfleet authorized-keys cache 2 sorted\n\(fingerprint) \(line)\n", mode: 0o644)
+        let file = try work.write(
+            "cache/" + LoopbackSSHD.userName, "# keyfleet authorized-keys cache 2 sorted\n\(fingerprint) \(line)\n", mode: 0o644)
         let lookup = try SafeExecutable(copying: KeyfleetBinary.lookupPath)
         let sshd = try LoopbackSSHD { _ in
             "AuthorizedKeysFile none\nAuthorizedKeysCommand \(lookup.path) --cache-dir \(cache) %u %f\nAuthorizedKeysCommandUser nobody"
@@ -306,7 +312,9 @@ struct HostAgentE2ETests {
         #expect(try fleet.logsIn(key.path))
     }
 
-    @Test("deleting the host in the registry: its keys stop logging in, other files in the keys directory stay, the agent exits 0", arguments: ["files", "command"])
+    @Test(
+        "deleting the host in the registry: its keys stop logging in, other files in the keys directory stay, the agent exits 0",
+        arguments: ["files", "command"])
     func hostDeleted(_ mode: String) async throws {
         let fleet = try Fleet(mode: mode)
         let key = try fleet.keyPair("deleted")
@@ -330,7 +338,9 @@ struct HostAgentE2ETests {
         #expect(try fleet.logsIn(key.path) == false)
     }
 
-    @Test("SIGTERM and SIGINT stop the agent within 2 s while it waits out the backoff of a revoked credential, keeping the keys", arguments: [SIGTERM, SIGINT])
+    @Test(
+        "SIGTERM and SIGINT stop the agent within 2 s while it waits out the backoff of a revoked credential, keeping the keys",
+        arguments: [SIGTERM, SIGINT])
     func stopDuringRevokedBackoff(_ signal: Int32) async throws {
         let fleet = try Fleet()
         let key = try fleet.keyPair("kept")
@@ -340,7 +350,9 @@ struct HostAgentE2ETests {
         let agent = try #require(fleet.agent)
         // Until the agent waits at least 3 s between attempts (it says how long, at debug level).
         let waiting = try await HostAgentRun.eventually(.seconds(90)) {
-            agent.standardError.components(separatedBy: "retry.seconds=").dropFirst().last.flatMap { Double($0.prefix(while: { $0.isNumber || $0 == "." })) } ?? 0 >= 3
+            agent.standardError.components(separatedBy: "retry.seconds=").dropFirst().last.flatMap {
+                Double($0.prefix(while: { $0.isNumber || $0 == "." }))
+            } ?? 0 >= 3
         }
         #expect(waiting, "\(fleet.diagnostics)")
         #expect(agent.standardError.contains("revoked"))
@@ -354,10 +366,12 @@ struct HostAgentE2ETests {
     func pinnedServerAndRevokedCredential() async throws {
         let work = try TemporaryDirectory()
         let certificate = work.file("cert.pem"), key = work.file("key.pem")
-        try ExternalTool.runChecked("openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
-            "-days", "2", "-subj", "/CN=keyfleet-test", "-addext", "subjectAltName=IP:127.0.0.1",
-        ])
+        try ExternalTool.runChecked(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
+                "-days", "2", "-subj", "/CN=keyfleet-test", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
         let der = try ExternalTool.runChecked("openssl", ["x509", "-in", certificate, "-outform", "DER"]).stdout
         let expectedPin = "sha256:" + (try ExternalTool.run("sha256sum", [], input: der)).text.prefix(64)
         let server = try RegistryServerProcess(
@@ -377,10 +391,14 @@ struct HostAgentE2ETests {
 
         let state = work.file("state")
         let wrongPin = "sha256:" + String(repeating: "0", count: 64)
-        let refused = try KeyfleetBinary.run(["host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", wrongPin, "--state-dir", state])
+        let refused = try KeyfleetBinary.run([
+            "host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", wrongPin, "--state-dir", state,
+        ])
         #expect(refused.status == 1 && refused.stderr.contains("pinned"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: state + "/credential"))
-        let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", expectedPin, "--state-dir", state])
+        let enrolled = try KeyfleetBinary.run([
+            "host-agent", "enroll", "--server", url, "--token", enrollToken, "--ca-cert-hash", expectedPin, "--state-dir", state,
+        ])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
 
         let keys = work.file("keys")
@@ -392,7 +410,9 @@ struct HostAgentE2ETests {
         defer { agent.stop() }
         let granted = work.file("granted")
         try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", granted])
-        _ = try api.call("POST", "/v1/ssh-keys", ["name": "granted", "public_key": try String(contentsOfFile: granted + ".pub", encoding: .utf8), "project": project])
+        _ = try api.call(
+            "POST", "/v1/ssh-keys",
+            ["name": "granted", "public_key": try String(contentsOfFile: granted + ".pub", encoding: .utf8), "project": project])
         #expect(try sshd.secondsUntil(granted, logsIn: true) != nil, "\(agent.standardError.suffix(2000))")
 
         // The credential is revoked: the agent says so and changes nothing; the break-glass key works.

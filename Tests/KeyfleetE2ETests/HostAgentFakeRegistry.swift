@@ -168,7 +168,8 @@ final class HostAgentFakeRegistry: @unchecked Sendable {
     /// `keyfleet host-agent run` against this server, under umask 077, logging at debug level.
     func startAgent(mode: String, keysDirectory: String, hostKeysDirectory: String? = nil) throws -> BackgroundProcess {
         try HostAgentRun.start([
-            "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "1", "--host-keys-dir", hostKeysDirectory ?? work.path,
+            "--state-dir", stateDirectory, "--keys-dir", keysDirectory, "--mode", mode, "--wait", "1", "--host-keys-dir",
+            hostKeysDirectory ?? work.path,
         ])
     }
 
@@ -195,7 +196,8 @@ enum HostAgentRun {
 
     /// SIGTERM, and how long the process took to end (nil when it did not within `limit`, then killed), with
     /// its exit status (nil when a signal ended it).
-    static func terminate(_ process: BackgroundProcess, signal: Int32 = SIGTERM, limit: Duration = .seconds(2)) -> (seconds: Double?, status: Int32?) {
+    static func terminate(_ process: BackgroundProcess, signal: Int32 = SIGTERM, limit: Duration = .seconds(2)) -> (seconds: Double?, status: Int32?)
+    {
         let start = ContinuousClock.now
         let wait = process.stop(signal: signal, grace: limit + .milliseconds(50))
         let elapsed = ContinuousClock.now - start
@@ -273,13 +275,16 @@ struct HostAgentFakeRegistryTests {
         #expect(FileManager.default.contents(atPath: file) == written)
     }
 
-    @Test("a 410 host-deleted problem removes every key the agent manages, keeps other files, forgets the last answer and exits 0", arguments: ["files", "command"])
+    @Test(
+        "a 410 host-deleted problem removes every key the agent manages, keeps other files, forgets the last answer and exits 0",
+        arguments: ["files", "command"])
     func hostDeleted(_ mode: String) async throws {
         let fake = try HostAgentFakeRegistry(behavior: "host-deleted")
         let keys = fake.work.file(mode == "files" ? "keys" : "lib/keyfleet-authorized")
         // An administrator's file in the keys directory, named like a login: not the agent's to remove.
         try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let unmanaged = try fake.work.write((mode == "files" ? "keys" : "lib/keyfleet-authorized") + "/breakglass", "# the administrator's\n", mode: 0o644)
+        let unmanaged = try fake.work.write(
+            (mode == "files" ? "keys" : "lib/keyfleet-authorized") + "/breakglass", "# the administrator's\n", mode: 0o644)
         let agent = try fake.startAgent(mode: mode, keysDirectory: keys)
         defer { agent.stop() }
         let diagnostics = { "agent stderr:\n\(agent.standardError.suffix(3000))" }
@@ -304,7 +309,9 @@ struct HostAgentFakeRegistryTests {
         #expect(FileManager.default.fileExists(atPath: unmanaged))
     }
 
-    @Test("a 401, or a 410 that is not the host-deleted problem document, keeps the keys and the agent running", arguments: ["unauthorized", "gone-plain"])
+    @Test(
+        "a 401, or a 410 that is not the host-deleted problem document, keeps the keys and the agent running",
+        arguments: ["unauthorized", "gone-plain"])
     func otherRefusalsFailStatic(_ behavior: String) async throws {
         let fake = try HostAgentFakeRegistry(behavior: behavior)
         let (agent, file, written) = try await fake.startAgentWithKeys()
@@ -346,10 +353,12 @@ struct HostAgentFakeRegistryTests {
         let fake = try HostAgentFakeRegistry(behavior: "silent")
         let url = fake.url.replacingOccurrences(of: "http://", with: "https://")
         let state = fake.work.file("enrolled")
-        let result = try ExternalTool.run("timeout", [
-            "60", KeyfleetBinary.path, "host-agent", "enroll", "--server", url, "--token", String(repeating: "t", count: 43),
-            "--ca-cert-hash", "sha256:" + String(repeating: "0", count: 64), "--state-dir", state,
-        ])
+        let result = try ExternalTool.run(
+            "timeout",
+            [
+                "60", KeyfleetBinary.path, "host-agent", "enroll", "--server", url, "--token", String(repeating: "t", count: 43),
+                "--ca-cert-hash", "sha256:" + String(repeating: "0", count: 64), "--state-dir", state,
+            ])
         #expect(result.status == 1, "status \(result.status) (124: still waiting after 60 s): \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: state + "/credential"))

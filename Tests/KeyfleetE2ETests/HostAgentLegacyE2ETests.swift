@@ -30,7 +30,8 @@ struct HostAgentLegacyE2ETests {
         init(wait: Int = 20) throws {
             work = try TemporaryDirectory()
             chmod(work.path, 0o755)  // the user reaches their home through it
-            try FileManager.default.createDirectory(atPath: work.file("homes"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(
+                atPath: work.file("homes"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             name = "kf-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let home = work.file("homes/" + name)
             // "*" as the password: no password login, but not a locked account, which sshd refuses without PAM.
@@ -65,7 +66,9 @@ struct HostAgentLegacyE2ETests {
             let enrolled = try KeyfleetBinary.run(["host-agent", "enroll", "--server", server.url, "--token", token, "--state-dir", state])
             guard enrolled.status == 0 else { throw FleetError("enroll failed: \(enrolled.stderr)") }
             let install = try KeyfleetBinary.run(["host-agent", "install", "--mode", "legacy", "--sshd-config", sshd.configPath, "--no-reload"])
-            guard install.status == 0, install.text.contains("nothing to install") else { throw FleetError("install --mode legacy: \(install.stderr)") }
+            guard install.status == 0, install.text.contains("nothing to install") else {
+                throw FleetError("install --mode legacy: \(install.stderr)")
+            }
             agent = try HostAgentRun.start(["--state-dir", state, "--mode", "legacy", "--wait", String(wait), "--host-keys-dir", sshd.directory.path])
         }
 
@@ -95,17 +98,24 @@ struct HostAgentLegacyE2ETests {
     }
 
     @Test(
-        "a granted key logs in as the user through ~/.ssh/authorized_keys, written as the user; revoked, it is refused; the user's own lines stay byte for byte",
+        """
+        a granted key logs in as the user through ~/.ssh/authorized_keys, written as the user; revoked, it is refused; \
+        the user's own lines stay byte for byte
+        """,
         .enabled(if: getuid() == 0, "needs root to add a user"))
     func grantAndRevoke() throws {
         let legacy = try LegacyHost()
-        #expect(!FileManager.default.fileExists(atPath: legacy.sshd.directory.file("sshd_config.d/50-keyfleet.conf")), "install --mode legacy changes nothing")
+        #expect(
+            !FileManager.default.fileExists(atPath: legacy.sshd.directory.file("sshd_config.d/50-keyfleet.conf")),
+            "install --mode legacy changes nothing")
         #expect(try legacy.logsIn(legacy.own), "the user's own key works before the agent writes anything\n\(legacy.diagnostics)")
         let granted = try legacy.grant("granted")
         #expect(try legacy.secondsUntil(granted.identity, logsIn: true) != nil, "\(legacy.diagnostics)")
 
         var info = stat()
-        #expect(lstat(legacy.file, &info) == 0 && info.st_uid == legacy.uid && info.st_gid == legacy.gid && info.st_mode & 0o777 == 0o600, "written as the user")
+        #expect(
+            lstat(legacy.file, &info) == 0 && info.st_uid == legacy.uid && info.st_gid == legacy.gid && info.st_mode & 0o777 == 0o600,
+            "written as the user")
         let withBlock = legacy.bytes
         // The file had no final newline: it gets one before the block, and nothing else of the user's changes.
         #expect(withBlock.starts(with: legacy.unmanaged + [0x0A]), "\(String(decoding: withBlock, as: UTF8.self))")
@@ -157,7 +167,8 @@ struct HostAgentLegacyE2ETests {
 
         #expect(chown(ssh, legacy.uid, legacy.gid) == 0)
         #expect(try legacy.secondsUntil(granted.identity, logsIn: true, limit: 20) != nil, "\(legacy.diagnostics)")
-        #expect(legacy.agent.standardError.components(separatedBy: "refused to write the keys of a login").count == 2, "said once\n\(legacy.diagnostics)")
+        #expect(
+            legacy.agent.standardError.components(separatedBy: "refused to write the keys of a login").count == 2, "said once\n\(legacy.diagnostics)")
         #expect(legacy.agent.standardError.contains("wrote the keys of a login refused before"))
     }
 
@@ -197,7 +208,9 @@ struct HostAgentLegacyE2ETests {
         #expect(try legacy.logsIn(granted.identity))
 
         let described = try legacy.server.client(["host", "describe", legacy.host])
-        #expect(described.text.contains("Revoked keys still in a user's authorized_keys") && described.text.contains(String(fingerprint)), "\(described.text)")
+        #expect(
+            described.text.contains("Revoked keys still in a user's authorized_keys") && described.text.contains(String(fingerprint)),
+            "\(described.text)")
         let audit = try legacy.api.call("GET", "/v1/audit?object_id=\(legacy.host)", nil)
         let actions = (audit["items"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
         #expect(actions.contains("host.agent.revoked-keys-outside-block"), "\(actions)")

@@ -17,9 +17,13 @@ struct InspectCommentE2ETests {
         let directory = try TemporaryDirectory()
         let comment = RandomInput.comment()
         let passphrase = try directory.write("pass", "secret\n")
-        try ExternalTool.runChecked("puttygen", ["-q", "-t", "ed25519", "-C", comment, "--new-passphrase", passphrase,
-                                                 "--ppk-param", version + (version == "version=3" ? ",memory=1024,passes=1" : ""),
-                                                 "-o", directory.file("k.ppk")])
+        try ExternalTool.runChecked(
+            "puttygen",
+            [
+                "-q", "-t", "ed25519", "-C", comment, "--new-passphrase", passphrase,
+                "--ppk-param", version + (version == "version=3" ? ",memory=1024,passes=1" : ""),
+                "-o", directory.file("k.ppk"),
+            ])
         let object = try inspectJSON([directory.file("k.ppk")])
         #expect(object["encrypted"] as? Bool == true)
         #expect(object["comment"] as? String == comment)

@@ -8,9 +8,11 @@ func mode(of path: String) throws -> Int {
 
 @Suite("keyfleet key commands against ssh-keygen")
 struct KeyCommandsE2ETests {
-    @Test("keygen: files, modes, and ssh-keygen reads what we wrote", arguments: [
-        ["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "ecdsa", "-b", "521"], ["-t", "rsa", "-b", "2048"],
-    ])
+    @Test(
+        "keygen: files, modes, and ssh-keygen reads what we wrote",
+        arguments: [
+            ["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "ecdsa", "-b", "521"], ["-t", "rsa", "-b", "2048"],
+        ])
     func keygen(type: [String]) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("id")
@@ -71,8 +73,10 @@ struct KeyCommandsE2ETests {
     @Test("bad keygen arguments: exit 1 with one line")
     func keygenErrors() throws {
         let directory = try TemporaryDirectory()
-        for arguments in [["-t", "dsa"], ["-t", "rsa", "-b", "1024"], ["-t", "ecdsa", "-b", "300"], ["-t", "bogus"],
-                          ["-t", "ed25519", "-a", "0", "-N", "x"], ["-Z", "rot13", "-N", "x"], ["--format", "jpeg"]] {
+        for arguments in [
+            ["-t", "dsa"], ["-t", "rsa", "-b", "1024"], ["-t", "ecdsa", "-b", "300"], ["-t", "bogus"],
+            ["-t", "ed25519", "-a", "0", "-N", "x"], ["-Z", "rot13", "-N", "x"], ["--format", "jpeg"],
+        ] {
             let result = try KeyfleetBinary.run(["keygen"] + arguments + ["-f", directory.file("k")])
             #expect(result.status == 1, "\(arguments)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
@@ -108,7 +112,8 @@ struct KeyCommandsE2ETests {
         #expect(try KeyfleetBinary.run(["keygen", "-t", "ecdsa", "--format", format, "-N", "", "-f", path]).status == 0)
         try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: path)
         let first = RandomInput.passphrase(), second = RandomInput.passphrase()
-        #expect(try KeyfleetBinary.run(["passwd", "-N", first, "-a", "3", path].filter { format == "openssh" || ($0 != "-a" && $0 != "3") }).status == 0)
+        #expect(
+            try KeyfleetBinary.run(["passwd", "-N", first, "-a", "3", path].filter { format == "openssh" || ($0 != "-a" && $0 != "3") }).status == 0)
         #expect(try mode(of: path) == 0o400)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", first, "-f", path]).status == 0)
         #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", "", "-f", path]).status != 0)

@@ -52,7 +52,10 @@ struct OutputFormatsE2ETests {
         let key = try RealKeys.make("ed25519", in: directory, name: "k", comment: "a:_b_#c")
         #expect(try server.client(["ssh-key", "create", "--name", "true", "--public-key-from-file", key + ".pub"]).status == 0)
 
-        for command in [["host", "describe", "tricky"], ["host", "describe", "keys"], ["host", "list"], ["ssh-key", "list"], ["project", "list"], ["audit", "list"], ["user", "whoami"]] {
+        for command in [
+            ["host", "describe", "tricky"], ["host", "describe", "keys"], ["host", "list"], ["ssh-key", "list"], ["project", "list"],
+            ["audit", "list"], ["user", "whoami"],
+        ] {
             let json = try server.client(command + ["-o", "json"])
             let yaml = try server.client(command + ["-o", "yaml"])
             #expect(json.status == 0 && yaml.status == 0, "\(command): \(json.stderr) \(yaml.stderr)")

@@ -24,15 +24,20 @@ struct PuTTYE2ETests {
         return derived.split(separator: " ").prefix(2).joined(separator: " ") + (comment.map { " " + $0 } ?? "")
     }
 
-    @Test("puttygen's keys: fingerprint, pubkey, inspect", arguments: [["--ppk-param", "version=2"], ["--ppk-param", "kdf=argon2id,memory=1024,passes=2"],
-                                                                   ["--ppk-param", "kdf=argon2i,memory=2048,passes=1,parallelism=2"]])
+    @Test(
+        "puttygen's keys: fingerprint, pubkey, inspect",
+        arguments: [
+            ["--ppk-param", "version=2"], ["--ppk-param", "kdf=argon2id,memory=1024,passes=2"],
+            ["--ppk-param", "kdf=argon2i,memory=2048,passes=1,parallelism=2"],
+        ])
     func readsPuttygenKeys(parameters: [String]) throws {
         let directory = try TemporaryDirectory()
         for type in puttygenTypes {
             let comment = RandomInput.comment().replacingOccurrences(of: "\"", with: "")
             let passphrase = RandomInput.passphrase()
             let path = directory.file("k.ppk")
-            try ExternalTool.runChecked("puttygen", type + ["-C", comment, "-o", path, "--new-passphrase", passFile(directory, passphrase)] + parameters)
+            try ExternalTool.runChecked(
+                "puttygen", type + ["-C", comment, "-o", path, "--new-passphrase", passFile(directory, passphrase)] + parameters)
             let expected = try puttygenPublic(path, passphrase: passphrase, in: directory)
 
             let pubkey = try KeyfleetBinary.run(["pubkey", "-P", passphrase, path])
@@ -70,7 +75,10 @@ struct PuTTYE2ETests {
 
         #expect(try KeyfleetBinary.run(["passwd", "-P", first, "-N", second, path]).status == 0)
         #expect(try puttygenPublic(path, passphrase: second, in: directory) == original)
-        #expect(try ExternalTool.run("puttygen", [path, "-O", "private-openssh", "-o", directory.file("x"), "--old-passphrase", passFile(directory, first)]).status != 0)
+        #expect(
+            try ExternalTool.run(
+                "puttygen", [path, "-O", "private-openssh", "-o", directory.file("x"), "--old-passphrase", passFile(directory, first)]
+            ).status != 0)
 
         #expect(try KeyfleetBinary.run(["comment", "-P", second, "-C", "after edit", path]).status == 0)
         let renamed = try puttygenPublic(path, passphrase: second, in: directory)
@@ -103,14 +111,17 @@ struct PuTTYE2ETests {
         let generated = directory.file("gen.ppk")
         let keygen = try KeyfleetBinary.run(["keygen", "-t", "ed25519", "--format", format, "-N", passphrase, "-C", "made here", "-f", generated])
         #expect(keygen.status == 0, "\(keygen.stderr)")
-        #expect(try puttygenPublic(generated, passphrase: passphrase, in: directory) == (try directory.read("gen.ppk.pub").trimmingCharacters(in: .newlines)))
+        #expect(
+            try puttygenPublic(generated, passphrase: passphrase, in: directory)
+                == (try directory.read("gen.ppk.pub").trimmingCharacters(in: .newlines)))
     }
 
     @Test("puttygen's RFC 4716 export is read by fingerprint and convert")
     func readsPuttygenExport() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("k.ppk")
-        try ExternalTool.runChecked("puttygen", ["-t", "rsa", "-b", "2048", "-C", "exported \"key\"", "-o", path, "--new-passphrase", passFile(directory, "")])
+        try ExternalTool.runChecked(
+            "puttygen", ["-t", "rsa", "-b", "2048", "-C", "exported \"key\"", "-o", path, "--new-passphrase", passFile(directory, "")])
         let export = directory.file("k.rfc")
         try ExternalTool.runChecked("puttygen", [path, "-O", "public", "-o", export])
         let expected = try puttygenPublic(path, passphrase: "", in: directory)

@@ -15,7 +15,10 @@ struct RegistryHostUpdateE2ETests {
         #expect(try server.client(["cluster", "create", "c1", "--project", "p"]).status == 0)
         #expect(try server.client(["cluster", "create", "c2", "--project", "p"]).status == 0)
         let created = try server.client(
-            ["host", "create", "h", "--project", "p", "--address", "203.0.113.7", "--label", "env=dev", "--label", "team=a", "--user-data-file", directory.file("ud")])
+            [
+                "host", "create", "h", "--project", "p", "--address", "203.0.113.7", "--label", "env=dev", "--label", "team=a", "--user-data-file",
+                directory.file("ud"),
+            ])
         #expect(created.status == 0, "\(created.stderr)")
         func host(_ name: String = "web-1") throws -> [String: Any] {
             try #require(try server.clientJSON(["host", "describe", name, "-o", "json"]) as? [String: Any])
@@ -26,8 +29,10 @@ struct RegistryHostUpdateE2ETests {
         }
 
         var changed = try server.client(
-            ["host", "update", "h", "--name", "web-1", "--label", "env=prod", "--remove-label", "team", "--add-login", "deploy", "--cluster", "c1",
-             "--address", "web-1.example.net"])
+            [
+                "host", "update", "h", "--name", "web-1", "--label", "env=prod", "--remove-label", "team", "--add-login", "deploy", "--cluster", "c1",
+                "--address", "web-1.example.net",
+            ])
         #expect(changed.status == 0, "\(changed.stderr)")
         var now = try host()
         #expect(now["name"] as? String == "web-1")
@@ -58,10 +63,14 @@ struct RegistryHostUpdateE2ETests {
             (["--add-login", "Root"], "keyfleet: "),
         ] {
             let refused = try server.client(["host", "update", "web-1"] + arguments)
-            #expect(refused.status == 1 && refused.stderr.hasPrefix(message) && refused.stderr.split(separator: "\n").count == 1, "\(arguments): \(refused.stderr)")
+            #expect(
+                refused.status == 1 && refused.stderr.hasPrefix(message) && refused.stderr.split(separator: "\n").count == 1,
+                "\(arguments): \(refused.stderr)")
         }
         let after = try host()
-        let canonical = { (object: [String: Any]) in String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) }
+        let canonical = { (object: [String: Any]) in
+            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
         #expect(try canonical(before) == canonical(after))
     }
 }

@@ -77,7 +77,8 @@ struct RegistryKeysE2ETests {
         try await importAndCheck(server, name: "private-openssh", file: secret, publicKeyFile: secret + ".pub", privateKey: true)
         let puttyPrivate = try RealKeys.make("ed25519", in: directory, name: "putty2")
         try ExternalTool.runChecked("puttygen", [puttyPrivate, "-O", "private", "-o", directory.file("putty2.ppk")])
-        try await importAndCheck(server, name: "private-ppk", file: directory.file("putty2.ppk"), publicKeyFile: puttyPrivate + ".pub", privateKey: true)
+        try await importAndCheck(
+            server, name: "private-ppk", file: directory.file("putty2.ppk"), publicKeyFile: puttyPrivate + ".pub", privateKey: true)
         let pemPrivate = try RealKeys.make("rsa", bits: 2048, in: directory, name: "pem-private")
         try ExternalTool.runChecked("ssh-keygen", ["-p", "-q", "-m", "PEM", "-N", "s3cret pass", "-P", "", "-f", pemPrivate])
         #expect(try String(contentsOfFile: pemPrivate, encoding: .utf8).contains("ENCRYPTED"))
@@ -153,9 +154,11 @@ struct RegistryKeysE2ETests {
         #expect(!server.standardError.contains(String(material.split(separator: " ")[1])))
     }
 
-    @Test("generate: private key 0600 that ssh-keygen reads, public key as stored", arguments: [
-        (["-t", "ed25519"], ""), (["-t", "ecdsa", "-b", "384"], "pass phrase"), (["-t", "rsa", "-b", "2048"], ""),
-    ])
+    @Test(
+        "generate: private key 0600 that ssh-keygen reads, public key as stored",
+        arguments: [
+            (["-t", "ed25519"], ""), (["-t", "ecdsa", "-b", "384"], "pass phrase"), (["-t", "rsa", "-b", "2048"], ""),
+        ])
     func generate(type: [String], passphrase: String) async throws {
         let directory = try TemporaryDirectory()
         let server = try RegistryServerProcess(dataDirectory: directory.file("data"))

@@ -75,7 +75,8 @@ struct RegistryProvisionE2ETests {
         #expect(try effective() == ["root": [fingerprints[1]], "deploy": [fingerprints[1]]])
         // Adding a key to a login that inherits says what it inherits and asks what becomes of it.
         let third = try RealKeys.make("ed25519", in: directory, name: "third")
-        #expect(try server.client(["ssh-key", "create", "--name", "deploy-3", "--project", "web", "--public-key-from-file", third + ".pub"]).status == 0)
+        #expect(
+            try server.client(["ssh-key", "create", "--name", "deploy-3", "--project", "web", "--public-key-from-file", third + ".pub"]).status == 0)
         let thirdFingerprint = try RealKeys.fingerprint(third + ".pub")
         #expect(try effective()["deploy"] == [fingerprints[1], thirdFingerprint], "a new project key reaches a login that inherits")
         let ask = try server.client(["host", "add-key", "web-1", "--ssh-key", "deploy-3", "--login", "deploy"])
@@ -107,7 +108,8 @@ struct RegistryProvisionE2ETests {
         #expect(!minted.stderr.contains(bobToken))
         let key = try RealKeys.make("ed25519", in: directory, name: "bob")
         let fingerprint = try RealKeys.fingerprint(key + ".pub")
-        #expect(try server.client(["ssh-key", "create", "--name", "bob-laptop", "--public-key-from-file", key + ".pub"], token: bobToken).status == 0)
+        #expect(
+            try server.client(["ssh-key", "create", "--name", "bob-laptop", "--public-key-from-file", key + ".pub"], token: bobToken).status == 0)
         #expect(try server.client(["project", "create", "p"]).status == 0)
         #expect(try server.client(["project", "add-member", "p", "bob", "--role", "member"]).status == 0)
         #expect(try server.client(["host", "create", "h", "--project", "p", "--user-data-file", directory.file("ud")]).status == 0)

@@ -26,7 +26,9 @@ private func found(_ markers: [String], in symbols: [Substring]) -> Set<String> 
 
 @Suite("One executable per role: what each links, and keyfleet running the others (real binaries)", .serialized)
 struct RoleExecutablesE2ETests {
-    static let server = ["sqlite3_open", "sqlite3_open_v2", "Hummingbird", "HummingbirdCore", "SQLiteNIO", "SQLiteKit", "KeyfleetStore", "KeyfleetServer"]
+    static let server = [
+        "sqlite3_open", "sqlite3_open_v2", "Hummingbird", "HummingbirdCore", "SQLiteNIO", "SQLiteKit", "KeyfleetStore", "KeyfleetServer",
+    ]
     static let network = ["NIOCore", "NIOPosix", "NIOSSL", "AsyncHTTPClient", "FoundationNetworking", "KeyfleetClient"]
 
     @Test("keyfleet-client and keyfleet-agent carry no HTTP server and no SQLite; keyfleet no networking at all")
@@ -59,7 +61,9 @@ struct RoleExecutablesE2ETests {
 
     @Test("keyfleet runs the executable beside it for each command group; the role executables also run by themselves")
     func dispatch() throws {
-        for (command, usage) in [("server", "USAGE: keyfleet server"), ("host-agent", "USAGE: keyfleet host-agent"), ("ssh-key", "USAGE: keyfleet ssh-key")] {
+        for (command, usage) in [
+            ("server", "USAGE: keyfleet server"), ("host-agent", "USAGE: keyfleet host-agent"), ("ssh-key", "USAGE: keyfleet ssh-key"),
+        ] {
             let result = try KeyfleetBinary.run([command, "--help"])
             #expect(result.status == 0 && result.text.contains(usage), "keyfleet \(command) --help: \(result.stderr)")
         }
@@ -79,7 +83,9 @@ struct RoleExecutablesE2ETests {
         let mistyped = try ExternalTool.run(KeyfleetBinary.sibling("keyfleet-agent"), ["enrol"])
         #expect(mistyped.status == 1 && mistyped.stderr.contains("did you mean \"host-agent enroll\"?"), "\(mistyped.stderr)")
         let server = try ExternalTool.run(KeyfleetBinary.sibling("keyfleet-server"), ["--listen", "nowhere"])
-        #expect(server.status == 1 && server.stderr == "keyfleet: --listen \"nowhere\" is not HOST:PORT with a port from 0 to 65535\n", "\(server.stderr)")
+        #expect(
+            server.status == 1 && server.stderr == "keyfleet: --listen \"nowhere\" is not HOST:PORT with a port from 0 to 65535\n", "\(server.stderr)"
+        )
     }
 
     @Test("keyfleet alone: each missing executable named in one line with its Debian package, exit 1; the toolkit still works")
@@ -102,7 +108,9 @@ struct RoleExecutablesE2ETests {
             #expect(result.status == 1 && result.stdout.isEmpty, "\(arguments): \(result.status) \(result.text)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.hasPrefix("keyfleet: \"keyfleet \(arguments[0])"), "\(arguments): \(result.stderr)")
-            #expect(result.stderr.contains(" runs in \(executable), ") && result.stderr.hasSuffix("install the Debian package \(package)\n"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains(" runs in \(executable), ") && result.stderr.hasSuffix("install the Debian package \(package)\n"),
+                "\(result.stderr)")
         }
         // The toolkit needs none of them; its help lists its own commands and names the others' executables.
         let key = directory.file("id")

@@ -13,8 +13,9 @@ struct ToolkitProgressE2ETests {
     /// shell command, e.g. `2>FILE`), and returns what the terminal showed.
     static func onTerminal(_ arguments: [String], redirect: String = "") throws -> ToolResult {
         let command = ([KeyfleetBinary.path] + arguments).map(quoted).joined(separator: " ") + " " + redirect
-        return try ExternalTool.run("script", ["-qec", command, "/dev/null"],
-                                    environment: ["KEYFLEET_PASSPHRASE": "", "KEYFLEET_NEW_PASSPHRASE": "", "TERM": "xterm"])
+        return try ExternalTool.run(
+            "script", ["-qec", command, "/dev/null"],
+            environment: ["KEYFLEET_PASSPHRASE": "", "KEYFLEET_NEW_PASSPHRASE": "", "TERM": "xterm"])
     }
 
     /// The spinner's frames for `label` in `text`: `\r<frame> <label>  <seconds>.<tenth> s`.
@@ -46,8 +47,9 @@ struct ToolkitProgressE2ETests {
         #expect(Self.clearedAfterFrames(result.text, label: label), "\(result.text.debugDescription)")
         // The normal output comes after the cleared line, whole.
         let cleared = try #require(result.text.range(of: String(repeating: " ", count: frames.map(\.count).max() ?? 1) + "\r"))
-        #expect(result.text[cleared.upperBound...].hasPrefix("Your identification has been saved in \(directory.file("k"))"),
-                "\(result.text.debugDescription)")
+        #expect(
+            result.text[cleared.upperBound...].hasPrefix("Your identification has been saved in \(directory.file("k"))"),
+            "\(result.text.debugDescription)")
         try ExternalTool.runChecked("ssh-keygen", ["-l", "-f", directory.file("k")])
     }
 
@@ -55,8 +57,10 @@ struct ToolkitProgressE2ETests {
     func argon2Spinner() throws {
         let directory = try TemporaryDirectory()
         try ExternalTool.runChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "x", "-f", directory.file("k")])
-        let convert = try Self.onTerminal(["convert", "--to", "ppk", "-N", "pw", "--ppk-param", "memory=65536,passes=1",
-                                           "-o", directory.file("k.ppk"), directory.file("k")])
+        let convert = try Self.onTerminal([
+            "convert", "--to", "ppk", "-N", "pw", "--ppk-param", "memory=65536,passes=1",
+            "-o", directory.file("k.ppk"), directory.file("k"),
+        ])
         #expect(convert.status == 0, "\(convert.text)")
         #expect(!Self.frames(of: "Encrypting the key", in: convert.text).isEmpty, "\(convert.text.debugDescription)")
         #expect(Self.clearedAfterFrames(convert.text, label: "Encrypting the key"))
@@ -74,8 +78,9 @@ struct ToolkitProgressE2ETests {
     func notATerminal() throws {
         let directory = try TemporaryDirectory()
         let errors = directory.file("stderr")
-        let result = try Self.onTerminal(["keygen", "-t", "rsa", "-b", "4096", "-N", "", "-C", "x", "-f", directory.file("k")],
-                                         redirect: "2>" + Self.quoted(errors))
+        let result = try Self.onTerminal(
+            ["keygen", "-t", "rsa", "-b", "4096", "-N", "", "-C", "x", "-f", directory.file("k")],
+            redirect: "2>" + Self.quoted(errors))
         #expect(result.status == 0, "\(result.text)")
         #expect(try String(contentsOfFile: errors, encoding: .utf8) == "")
         #expect(!result.text.contains("Generating a 4096-bit RSA key"))
@@ -83,8 +88,10 @@ struct ToolkitProgressE2ETests {
         #expect(result.text.contains("Your identification has been saved in"))
 
         // Without any terminal, as scripts run it: stderr stays empty too.
-        let plain = try KeyfleetBinary.run(["convert", "--to", "ppk", "-N", "pw", "--ppk-param", "memory=65536,passes=1",
-                                            "-o", directory.file("k.ppk"), directory.file("k")])
+        let plain = try KeyfleetBinary.run([
+            "convert", "--to", "ppk", "-N", "pw", "--ppk-param", "memory=65536,passes=1",
+            "-o", directory.file("k.ppk"), directory.file("k"),
+        ])
         #expect(plain.status == 0)
         #expect(plain.stderr == "")
         #expect(plain.stdout.isEmpty)

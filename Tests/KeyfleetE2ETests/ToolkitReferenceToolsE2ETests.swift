@@ -98,9 +98,11 @@ struct ToolkitReferenceToolsE2ETests {
         #expect(ours.status == (broken.isEmpty ? 0 : 1))
     }
 
-    @Test("a PEM key with text before or after its armour (openssl -text) is read as ssh-keygen reads it", arguments: [
-        ["genrsa", "-traditional"], ["ecparam", "-name", "prime256v1", "-genkey", "-noout"],
-    ])
+    @Test(
+        "a PEM key with text before or after its armour (openssl -text) is read as ssh-keygen reads it",
+        arguments: [
+            ["genrsa", "-traditional"], ["ecparam", "-name", "prime256v1", "-genkey", "-noout"],
+        ])
     func pemWithText(generate: [String]) throws {
         let directory = try TemporaryDirectory()
         let plain = directory.file("plain.pem")
@@ -188,15 +190,20 @@ struct ToolkitReferenceToolsE2ETests {
         }
     }
 
-    @Test("public-only .ppk files are read as puttygen reads them",
-          arguments: [["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "rsa", "-b", "2048"]])
+    @Test(
+        "public-only .ppk files are read as puttygen reads them",
+        arguments: [["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "rsa", "-b", "2048"]])
     func publicOnlyPPK(type: [String]) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("k.ppk")
         let passFile = try directory.write("pass", RandomInput.passphrase() + "\n")
         let comment = RandomInput.comment()
-        try ExternalTool.runChecked("puttygen", ["-q"] + type + ["-C", comment, "-o", path, "--new-passphrase", passFile,
-                                                                 "--ppk-param", "version=3,memory=64,passes=1"])
+        try ExternalTool.runChecked(
+            "puttygen",
+            ["-q"] + type + [
+                "-C", comment, "-o", path, "--new-passphrase", passFile,
+                "--ppk-param", "version=3,memory=64,passes=1",
+            ])
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         let publicOnly = try directory.write("public.ppk", lines.prefix { !$0.hasPrefix("Key-Derivation") }.joined(separator: "\n") + "\n")
         let expectedLine = try ExternalTool.runChecked("puttygen", ["-L", publicOnly]).text
@@ -243,8 +250,12 @@ struct ToolkitReferenceToolsE2ETests {
         _ = try makeKey(["-t", "dsa"], in: directory, name: "pem", passphrase: first, extra: ["-m", "PEM"])
         let passFile = try directory.write("first", first + "\n")
         for version in ["2", "3"] {
-            try ExternalTool.runChecked("puttygen", ["-q", "-t", "dsa", "-o", directory.file("v\(version).ppk"), "--new-passphrase", passFile,
-                                                     "--ppk-param", "version=\(version)" + (version == "3" ? ",memory=64,passes=1" : "")])
+            try ExternalTool.runChecked(
+                "puttygen",
+                [
+                    "-q", "-t", "dsa", "-o", directory.file("v\(version).ppk"), "--new-passphrase", passFile,
+                    "--ppk-param", "version=\(version)" + (version == "3" ? ",memory=64,passes=1" : ""),
+                ])
         }
         for name in ["openssh", "pem", "v2.ppk", "v3.ppk"] {
             let path = directory.file(name)

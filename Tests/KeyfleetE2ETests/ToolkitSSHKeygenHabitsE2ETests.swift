@@ -15,7 +15,9 @@ struct ToolkitSSHKeygenHabitsE2ETests {
         return parsed.split(separator: "\n").map { line in
             let fields = line.split(separator: ":", maxSplits: 1).last.map(String.init) ?? ""
             let depth = fields.split(separator: " ").first.map(String.init) ?? ""
-            let rest = fields.components(separatedBy: "cons:").count > 1 ? "cons:" + fields.components(separatedBy: "cons:")[1]
+            let rest =
+                fields.components(separatedBy: "cons:").count > 1
+                ? "cons:" + fields.components(separatedBy: "cons:")[1]
                 : "prim:" + (fields.components(separatedBy: "prim:").last ?? "")
             let kind = rest.split(separator: ":").prefix(2).joined(separator: ":").trimmingCharacters(in: .whitespaces)
             let isObject = kind.hasSuffix("OBJECT")
@@ -36,9 +38,11 @@ struct ToolkitSSHKeygenHabitsE2ETests {
         try FileManager.default.copyItem(atPath: source, toPath: target)
     }
 
-    @Test("-f FILE works wherever ssh-keygen takes it, and prints what ssh-keygen prints", arguments: [
-        ["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "rsa", "-b", "2048"],
-    ])
+    @Test(
+        "-f FILE works wherever ssh-keygen takes it, and prints what ssh-keygen prints",
+        arguments: [
+            ["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"], ["-t", "rsa", "-b", "2048"],
+        ])
     func fileFlag(type: [String]) throws {
         let directory = try TemporaryDirectory()
         let comment = RandomInput.comment()
@@ -73,8 +77,9 @@ struct ToolkitSSHKeygenHabitsE2ETests {
         let oursPasswd = try KeyfleetBinary.run(["passwd", "-P", passphrase, "-N", newPassphrase, "-o", "-f", directory.file("b")])
         #expect(oursPasswd.text == theirsPasswd.text)
         #expect(oursPasswd.status == theirsPasswd.status)
-        #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", newPassphrase, "-f", directory.file("b")]).text
-            == (try ExternalTool.run("ssh-keygen", ["-y", "-P", newPassphrase, "-f", directory.file("a")])).text)
+        #expect(
+            try ExternalTool.run("ssh-keygen", ["-y", "-P", newPassphrase, "-f", directory.file("b")]).text
+                == (try ExternalTool.run("ssh-keygen", ["-y", "-P", newPassphrase, "-f", directory.file("a")])).text)
 
         for newComment in [RandomInput.comment(), comment, ""] {
             try copy(key, to: directory.file("a"))
@@ -83,8 +88,9 @@ struct ToolkitSSHKeygenHabitsE2ETests {
             let ours = try KeyfleetBinary.run(["comment", "-C", newComment, "-P", passphrase, "-f", directory.file("b")])
             #expect(ours.text == theirs.text, "comment \(newComment)")
             #expect(ours.status == theirs.status)
-            #expect(try ExternalTool.run("ssh-keygen", ["-y", "-P", passphrase, "-f", directory.file("b")]).text
-                == (try ExternalTool.run("ssh-keygen", ["-y", "-P", passphrase, "-f", directory.file("a")])).text)
+            #expect(
+                try ExternalTool.run("ssh-keygen", ["-y", "-P", passphrase, "-f", directory.file("b")]).text
+                    == (try ExternalTool.run("ssh-keygen", ["-y", "-P", passphrase, "-f", directory.file("a")])).text)
             if FileManager.default.fileExists(atPath: directory.file("a.pub")) {
                 #expect(try directory.read("b.pub") == (try directory.read("a.pub")))
             }
@@ -98,8 +104,9 @@ struct ToolkitSSHKeygenHabitsE2ETests {
         }
     }
 
-    @Test("comment on a PEM key: \"No existing comment\" and an OpenSSH file, as ssh-keygen -c",
-          arguments: [["-t", "ecdsa"], ["-t", "rsa", "-b", "2048"]])
+    @Test(
+        "comment on a PEM key: \"No existing comment\" and an OpenSSH file, as ssh-keygen -c",
+        arguments: [["-t", "ecdsa"], ["-t", "rsa", "-b", "2048"]])
     func commentOnPEM(type: [String]) throws {
         let directory = try TemporaryDirectory()
         _ = try makeKey(type, in: directory, name: "k", extra: ["-m", "PEM"])
@@ -111,15 +118,18 @@ struct ToolkitSSHKeygenHabitsE2ETests {
         #expect(ours.text == theirs.text)
         #expect(ours.status == theirs.status)
         #expect(try directory.read("b").hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----"))
-        #expect(try ExternalTool.runChecked("ssh-keygen", ["-l", "-f", directory.file("b")]).text
-            == (try ExternalTool.runChecked("ssh-keygen", ["-l", "-f", directory.file("a")])).text)
+        #expect(
+            try ExternalTool.runChecked("ssh-keygen", ["-l", "-f", directory.file("b")]).text
+                == (try ExternalTool.runChecked("ssh-keygen", ["-l", "-f", directory.file("a")])).text)
     }
 
     /// `ssh-keygen -t T -m M` and `keyfleet keygen -t T -m M` with `-q -o -a`, compared by what they print and
     /// by the files: the same armour and the same DER shape, read back by ssh-keygen under the passphrase.
-    @Test("keygen -q -m PEM|PKCS8|RFC4716 -o -a as ssh-keygen", arguments: [
-        ["-t", "ed25519"], ["-t", "ecdsa"], ["-t", "ecdsa", "-b", "521"], ["-t", "rsa", "-b", "2048"],
-    ])
+    @Test(
+        "keygen -q -m PEM|PKCS8|RFC4716 -o -a as ssh-keygen",
+        arguments: [
+            ["-t", "ed25519"], ["-t", "ecdsa"], ["-t", "ecdsa", "-b", "521"], ["-t", "rsa", "-b", "2048"],
+        ])
     func keygenFormats(type: [String]) throws {
         let directory = try TemporaryDirectory()
         for format in ["PEM", "pkcs8", "RFC4716", "ssh2"] {
@@ -159,8 +169,10 @@ struct ToolkitSSHKeygenHabitsE2ETests {
     @Test("keygen refuses what ssh-keygen refuses: a short PEM passphrase, an unknown -m or -Z")
     func keygenRefusals() throws {
         let directory = try TemporaryDirectory()
-        for flags in [["-t", "ecdsa", "-m", "PEM", "-N", "abcd"], ["-t", "rsa", "-b", "2048", "-m", "PKCS8", "-N", "ab"],
-                      ["-t", "ecdsa", "-m", "DER", "-N", ""], ["-t", "ecdsa", "-m", "PEM", "-Z", "rot13", "-N", ""]] {
+        for flags in [
+            ["-t", "ecdsa", "-m", "PEM", "-N", "abcd"], ["-t", "rsa", "-b", "2048", "-m", "PKCS8", "-N", "ab"],
+            ["-t", "ecdsa", "-m", "DER", "-N", ""], ["-t", "ecdsa", "-m", "PEM", "-Z", "rot13", "-N", ""],
+        ] {
             let theirs = try ExternalTool.run("ssh-keygen", ["-q"] + flags + ["-f", directory.file("a")])
             let ours = try KeyfleetBinary.run(["keygen", "-q"] + flags + ["-f", directory.file("b")])
             #expect(theirs.status != 0, "\(flags)")
@@ -176,7 +188,9 @@ struct ToolkitSSHKeygenHabitsE2ETests {
     }
 
     /// `ssh-keygen -p -m FORMAT` rewrites a key in that format; unencrypted, the same key gives the same bytes.
-    @Test("passwd -m PEM|PKCS8 writes the file ssh-keygen -p -m writes", arguments: [["-t", "ecdsa"], ["-t", "rsa", "-b", "2048"], ["-t", "ed25519"]])
+    @Test(
+        "passwd -m PEM|PKCS8 writes the file ssh-keygen -p -m writes",
+        arguments: [["-t", "ecdsa"], ["-t", "rsa", "-b", "2048"], ["-t", "ed25519"]])
     func passwdFormats(type: [String]) throws {
         let directory = try TemporaryDirectory()
         _ = try makeKey(type, in: directory, name: "k", comment: RandomInput.comment())

@@ -102,9 +102,11 @@ struct AgentTests {
             #expect(agent["host_keys"] as? [String] == [hostKey.openSSHLine])
             #expect(after.headers[.eTag] == before.headers[.eTag], "reports do not change the ETag")
             let two = try await client.call(
-                .post, "/v1/agent/report", token: credential, json: ["agent_version": "1.0.0", "host_keys": [hostKey.openSSHLine + "\n" + hostKey.openSSHLine]])
+                .post, "/v1/agent/report", token: credential,
+                json: ["agent_version": "1.0.0", "host_keys": [hostKey.openSSHLine + "\n" + hostKey.openSSHLine]])
             #expect(two.code == "multiple-keys")
-            let junk = try await client.call(.post, "/v1/agent/report", token: credential, json: ["agent_version": "1.0.0", "host_keys": ["ssh-ed25519 AAAA"]])
+            let junk = try await client.call(
+                .post, "/v1/agent/report", token: credential, json: ["agent_version": "1.0.0", "host_keys": ["ssh-ed25519 AAAA"]])
             #expect(junk.status == 422)
             #expect(try await client.call(.post, "/v1/agent/report", token: registry.adminToken, json: ["agent_version": "1"]).status == 401)
         }

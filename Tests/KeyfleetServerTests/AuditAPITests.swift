@@ -10,7 +10,8 @@ struct AuditAPITests {
             let alice = try await client.apiUser(registry, "alice")
             let me = try await client.call(.get, "/v1/users/me", token: alice.token)
             let tokenID = (me.object["token"] as? [String: Any])?["id"] as? String
-            let created = try await client.call(.post, "/v1/ssh-keys", token: alice.token, json: ["name": "k", "public_key": try TestKeys.ed25519Line()])
+            let created = try await client.call(
+                .post, "/v1/ssh-keys", token: alice.token, json: ["name": "k", "public_key": try TestKeys.ed25519Line()])
             let keyID = (created.object["key"] as? [String: Any])?["id"] as? String ?? ""
             _ = try await client.call(.patch, "/v1/ssh-keys/\(keyID)", token: alice.token, json: ["name": "renamed"])
 

@@ -31,10 +31,14 @@ struct ClustersTests {
             #expect(try await client.call(.get, "/v1/clusters", token: world.stranger.token).items.isEmpty)
             #expect(try await client.call(.get, "/v1/clusters?name=c", token: world.viewer.token).items.count == 1)
 
-            let added = try await client.call(.post, "/v1/clusters/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue])
+            let added = try await client.call(
+                .post, "/v1/clusters/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue])
             #expect(added.object["keys"] as? [String] == [world.projectKey.id.rawValue, world.memberKey.id.rawValue])
-            #expect(try await client.call(.post, "/v1/clusters/\(id)/keys", token: world.member.token, json: ["ssh_key": world.memberKey.id.rawValue]).status == 403)
-            #expect(try await client.call(.delete, "/v1/clusters/\(id)/keys/\(world.strangerKey.id.rawValue)", token: world.owner.token).status == 404)
+            #expect(
+                try await client.call(.post, "/v1/clusters/\(id)/keys", token: world.member.token, json: ["ssh_key": world.memberKey.id.rawValue])
+                    .status == 403)
+            #expect(
+                try await client.call(.delete, "/v1/clusters/\(id)/keys/\(world.strangerKey.id.rawValue)", token: world.owner.token).status == 404)
             _ = try await client.call(.delete, "/v1/clusters/\(id)/keys/\(world.memberKey.id.rawValue)", token: world.owner.token)
 
             let host = try await client.createHost(world.owner.token, ["name": "n1", "project": project, "logins": ["root", "ops"]])
@@ -46,9 +50,12 @@ struct ClustersTests {
             let other = try await client.call(.post, "/v1/clusters", token: world.owner.token, json: ["name": "d", "project": project])
             let otherID = try #require(other.object["id"] as? String)
             #expect(try await client.call(.post, "/v1/clusters/\(otherID)/hosts", token: world.owner.token, json: ["host": hostID]).status == 409)
-            #expect(try await client.call(.post, "/v1/clusters/\(id)/hosts", token: world.owner.token, json: ["host": "nope"]).code == "invalid-reference")
+            #expect(
+                try await client.call(.post, "/v1/clusters/\(id)/hosts", token: world.owner.token, json: ["host": "nope"]).code == "invalid-reference"
+            )
 
-            _ = try await client.call(.post, "/v1/hosts/\(hostID)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "login": "ops"])
+            _ = try await client.call(
+                .post, "/v1/hosts/\(hostID)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "login": "ops"])
             let access = try await client.call(.get, "/v1/hosts/\(hostID)/access", token: world.member.token)
             let logins = try #require(access.object["logins"] as? [[String: Any]])
             #expect((logins[0]["source"] as? [String: Any])?["kind"] as? String == "cluster")
@@ -66,7 +73,9 @@ struct ClustersTests {
             let current = try await client.call(.get, "/v1/clusters/\(id)", token: world.owner.token)
             #expect(try await client.call(.delete, "/v1/clusters/\(id)", token: world.owner.token, headers: [.ifMatch: "\"stale\""]).status == 412)
             #expect(try await client.call(.delete, "/v1/clusters/\(id)", token: world.member.token).status == 403)
-            #expect(try await client.call(.delete, "/v1/clusters/\(id)", token: world.owner.token, headers: [.ifMatch: current.headers[.eTag] ?? ""]).status == 204)
+            #expect(
+                try await client.call(.delete, "/v1/clusters/\(id)", token: world.owner.token, headers: [.ifMatch: current.headers[.eTag] ?? ""])
+                    .status == 204)
             let fallen = try await client.call(.get, "/v1/hosts/\(hostID)/access?login=root", token: world.member.token)
             let root = try #require((fallen.object["logins"] as? [[String: Any]])?.first)
             #expect((root["source"] as? [String: Any])?["kind"] as? String == "project")

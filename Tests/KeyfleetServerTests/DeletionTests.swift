@@ -26,7 +26,8 @@ struct DeletionTests {
             let world = try await HostWorld.make(registry)
             let (id, credential) = try await Self.enrolledHost(client, world)
             let (otherID, _) = try await AgentTests.host(client, world)
-            let revoking = try await client.call(.post, "/v1/hosts/\(otherID)/enroll-token", token: world.owner.token, json: ["revoke_credential": true])
+            let revoking = try await client.call(
+                .post, "/v1/hosts/\(otherID)/enroll-token", token: world.owner.token, json: ["revoke_credential": true])
             #expect(revoking.status == 201)
             #expect(try await client.call(.get, "/v1/agent/sync?version=0&wait=0", token: credential).status == 200)
 
@@ -65,7 +66,8 @@ struct DeletionTests {
         try await TestRegistry.with { registry, client in
             let world = try await HostWorld.make(registry)
             let (host, credential) = try await Self.enrolledHost(client, world)
-            let cluster = try await client.call(.post, "/v1/clusters", token: world.owner.token, json: ["name": "pool", "project": world.project.id.rawValue])
+            let cluster = try await client.call(
+                .post, "/v1/clusters", token: world.owner.token, json: ["name": "pool", "project": world.project.id.rawValue])
             let clusterID = try #require(cluster.object["id"] as? String)
             let path = "/v1/projects/\(world.project.id.rawValue)"
 

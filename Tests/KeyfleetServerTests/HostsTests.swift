@@ -120,7 +120,8 @@ struct HostsTests {
                 world.owner.token, ["name": "web", "project": world.project.id.rawValue, "logins": ["root", "deploy"]])
             let id = try #require(created.dictionary("host")["id"] as? String)
             let tag = try #require(created.headers[.eTag])
-            let renamed = try await client.call(.patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["name": "web-2"], headers: [.ifMatch: tag])
+            let renamed = try await client.call(
+                .patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["name": "web-2"], headers: [.ifMatch: tag])
             #expect(renamed.status == 200)
             let stale = try await client.call(.patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["name": "web-3"], headers: [.ifMatch: tag])
             #expect(stale.status == 412)
@@ -142,10 +143,15 @@ struct HostsTests {
                 .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true])
             #expect(rescue.dictionary("rescue_keys") as? [String: [String]] == ["root": [world.memberKey.id.rawValue]], "root by default")
             let rescueDeploy = try await client.call(
-                .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true, "login": "deploy"])
-            #expect(rescueDeploy.dictionary("rescue_keys") as? [String: [String]] == ["root": [world.memberKey.id.rawValue], "deploy": [world.memberKey.id.rawValue]])
+                .post, "/v1/hosts/\(id)/keys", token: world.owner.token,
+                json: ["ssh_key": world.memberKey.id.rawValue, "rescue": true, "login": "deploy"])
+            #expect(
+                rescueDeploy.dictionary("rescue_keys") as? [String: [String]] == [
+                    "root": [world.memberKey.id.rawValue], "deploy": [world.memberKey.id.rawValue],
+                ])
             #expect(rescueDeploy.object["rescue_active"] as? Bool == false)
-            let foreign = try await client.call(.post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.strangerKey.id.rawValue])
+            let foreign = try await client.call(
+                .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.strangerKey.id.rawValue])
             #expect(foreign.code == "invalid-reference")
             let noLogin = try await client.call(
                 .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.projectKey.id.rawValue, "login": "nobody"])
@@ -166,22 +172,29 @@ struct HostsTests {
             let inherited = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)", token: world.owner.token)
             #expect(inherited.status == 409, "root inherits")
             // The last key of a login: refused unless the caller says so, nothing changed.
-            let lockOut = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token)
+            let lockOut = try await client.call(
+                .delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token)
             #expect(lockOut.status == 409)
             #expect(lockOut.code == "would-lock-out")
             let removed = try await client.call(
                 .delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy&allow_empty=true", token: world.owner.token)
             #expect(removed.status == 200)
             #expect((removed.dictionary("access")["deploy"] as? [String: Any])?["keys"] as? [String] == [], "explicit and empty, not inherited")
-            #expect(try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token).status == 404)
-            #expect(try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token).status == 200)
-            let rescueLeft = try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token)
+            #expect(
+                try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.projectKey.id.rawValue)?login=deploy", token: world.owner.token).status
+                    == 404)
+            #expect(
+                try await client.call(.delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token).status
+                    == 200)
+            let rescueLeft = try await client.call(
+                .delete, "/v1/hosts/\(id)/keys/\(world.memberKey.id.rawValue)?rescue=true", token: world.owner.token)
             #expect(rescueLeft.status == 404, "root's is gone")
 
             let reset = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: ["mode": "inherited"])
             #expect(reset.status == 200)
             #expect((reset.dictionary("access")["deploy"] as? [String: Any])?["mode"] as? String == "inherited")
-            let explicitWithout = try await client.call(.put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: ["mode": "explicit"])
+            let explicitWithout = try await client.call(
+                .put, "/v1/hosts/\(id)/logins/deploy/access", token: world.owner.token, json: ["mode": "explicit"])
             #expect(explicitWithout.status == 400)
             // An explicit empty list where keys are inherited locks everyone out: only with allow_empty.
             let empty: [String: Any] = ["mode": "explicit", "keys": [String]()]
@@ -192,7 +205,8 @@ struct HostsTests {
 
             let current = try await client.call(.get, "/v1/hosts/\(id)", token: world.owner.token)
             #expect(try await client.call(.delete, "/v1/hosts/\(id)", token: world.owner.token, headers: [.ifMatch: "\"stale\""]).status == 412)
-            let deleted = try await client.call(.delete, "/v1/hosts/\(id)", token: world.owner.token, headers: [.ifMatch: current.headers[.eTag] ?? ""])
+            let deleted = try await client.call(
+                .delete, "/v1/hosts/\(id)", token: world.owner.token, headers: [.ifMatch: current.headers[.eTag] ?? ""])
             #expect(deleted.status == 204)
             #expect(try await client.call(.get, "/v1/hosts/\(id)", token: world.owner.token).status == 404)
         }

@@ -29,7 +29,8 @@ struct InvitationsTests {
             let read = try await client.call(.get, "/v1/projects/\(project)", token: world.owner.token)
             #expect(!((read.object["members"] as? [[String: String]]) ?? []).contains { $0["user"] == bob.id.rawValue })
             #expect(try await client.call(.get, "/v1/ssh-keys/\(bobKey.id)", token: world.owner.token).status == 404)
-            let grant = try await client.call(.post, "/v1/hosts/\(hostID)/keys", token: world.owner.token, json: ["ssh_key": bobKey.id.rawValue, "login": "deploy"])
+            let grant = try await client.call(
+                .post, "/v1/hosts/\(hostID)/keys", token: world.owner.token, json: ["ssh_key": bobKey.id.rawValue, "login": "deploy"])
             #expect(grant.status == 422 || grant.status == 404)
             #expect(!(try await accessFingerprints(client, hostID, world.owner.token)).contains(bobKey.sha256Fingerprint))
             #expect(try await client.call(.get, "/v1/projects/\(project)", token: bob.token).status == 404)
@@ -75,9 +76,12 @@ struct InvitationsTests {
             #expect(try await client.call(.get, "/v1/invitations", token: carol.token).items.isEmpty)
 
             // An existing member's role changes at once; an administrator adds at once.
-            #expect(try await client.call(.put, "/v1/projects/\(project)/members/\(world.viewer.id)", token: world.owner.token, json: ["role": "member"]).status == 200)
+            #expect(
+                try await client.call(.put, "/v1/projects/\(project)/members/\(world.viewer.id)", token: world.owner.token, json: ["role": "member"])
+                    .status == 200)
             #expect(try await invite(carol.id) == 202)
-            let direct = try await client.call(.put, "/v1/projects/\(project)/members/\(carol.id)", token: registry.adminToken, json: ["role": "member"])
+            let direct = try await client.call(
+                .put, "/v1/projects/\(project)/members/\(carol.id)", token: registry.adminToken, json: ["role": "member"])
             #expect(direct.status == 200)
             #expect(try await client.call(.get, "/v1/invitations", token: carol.token).items.isEmpty)
         }

@@ -14,7 +14,8 @@ struct KeysAPITests {
         try await TestRegistry.with { registry, client in
             var cases: [(name: String, text: String, format: String, privatePath: String, warned: Bool)] = []
             for (type, bits) in [("ed25519", nil), ("ecdsa", 384), ("rsa", 2048)] as [(String, Int?)] {
-                let pair = try TestKeys.sshKeygen(type, bits: bits, comment: RandomInput.comment().replacingOccurrences(of: " ", with: "_"), in: directory)
+                let pair = try TestKeys.sshKeygen(
+                    type, bits: bits, comment: RandomInput.comment().replacingOccurrences(of: " ", with: "_"), in: directory)
                 cases.append(("\(type)-openssh", pair.publicLine, "openssh", pair.privatePath, false))
                 cases.append(("\(type)-private", pair.privateText, "private-key", pair.privatePath, true))
                 cases.append(("\(type)-rfc4716", try TestKeys.export(pair.privatePath, format: "RFC4716"), "rfc4716", pair.privatePath, false))
@@ -78,7 +79,8 @@ struct KeysAPITests {
         try await TestRegistry.with { registry, client in
             let before = try await registry.auditActions()
             for (index, (text, status, code)) in cases.enumerated() {
-                let answer = try await client.call(.post, "/v1/ssh-keys", token: registry.adminToken, json: ["name": "k\(index)", "public_key": text])
+                let answer = try await client.call(
+                    .post, "/v1/ssh-keys", token: registry.adminToken, json: ["name": "k\(index)", "public_key": text])
                 #expect(answer.status == status, "case \(index): \(answer.text)")
                 #expect(answer.code == code, "case \(index): \(answer.text)")
                 #expect(answer.headers[.contentType] == "application/problem+json")
@@ -168,7 +170,8 @@ struct KeysAPITests {
             let carol = try await client.apiUser(registry, "carol")
             let reader = try await client.apiUser(registry, "reader", scope: "read-only")
             let project = try await client.apiProject(alice.token, "web")
-            #expect(try await client.call(.put, "/v1/projects/\(project)/members/\(bob.id)", token: alice.token, json: ["role": "viewer"]).status == 202)
+            #expect(
+                try await client.call(.put, "/v1/projects/\(project)/members/\(bob.id)", token: alice.token, json: ["role": "viewer"]).status == 202)
             #expect(try await client.call(.post, "/v1/invitations/\(project)", token: bob.token).status == 200)
             let created = try await client.call(
                 .post, "/v1/ssh-keys", token: alice.token, json: ["name": "deploy", "public_key": try TestKeys.ed25519Line(), "project": project])
@@ -189,7 +192,8 @@ struct KeysAPITests {
             #expect(strangerCreate.status == 422 && strangerCreate.code == "invalid-reference")
             #expect(try await client.call(.get, "/v1/ssh-keys", token: carol.token).items.isEmpty)
             #expect(try await client.call(.get, "/v1/ssh-keys", token: bob.token).items.count == 1)
-            let readOnly = try await client.call(.post, "/v1/ssh-keys", token: reader.token, json: ["name": "x", "public_key": try TestKeys.ed25519Line()])
+            let readOnly = try await client.call(
+                .post, "/v1/ssh-keys", token: reader.token, json: ["name": "x", "public_key": try TestKeys.ed25519Line()])
             #expect(readOnly.status == 403 && readOnly.code == "read-only-token")
             #expect(try await registry.storedKeys().count == 1)
         }
@@ -218,9 +222,11 @@ struct KeysAPITests {
                 let read = try await client.call(.get, "/v1/ssh-keys/\(key["id"] as? String ?? "")", token: registry.adminToken)
                 #expect(!read.text.contains("PRIVATE KEY"))
             }
-            let weak = try await client.call(.post, "/v1/ssh-keys/generate", token: registry.adminToken, json: ["name": "w", "type": "rsa", "bits": 1024])
+            let weak = try await client.call(
+                .post, "/v1/ssh-keys/generate", token: registry.adminToken, json: ["name": "w", "type": "rsa", "bits": 1024])
             #expect(weak.status == 422 && weak.code == "weak-rsa-key")
-            let badBits = try await client.call(.post, "/v1/ssh-keys/generate", token: registry.adminToken, json: ["name": "w", "type": "ecdsa", "bits": 300])
+            let badBits = try await client.call(
+                .post, "/v1/ssh-keys/generate", token: registry.adminToken, json: ["name": "w", "type": "ecdsa", "bits": 300])
             #expect(badBits.status == 422 && badBits.code == "invalid-key")
             let taken = try await client.call(.post, "/v1/ssh-keys/generate", token: registry.adminToken, json: ["name": "gen-ed25519"])
             #expect(taken.status == 409)
@@ -238,10 +244,12 @@ struct KeysAPITests {
             let lines = try (0..<3).map { _ in try TestKeys.ed25519Line() }
             let refused = try await client.call(
                 .post, "/v1/ssh-keys/bulk", token: registry.adminToken,
-                json: ["keys": [
-                    ["name": "a", "public_key": lines[0]], ["name": "b", "public_key": lines[1]], ["name": "c", "public_key": dsa.publicLine],
-                    ["name": "a", "public_key": lines[2]], ["name": "d", "public_key": lines[0]],
-                ]])
+                json: [
+                    "keys": [
+                        ["name": "a", "public_key": lines[0]], ["name": "b", "public_key": lines[1]], ["name": "c", "public_key": dsa.publicLine],
+                        ["name": "a", "public_key": lines[2]], ["name": "d", "public_key": lines[0]],
+                    ]
+                ])
             #expect(refused.status == 422 && refused.code == "bulk-import-refused", "\(refused.text)")
             let errors = refused.object["errors"] as? [[String: Any]] ?? []
             #expect(errors.map { $0["index"] as? Int } == [2, 3, 4])
@@ -272,7 +280,8 @@ struct KeysAPITests {
             for index in 0..<count {
                 let labels = ["env": index % 2 == 0 ? "prod" : "dev"]
                 let answer = try await client.call(
-                    .post, "/v1/ssh-keys", token: registry.adminToken, json: ["name": "k\(index)", "public_key": try TestKeys.ed25519Line(), "labels": labels])
+                    .post, "/v1/ssh-keys", token: registry.adminToken,
+                    json: ["name": "k\(index)", "public_key": try TestKeys.ed25519Line(), "labels": labels])
                 #expect(answer.status == 201)
             }
             var seen = [String]()

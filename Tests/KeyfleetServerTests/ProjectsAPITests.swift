@@ -26,7 +26,8 @@ struct ProjectsAPITests {
             let roleChange = try await client.call(.put, "/v1/projects/\(id)/members/\(bob.id)", token: alice.token, json: ["role": "viewer"])
             #expect(roleChange.status == 200 && roleChange.headers[.eTag] != nil)
             #expect(try await client.call(.get, "/v1/projects/\(id)", token: bob.token).status == 200)
-            #expect(try await client.call(.put, "/v1/projects/\(id)/members/\(carol.id)", token: bob.token, json: ["role": "owner"]).code == "forbidden")
+            #expect(
+                try await client.call(.put, "/v1/projects/\(id)/members/\(carol.id)", token: bob.token, json: ["role": "owner"]).code == "forbidden")
             #expect(try await client.call(.delete, "/v1/projects/\(id)", token: bob.token).status == 403)
             #expect(try await client.call(.get, "/v1/projects/\(id)", token: carol.token).status == 404)
             #expect(try await client.call(.delete, "/v1/projects/\(id)", token: carol.token).status == 404)
@@ -57,7 +58,9 @@ struct ProjectsAPITests {
             let tag = try #require(read.headers[.eTag])
             #expect(try await client.call(.get, "/v1/projects/\(id)", token: registry.adminToken, headers: [.ifNoneMatch: tag]).status == 304)
             let bob = try await client.apiUser(registry, "bob")
-            #expect(try await client.call(.put, "/v1/projects/\(id)/members/\(bob.id)", token: registry.adminToken, json: ["role": "member"]).status == 200)
+            #expect(
+                try await client.call(.put, "/v1/projects/\(id)/members/\(bob.id)", token: registry.adminToken, json: ["role": "member"]).status
+                    == 200)
             #expect(try await client.call(.delete, "/v1/projects/\(id)", token: registry.adminToken, headers: [.ifMatch: tag]).status == 412)
             #expect(try await client.call(.delete, "/v1/projects/\(id)", token: registry.adminToken).status == 204)
             #expect(try await registry.storedKeys().isEmpty)

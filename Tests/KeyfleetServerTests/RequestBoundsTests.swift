@@ -60,13 +60,15 @@ struct RequestBoundsTests {
             #expect(keys.status == 400 && keys.object["field"] as? String == "ssh_keys", "\(keys.text)")
             let rescue = try await client.createHost(world.owner.token, ["name": "a", "project": project, "rescue_keys": ["root": many]])
             #expect(rescue.status == 400 && rescue.object["field"] as? String == "rescue_keys", "\(rescue.text)")
-            let cluster = try await client.call(.post, "/v1/clusters", token: world.owner.token, json: ["name": "c", "project": project, "keys": many])
+            let cluster = try await client.call(
+                .post, "/v1/clusters", token: world.owner.token, json: ["name": "c", "project": project, "keys": many])
             #expect(cluster.status == 400 && cluster.object["field"] as? String == "keys", "\(cluster.text)")
             #expect(try await registry.store.hosts(HostFilter(), page: .largest).items.isEmpty)
 
             let host = try await client.createHost(world.owner.token, ["name": "ok", "project": project])
             let id = try #require(host.dictionary("host")["id"] as? String)
-            let explicit = try await client.call(.put, "/v1/hosts/\(id)/logins/root/access", token: world.owner.token, json: ["mode": "explicit", "keys": many])
+            let explicit = try await client.call(
+                .put, "/v1/hosts/\(id)/logins/root/access", token: world.owner.token, json: ["mode": "explicit", "keys": many])
             #expect(explicit.status == 400, "\(explicit.text)")
             let emptied = try await client.call(.patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["logins": [String]()])
             #expect(emptied.status == 400 && emptied.object["field"] as? String == "logins", "\(emptied.text)")

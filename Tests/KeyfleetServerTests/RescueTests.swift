@@ -14,7 +14,8 @@ struct RescueTests {
             let (id, credential) = try await SyncTests.enrolled(
                 client, world,
                 [
-                    "logins": ["root", "deploy"], "access": [
+                    "logins": ["root", "deploy"],
+                    "access": [
                         "root": ["mode": "explicit", "keys": [world.projectKey.id.rawValue]], "deploy": ["mode": "explicit", "keys": []],
                     ],
                     "rescue_keys": ["root": [world.memberKey.id.rawValue]],
@@ -69,7 +70,8 @@ struct RescueTests {
                 ["name": "b", "project": project, "logins": ["root", "deploy"], "rescue_keys": ["deploy": [world.projectKey.id.rawValue]]])
             let id = try #require(created.dictionary("host")["id"] as? String)
             let noLogin = try await client.call(
-                .post, "/v1/hosts/\(id)/keys", token: world.owner.token, json: ["ssh_key": world.projectKey.id.rawValue, "rescue": true, "login": "ops"])
+                .post, "/v1/hosts/\(id)/keys", token: world.owner.token,
+                json: ["ssh_key": world.projectKey.id.rawValue, "rescue": true, "login": "ops"])
             #expect(noLogin.code == "invalid-login")
             let dropped = try await client.call(.patch, "/v1/hosts/\(id)", token: world.owner.token, json: ["logins": ["root"]])
             #expect(dropped.status == 200 && (dropped.dictionary("rescue_keys")).isEmpty, "\(dropped.text)")

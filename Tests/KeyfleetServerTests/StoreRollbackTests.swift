@@ -18,7 +18,9 @@ struct StoreRollbackTests {
     }
 
     /// The sync answer's version and every line it grants.
-    static func sync(_ client: some TestClientProtocol, _ credential: String, known: Int64) async throws -> (status: Int, version: Int64, lines: [String]) {
+    static func sync(_ client: some TestClientProtocol, _ credential: String, known: Int64) async throws -> (
+        status: Int, version: Int64, lines: [String]
+    ) {
         let answer = try await client.call(.get, "/v1/agent/sync?version=\(known)&wait=0", token: credential)
         let logins = answer.object["logins"] as? [String: [String]] ?? [:]
         return (answer.status, (answer.object["version"] as? NSNumber)?.int64Value ?? known, logins.values.flatMap { $0 })

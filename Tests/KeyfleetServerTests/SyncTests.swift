@@ -8,7 +8,9 @@ import Testing
 @Suite("Agent sync (long-poll)")
 struct SyncTests {
     /// An enrolled host; returns its identifier and credential.
-    static func enrolled(_ client: some TestClientProtocol, _ world: HostWorld, _ body: [String: Any] = [:]) async throws -> (id: String, credential: String) {
+    static func enrolled(_ client: some TestClientProtocol, _ world: HostWorld, _ body: [String: Any] = [:]) async throws -> (
+        id: String, credential: String
+    ) {
         let (id, token) = try await AgentTests.host(client, world, body)
         return (id, try #require(try await client.enroll(token).object["credential"] as? String))
     }
@@ -35,7 +37,11 @@ struct SyncTests {
         try await TestRegistry.with { registry, client in
             let world = try await HostWorld.make(registry)
             let (id, credential) = try await Self.enrolled(
-                client, world, ["logins": ["root", "deploy"], "access": ["deploy": ["mode": "explicit", "keys": []]], "rescue_keys": ["deploy": [world.projectKey.id.rawValue]]])
+                client, world,
+                [
+                    "logins": ["root", "deploy"], "access": ["deploy": ["mode": "explicit", "keys": []]],
+                    "rescue_keys": ["deploy": [world.projectKey.id.rawValue]],
+                ])
             let first = try await Self.sync(client, credential, version: 0, wait: 0)
             #expect(first.status == 200)
             #expect(first.headers[.cacheControl] == "no-store")
@@ -108,7 +114,8 @@ struct SyncTests {
             #expect(took >= .milliseconds(1900))
 
             (answer, took) = try await Self.wake(client, credential, version: version) {
-                let removed = try await client.call(.delete, "/v1/clusters/\(clusterID)/keys/\(world.projectKey.id.rawValue)", token: world.owner.token)
+                let removed = try await client.call(
+                    .delete, "/v1/clusters/\(clusterID)/keys/\(world.projectKey.id.rawValue)", token: world.owner.token)
                 #expect(removed.status == 200)
             }
             #expect(answer.status == 200)

@@ -81,11 +81,13 @@ struct StoreBehaviourTests {
         let f = try await Fixture()
         let bob = try await f.store.createUser(name: "bob", role: .user, by: f.principal)
         let token = try await f.store.createToken(user: bob.id, tokenHash: digest(3), scope: .readWrite, by: f.principal)
-        let project = try await f.store.setMember(bob.id, role: .member, in: try await f.store.createProject(name: "web", by: f.principal).id, by: f.principal)
+        let project = try await f.store.setMember(
+            bob.id, role: .member, in: try await f.store.createProject(name: "web", by: f.principal).id, by: f.principal)
         let key = try await f.newKey("bob-laptop", owner: .user(bob.id), labels: ["a": "b"], expiresAt: f.determinism.now + 86_400)
         let cluster = try await f.store.createCluster(by: f.principal) { try Cluster(id: $0, project: project.id, name: "c", keys: [key.id]) }
         let host = try await f.store.createHost(by: f.principal) {
-            try Host(id: $0, project: project.id, name: "h", labels: ["x": "y"], cluster: cluster.id, rescueKeys: [.root: [key.id]], rescueActive: true)
+            try Host(
+                id: $0, project: project.id, name: "h", labels: ["x": "y"], cluster: cluster.id, rescueKeys: [.root: [key.id]], rescueActive: true)
         }
         try await f.store.createEnrollmentToken(host: host.id, tokenHash: digest(4), expiresAt: f.determinism.now + 600, by: f.principal)
         let before = try await f.store.snapshot()

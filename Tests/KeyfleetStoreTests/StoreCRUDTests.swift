@@ -128,7 +128,9 @@ struct StoreCRUDTests {
         }
         // Renaming onto an existing name.
         let second = try await f.newKey("desktop", owner: .user(f.admin.id))
-        await #expect(throws: StoreError(.conflict, "")) { _ = try await f.store.updateKey(second.id, by: f.principal) { key, _ in try key.rename("laptop") } }
+        await #expect(throws: StoreError(.conflict, "")) {
+            _ = try await f.store.updateKey(second.id, by: f.principal) { key, _ in try key.rename("laptop") }
+        }
         // Another owner may use the same name and the same key.
         let shared = try await f.store.createKey(NewKey(name: "laptop", owner: .project(project.id), publicKey: material), by: f.principal)
         #expect(shared.sha256Fingerprint == first.sha256Fingerprint)
@@ -155,7 +157,9 @@ struct StoreCRUDTests {
                 access: [deploy: .explicit([k2.id, k1.id])], rescueKeys: [deploy: [k1.id, k2.id], .root: [k1.id]], rescueActive: true)
         }
         #expect(try await f.store.host(host.id) == host)
-        let bare = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: project.id, name: "web-2", access: [.root: .explicit([])]) }
+        let bare = try await f.store.createHost(by: f.principal) {
+            try Host(id: $0, project: project.id, name: "web-2", access: [.root: .explicit([])])
+        }
         #expect(try await f.store.host(bare.id) == bare)
         #expect(try await f.store.hosts(HostFilter(cluster: cluster.id), page: .first).items == [host])
         #expect(try await f.store.hosts(HostFilter(label: LabelSelector(key: "role", value: "web")), page: .first).items == [host])
@@ -174,7 +178,9 @@ struct StoreCRUDTests {
             _ = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: other.id, name: "x", cluster: cluster.id) }
         }
         await #expect(throws: StoreError(.invalidReference, "")) {
-            _ = try await f.store.createHost(by: f.principal) { try Host(id: $0, project: project.id, name: "y", rescueKeys: [.root: [try KeyID("missing")]]) }
+            _ = try await f.store.createHost(by: f.principal) {
+                try Host(id: $0, project: project.id, name: "y", rescueKeys: [.root: [try KeyID("missing")]])
+            }
         }
         await #expect(throws: StoreError(.conflict, "")) {
             _ = try await f.store.createCluster(by: f.principal) { try Cluster(id: $0, project: project.id, name: "c1") }

@@ -50,7 +50,9 @@ struct StoreRulesTests {
         #expect(try await f.store.projects(member: bob.id, named: "other", page: .first).items.isEmpty)
         var made = [TokenID]()
         for index in 0..<5 {
-            made.append(try await f.store.createToken(user: bob.id, tokenHash: Array(repeating: UInt8(index), count: 32), scope: .readOnly, by: f.principal).id)
+            made.append(
+                try await f.store.createToken(user: bob.id, tokenHash: Array(repeating: UInt8(index), count: 32), scope: .readOnly, by: f.principal)
+                    .id)
         }
         let first = try await f.store.tokens(of: bob.id, page: PageRequest(limit: 2))
         let rest = try await f.store.tokens(of: bob.id, page: PageRequest(limit: 10, cursor: first.nextCursor))

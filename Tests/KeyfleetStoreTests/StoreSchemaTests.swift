@@ -37,7 +37,9 @@ struct StoreSchemaTests {
             """
         ).run()
         for host in [withRoot, withoutRoot] {
-            try await db.raw("INSERT INTO host_rescue_keys (host_id, key_id, position) VALUES (\(bind: host.id.rawValue), \(bind: key.id.rawValue), 0)").run()
+            try await db.raw(
+                "INSERT INTO host_rescue_keys (host_id, key_id, position) VALUES (\(bind: host.id.rawValue), \(bind: key.id.rawValue), 0)"
+            ).run()
         }
         try await db.raw("DELETE FROM schema_migrations WHERE number = 7").run()
 

@@ -21,7 +21,10 @@ struct AuthorizedKeysTests {
             "restrict,pty,user-rc,port-forwarding,agent-forwarding,X11-forwarding",
             .options([.restrict, .pty, .userRC, .portForwarding, .agentForwarding, .x11Forwarding]), true, ""
         ),
-        ("no-port-forwarding,no-user-rc,no-touch-required,touch-required", .options([.noPortForwarding, .noUserRC, .noTouchRequired, .touchRequired]), true, ""),
+        (
+            "no-port-forwarding,no-user-rc,no-touch-required,touch-required",
+            .options([.noPortForwarding, .noUserRC, .noTouchRequired, .touchRequired]), true, ""
+        ),
         ("verify-required,no-verify-required", .options([.verifyRequired, .noVerifyRequired]), true, "no effect on a plain key"),
         (",no-pty", .options([.noPty]), true, "sshd skips empty options"),
         ("no-pty,,restrict,", .options([.noPty, .restrict]), true, "and a trailing comma"),
@@ -190,9 +193,18 @@ struct AuthorizedKeysTests {
         if Bool.random() { options.append(.command(randomCommandText())) }
         if Bool.random() { options.append(.environment(name: "V\(Int.random(in: 0...99))", value: randomCommandText())) }
         if Bool.random() { options.append(.from(["10.\(Int.random(in: 0...255)).0.0/16", "!*.example.com", "*.keyfleet.test", "::1"])) }
-        if Bool.random() { options.append(.permitOpen(host: ["localhost", "::1", "10.0.0.1", "*"].randomElement() ?? "h", port: Bool.random() ? Int.random(in: 1...65535) : nil)) }
+        if Bool.random() {
+            options.append(
+                .permitOpen(
+                    host: ["localhost", "::1", "10.0.0.1", "*"].randomElement() ?? "h", port: Bool.random() ? Int.random(in: 1...65535) : nil))
+        }
         if Bool.random() { options.append(.permitListen(host: "localhost", port: Int.random(in: 1024...65535))) }
-        if Bool.random() { options.append(.expiryTime(String(format: "%04d%02d%02d", Int.random(in: 2030...2099), Int.random(in: 1...12), Int.random(in: 1...28)) + (Bool.random() ? "Z" : ""))) }
+        if Bool.random() {
+            options.append(
+                .expiryTime(
+                    String(format: "%04d%02d%02d", Int.random(in: 2030...2099), Int.random(in: 1...12), Int.random(in: 1...28))
+                        + (Bool.random() ? "Z" : "")))
+        }
         if Bool.random() { options.append(.tunnel(Bool.random() ? .any : .number(Int.random(in: 0...1000)))) }
         return options.shuffled()
     }
@@ -220,7 +232,9 @@ struct AuthorizedKeysTests {
     func smuggling(_ comment: String) throws {
         let key = try KeyTextFixtures.ed25519()
         #expect(throws: KeyError(.forbiddenCharacter, "")) { try AuthorizedKey(line: "ssh-ed25519 \(KeyTextFixtures.ed25519Base64) \(comment)") }
-        #expect(throws: KeyError(.forbiddenCharacter, "")) { try AuthorizedKey(line: "no-pty ssh-ed25519 \(KeyTextFixtures.ed25519Base64) \(comment)") }
+        #expect(throws: KeyError(.forbiddenCharacter, "")) {
+            try AuthorizedKey(line: "no-pty ssh-ed25519 \(KeyTextFixtures.ed25519Base64) \(comment)")
+        }
         #expect(throws: KeyError(.forbiddenCharacter, "")) { try AuthorizedKey(key: key, comment: comment) }
         for option in [AuthorizedKeyOption.command(comment), .environment(name: "A", value: comment), .from([comment]), .principals([comment])] {
             #expect(throws: KeyError.self) { try AuthorizedKey(options: [option, .certAuthority], key: key) }
@@ -352,13 +366,15 @@ struct AuthorizedKeysTests {
         #expect(rendered == "ssh-ed25519 \(b64) one\nno-pty ssh-ed25519 \(b64) two\ncommand=\"x\" ssh-ed25519 \(b64)\n")
     }
 
-    @Test("CIDR checks as addr_pton_cidr", arguments: [
-        ("10.0.0.0/8", true), ("10.0.0.1/32", true), ("10.0.0.1/31", false), ("0.0.0.0/0", true), ("1.2.3.4/33", false),
-        ("256.0.0.0/8", false), ("1.2.3/24", false), ("::/0", true), ("::1/128", true), ("::1/127", false),
-        ("fe80::/10", true), ("fe80::1/10", false), ("2001:db8::/32", true), ("::ffff:10.0.0.0/104", true),
-        ("1:2:3:4:5:6:7:8/128", true), ("1:2:3:4:5:6:7:8:9/128", false), ("1::2::3/128", false), ("::/129", false),
-        ("x/8", false), ("10.0.0.0/", false), ("10.0.0.0/+8", false), ("/8", false),
-    ])
+    @Test(
+        "CIDR checks as addr_pton_cidr",
+        arguments: [
+            ("10.0.0.0/8", true), ("10.0.0.1/32", true), ("10.0.0.1/31", false), ("0.0.0.0/0", true), ("1.2.3.4/33", false),
+            ("256.0.0.0/8", false), ("1.2.3/24", false), ("::/0", true), ("::1/128", true), ("::1/127", false),
+            ("fe80::/10", true), ("fe80::1/10", false), ("2001:db8::/32", true), ("::ffff:10.0.0.0/104", true),
+            ("1:2:3:4:5:6:7:8/128", true), ("1:2:3:4:5:6:7:8:9/128", false), ("1::2::3/128", false), ("::/129", false),
+            ("x/8", false), ("10.0.0.0/", false), ("10.0.0.0/+8", false), ("/8", false),
+        ])
     func cidr(_ text: String, _ valid: Bool) {
         #expect(AuthorizedKeyCIDR.isValidBlock(text) == valid, "\(text)")
     }

@@ -33,11 +33,13 @@ private let blake2bVectors: [BLAKE2bVector] =
         // RFC 7693 appendix A: BLAKE2b-512("abc").
         BLAKE2bVector(
             name: "RFC 7693 appendix A \"abc\"", message: Array("abc".utf8), key: [],
-            digest: "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"),
+            digest: "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+        ),
         // blake2b-kat.txt's unkeyed first entry (the empty message).
         BLAKE2bVector(
             name: "unkeyed empty", message: [], key: [],
-            digest: "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"),
+            digest: "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"
+        ),
     ]
     + keyedKnownAnswers.map { length, digest in
         BLAKE2bVector(

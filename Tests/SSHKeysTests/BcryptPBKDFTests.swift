@@ -376,9 +376,11 @@ private enum SSHKeygen {
         defer { try? FileManager.default.removeItem(at: directory) }
         let keyPath = directory.appendingPathComponent("id_ed25519").path
 
-        try ExternalTool.runChecked("ssh-keygen", [
-            "-q", "-t", "ed25519", "-N", passphrase, "-a", String(rounds), "-Z", cipher, "-C", "", "-f", keyPath,
-        ])
+        try ExternalTool.runChecked(
+            "ssh-keygen",
+            [
+                "-q", "-t", "ed25519", "-N", passphrase, "-a", String(rounds), "-Z", cipher, "-C", "", "-f", keyPath,
+            ])
         return try parse(String(contentsOfFile: keyPath, encoding: .utf8))
     }
 

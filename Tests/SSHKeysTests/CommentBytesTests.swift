@@ -8,17 +8,19 @@ import TestSupport
 /// where the format can hold them, and show them escaped as `ssh-keygen -l` does (`\ooo`).
 @Suite("comments of any bytes")
 struct CommentBytesTests {
-    @Test("displayText: acceptable text as it is, everything else as octal bytes", arguments: [
-        ([0x61, 0x62], "ab"),
-        (Array("é中 x".utf8), "é中 x"),
-        ([0x61, 0xFF, 0xFE, 0x62], "a\\377\\376b"),
-        ([0x09, 0x0A, 0x0D, 0x00, 0x7F], "\\011\\012\\015\\000\\177"),
-        ([0xE2, 0x80, 0xA8], "\\342\\200\\250"),  // U+2028
-        ([0xC3], "\\303"),  // truncated
-        ([0xC0, 0x80], "\\300\\200"),  // overlong
-        ([0xED, 0xA0, 0x80], "\\355\\240\\200"),  // a surrogate
-        ([0xC3, 0xA9, 0xC3], "é\\303"),
-    ])
+    @Test(
+        "displayText: acceptable text as it is, everything else as octal bytes",
+        arguments: [
+            ([0x61, 0x62], "ab"),
+            (Array("é中 x".utf8), "é中 x"),
+            ([0x61, 0xFF, 0xFE, 0x62], "a\\377\\376b"),
+            ([0x09, 0x0A, 0x0D, 0x00, 0x7F], "\\011\\012\\015\\000\\177"),
+            ([0xE2, 0x80, 0xA8], "\\342\\200\\250"),  // U+2028
+            ([0xC3], "\\303"),  // truncated
+            ([0xC0, 0x80], "\\300\\200"),  // overlong
+            ([0xED, 0xA0, 0x80], "\\355\\240\\200"),  // a surrogate
+            ([0xC3, 0xA9, 0xC3], "é\\303"),
+        ])
     func displayText(bytes: [UInt8], expected: String) {
         let shown = CommentPolicy.displayText(bytes)
         #expect(shown == expected)

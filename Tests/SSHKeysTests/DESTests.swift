@@ -18,18 +18,23 @@ struct DESTests {
 
     static let singleDESVectors: [SingleDESVector] = [
         // The worked example of the standard's textbook presentation (Grabbe, "The DES Algorithm Illustrated").
-        SingleDESVector(source: "worked example", key: "133457799BBCDFF1", plaintext: "0123456789ABCDEF",
-                        ciphertext: "85E813540F0AB405"),
+        SingleDESVector(
+            source: "worked example", key: "133457799BBCDFF1", plaintext: "0123456789ABCDEF",
+            ciphertext: "85E813540F0AB405"),
         // NIST SP 800-17, Table A.1 (variable plaintext known answer test).
-        SingleDESVector(source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "8000000000000000",
-                        ciphertext: "95F8A5E5DD31D900"),
-        SingleDESVector(source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "4000000000000000",
-                        ciphertext: "DD7F121CA5015619"),
-        SingleDESVector(source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "0000000000000001",
-                        ciphertext: "166B40B44ABA4BD6"),
+        SingleDESVector(
+            source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "8000000000000000",
+            ciphertext: "95F8A5E5DD31D900"),
+        SingleDESVector(
+            source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "4000000000000000",
+            ciphertext: "DD7F121CA5015619"),
+        SingleDESVector(
+            source: "SP 800-17 A.1", key: "0101010101010101", plaintext: "0000000000000001",
+            ciphertext: "166B40B44ABA4BD6"),
         // NIST SP 800-17, Table A.2 (variable key known answer test).
-        SingleDESVector(source: "SP 800-17 A.2", key: "8001010101010101", plaintext: "0000000000000000",
-                        ciphertext: "95A8D72813DAA94D"),
+        SingleDESVector(
+            source: "SP 800-17 A.2", key: "8001010101010101", plaintext: "0000000000000000",
+            ciphertext: "95A8D72813DAA94D"),
     ]
 
     @Test(arguments: singleDESVectors)

@@ -51,8 +51,10 @@ struct KeyFileCipherTests {
         #expect(KeyFileCipher.openSSHDefault.name == "aes256-ctr")
     }
 
-    @Test(arguments: ["", "AES256-CTR", "aes256-ctr ", "aes256-gcm", "chacha20-poly1305", "des-cbc", "blowfish-cbc",
-                      "arcfour", "none\0", "aes256-ctr\n"])
+    @Test(arguments: [
+        "", "AES256-CTR", "aes256-ctr ", "aes256-gcm", "chacha20-poly1305", "des-cbc", "blowfish-cbc",
+        "arcfour", "none\0", "aes256-ctr\n",
+    ])
     func unknownNamesAreRefused(_ name: String) {
         #expect(throws: KeyError(.unsupportedCipher, "")) { try KeyFileCipher.named(name) }
     }
@@ -275,7 +277,8 @@ struct KeyFileCipherTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: rewrittenPath)
         let publicLine = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", newPassphrase, "-f", rewrittenPath]).text
         let expectedLine = try String(contentsOfFile: path + ".pub", encoding: .utf8)
-        #expect(publicLine.split(separator: " ").prefix(2)
+        #expect(
+            publicLine.split(separator: " ").prefix(2)
                 == expectedLine.split(separator: " ").prefix(2))
     }
 

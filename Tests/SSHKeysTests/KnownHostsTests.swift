@@ -46,16 +46,24 @@ struct KnownHostsTests {
         #expect(entry.matches(host: row.host, port: row.port) == row.matches, "\(row.hosts) vs \(row.host):\(row.port)")
     }
 
-    @Test("reads and renders lines", arguments: [
-        ("host.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64)", "host.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"),
-        ("  a.test,b.test\tssh-ed25519   \(KeyTextFixtures.ed25519Base64)  some comment  \r\n", "a.test,b.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) some comment"),
-        ("@cert-authority *.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) ca", "@cert-authority *.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) ca"),
-        ("@revoked\t* ssh-ed25519 \(KeyTextFixtures.ed25519Base64)", "@revoked * ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"),
-        (
-            "|1|iKfaLP/3kAgKHViRBXmdxWSSt4o=|5er1InAqOci6stFvcBxwiuJIRH8= ssh-ed25519 \(KeyTextFixtures.ed25519Base64)",
-            "|1|iKfaLP/3kAgKHViRBXmdxWSSt4o=|5er1InAqOci6stFvcBxwiuJIRH8= ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"
-        ),
-    ])
+    @Test(
+        "reads and renders lines",
+        arguments: [
+            ("host.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64)", "host.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"),
+            (
+                "  a.test,b.test\tssh-ed25519   \(KeyTextFixtures.ed25519Base64)  some comment  \r\n",
+                "a.test,b.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) some comment"
+            ),
+            (
+                "@cert-authority *.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) ca",
+                "@cert-authority *.test ssh-ed25519 \(KeyTextFixtures.ed25519Base64) ca"
+            ),
+            ("@revoked\t* ssh-ed25519 \(KeyTextFixtures.ed25519Base64)", "@revoked * ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"),
+            (
+                "|1|iKfaLP/3kAgKHViRBXmdxWSSt4o=|5er1InAqOci6stFvcBxwiuJIRH8= ssh-ed25519 \(KeyTextFixtures.ed25519Base64)",
+                "|1|iKfaLP/3kAgKHViRBXmdxWSSt4o=|5er1InAqOci6stFvcBxwiuJIRH8= ssh-ed25519 \(KeyTextFixtures.ed25519Base64)"
+            ),
+        ])
     func readsAndRenders(_ line: String, _ rendered: String) throws {
         let entry = try KnownHost(line: line)
         #expect(entry.line == rendered)
@@ -230,7 +238,9 @@ struct KnownHostsTests {
                 let lines = file.entries.filter { $0.marker == nil && $0.matches(host: "127.0.0.1", port: port) }
                 return lines.isEmpty ? nil : lines.contains { $0.key.isSameKey(as: hostKey) }
             }
-            let revoked = file.entries.contains { $0.marker == .revoked && $0.key.isSameKey(as: hostKey) && $0.matches(host: "127.0.0.1", port: port) }
+            let revoked = file.entries.contains {
+                $0.marker == .revoked && $0.key.isSameKey(as: hostKey) && $0.matches(host: "127.0.0.1", port: port)
+            }
             let trusted = !revoked && (trusts(port: port) ?? (trusts(port: 22) ?? false))
             let result = try server.ssh(identity: user.privatePath, command: "true", knownHosts: path)
             #expect((result.status == 0) == trusted, "\(file.name): ssh exited \(result.status): \(result.stderr)")
@@ -325,7 +335,9 @@ struct KnownHostsTests {
 
     @Test("a file: blank and # lines skipped, bad lines reported with their numbers")
     func file() throws {
-        let text = "# known\n\nhost.test \(KeyTextFixtures.ed25519Line)\n@bogus h \(KeyTextFixtures.ed25519Line)\n  *.test \(KeyTextFixtures.ed25519Line)\r\n"
+        let text =
+            "# known\n\nhost.test \(KeyTextFixtures.ed25519Line)\n@bogus h \(KeyTextFixtures.ed25519Line)\n"
+            + "  *.test \(KeyTextFixtures.ed25519Line)\r\n"
         let results = KnownHostsFile.parse(text)
         #expect(results.map { $0.lineNumber } == [3, 4, 5])
         if case .failure(let error) = results[1].result { #expect(error.location == "line 4") } else { Issue.record("line 4 read") }

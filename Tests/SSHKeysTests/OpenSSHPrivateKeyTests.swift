@@ -17,10 +17,12 @@ struct OpenSSHPrivateKeyTests {
         let container = try OpenSSHPrivateKeyContainer(text: text)
         var plain = container.sealed
         if container.cipher != .none, let passphrase {
-            let derived = try BcryptPBKDF.deriveKey(passphrase: passphrase, salt: container.salt, rounds: container.rounds,
-                                                    keyLength: container.cipher.keyLength + container.cipher.ivLength)
-            plain = try container.cipher.decrypt(container.sealed, key: Array(derived[0..<container.cipher.keyLength]),
-                                                 iv: Array(derived[container.cipher.keyLength...]))
+            let derived = try BcryptPBKDF.deriveKey(
+                passphrase: passphrase, salt: container.salt, rounds: container.rounds,
+                keyLength: container.cipher.keyLength + container.cipher.ivLength)
+            plain = try container.cipher.decrypt(
+                container.sealed, key: Array(derived[0..<container.cipher.keyLength]),
+                iv: Array(derived[container.cipher.keyLength...]))
         }
         var reader = WireReader(plain, context: "test")
         return (container.salt, try reader.readUInt32("check"))
@@ -33,8 +35,9 @@ struct OpenSSHPrivateKeyTests {
         let passphrase = Bool.random() ? RandomInput.passphrase() : ""
         let rounds = Int.random(in: 1...8)
         let comment = RandomInput.comment()
-        let (path, publicLine) = try sshKeygen(type, in: directory, comment: comment, passphrase: passphrase,
-                                               extra: ["-Z", cipher, "-a", String(rounds)])
+        let (path, publicLine) = try sshKeygen(
+            type, in: directory, comment: comment, passphrase: passphrase,
+            extra: ["-Z", cipher, "-a", String(rounds)])
         let text = try directory.read("key")
         let document = try PrivateKeyDocument(text: text)
         #expect(document.info.format == .openSSH)
@@ -46,7 +49,8 @@ struct OpenSSHPrivateKeyTests {
 
         let pass = passphrase.isEmpty ? nil : Array(passphrase.utf8)
         let (salt, check) = try saltAndCheck(text, passphrase: pass)
-        let again = try key.openSSHText(passphrase: pass, cipher: passphrase.isEmpty ? "none" : cipher, rounds: rounds, checkInteger: check, salt: salt)
+        let again = try key.openSSHText(
+            passphrase: pass, cipher: passphrase.isEmpty ? "none" : cipher, rounds: rounds, checkInteger: check, salt: salt)
         #expect(again == text, "cipher \(cipher), \(rounds) rounds")
         _ = path
     }
@@ -57,8 +61,9 @@ struct OpenSSHPrivateKeyTests {
         let key = try PrivateKey.generate(type, bits: type == .rsa ? 2048 : nil, comment: RandomInput.comment())
         for cipher in [openSSHCiphers.randomElement() ?? "aes256-ctr", "none"] {
             let passphrase = cipher == "none" ? "" : RandomInput.passphrase()
-            let text = try key.serialized(as: PrivateKeyEncoding(
-                format: .openSSH, passphrase: Array(passphrase.utf8), cipher: cipher, rounds: Int.random(in: 1...4)))
+            let text = try key.serialized(
+                as: PrivateKeyEncoding(
+                    format: .openSSH, passphrase: Array(passphrase.utf8), cipher: cipher, rounds: Int.random(in: 1...4)))
             let path = try directory.write("ours", text)
             let derived = try ExternalTool.runChecked("ssh-keygen", ["-y", "-P", passphrase, "-f", path]).text
             #expect(derived.trimmingCharacters(in: .newlines) == key.publicKey.openSSHLine)

@@ -11,12 +11,14 @@ import TestSupport
 struct PEMCompatibilityTests {
     static func rsaKey() throws -> PrivateKey { try PrivateKey.generate(.rsa, bits: 2048) }
 
-    @Test("text before and after the armour is not part of the key", arguments: [
-        ("Private-Key: (2048 bit, 2 primes)\nmodulus:\n    00:c1:02\n", ""),
-        ("", "Private-Key: (2048 bit, 2 primes)\nmodulus:\n    00:c1:02\n"),
-        ("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\nnotes\r\n", "\n\ntrailing -----BEGIN X-----\n"),
-        ("a line\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "-----BEGIN RSA PRIVATE KEY-----\nxx\n"),
-    ])
+    @Test(
+        "text before and after the armour is not part of the key",
+        arguments: [
+            ("Private-Key: (2048 bit, 2 primes)\nmodulus:\n    00:c1:02\n", ""),
+            ("", "Private-Key: (2048 bit, 2 primes)\nmodulus:\n    00:c1:02\n"),
+            ("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\nnotes\r\n", "\n\ntrailing -----BEGIN X-----\n"),
+            ("a line\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "-----BEGIN RSA PRIVATE KEY-----\nxx\n"),
+        ])
     func textAround(before: String, after: String) throws {
         let key = try PrivateKey.generate(.ecdsa(.nistp256))
         for format in [PrivateKeyFormat.pem, .pkcs8] {

@@ -340,14 +340,17 @@ struct PEMFormatTests {
             let path = directory.appendingPathComponent("ours.pem")
             try PEMTestSupport.write(text, to: path)
             let printed = try PEMTestSupport.run(
-                "ssh-keygen", ["-y", "-P", cipher == nil ? "" : passphrase, "-f", path.path], in: directory).stdout
+                "ssh-keygen", ["-y", "-P", cipher == nil ? "" : passphrase, "-f", path.path], in: directory
+            ).stdout
             #expect(PEMTestSupport.keyFields(printed) == PEMTestSupport.keyFields(key.publicKey.openSSHLine))
             let spki = try PEMTestSupport.run(
-                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-pubout"], in: directory).stdout
+                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-pubout"], in: directory
+            ).stdout
             #expect(spki == (try key.publicKey.pkcs8PEM()))
             // openssl writes the traditional form of the decrypted key byte for byte as we do.
             let traditional = try PEMTestSupport.run(
-                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-traditional"], in: directory).stdout
+                "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(passphrase)", "-traditional"], in: directory
+            ).stdout
             #expect(traditional == (try key.pemText(passphrase: nil, cipher: nil)))
         }
     }
@@ -389,7 +392,8 @@ struct PEMFormatTests {
             let path = directory.appendingPathComponent("k.pem")
             try PEMTestSupport.write(try key.pemText(passphrase: nil, cipher: nil), to: path)
             let compressed = try PEMTestSupport.run(
-                "openssl", ["ec", "-in", path.path, "-pubout", "-conv_form", "compressed"], in: directory).stdout
+                "openssl", ["ec", "-in", path.path, "-pubout", "-conv_form", "compressed"], in: directory
+            ).stdout
             #expect(try PublicKey(pem: compressed).wireBytes == key.publicKey.wireBytes)
         }
     }

@@ -221,7 +221,8 @@ struct PKCS8FormatTests {
                 code: .invalidParameter),
             Refusal(
                 name: "IV of 8 bytes for AES",
-                text: DERBytes.encryptedPrivateKeyInfo(kdf: kdf, cipher: DERBytes.sequence(DERBytes.aes256CBC, DERBytes.octets(Array(repeating: 2, count: 8)))),
+                text: DERBytes.encryptedPrivateKeyInfo(
+                    kdf: kdf, cipher: DERBytes.sequence(DERBytes.aes256CBC, DERBytes.octets(Array(repeating: 2, count: 8)))),
                 code: .invalidParameter),
             Refusal(
                 name: "empty salt",
@@ -267,7 +268,9 @@ struct PKCS8FormatTests {
             Refusal(
                 name: "PKCS#8 version 2",
                 text: PEMArmor.encode(
-                    DERBytes.sequence(DERBytes.integer(2), DERBytes.sequence(DERBytes.tlv(0x06, [0x2B, 0x65, 0x70])), DERBytes.octets(DERBytes.octets(Array(repeating: 7, count: 32)))),
+                    DERBytes.sequence(
+                        DERBytes.integer(2), DERBytes.sequence(DERBytes.tlv(0x06, [0x2B, 0x65, 0x70])),
+                        DERBytes.octets(DERBytes.octets(Array(repeating: 7, count: 32)))),
                     label: "PRIVATE KEY"),
                 code: .invalidFormat),
         ]
@@ -366,10 +369,12 @@ struct PKCS8FormatTests {
     }
 
     /// `openssl pkcs8 -topk8 -v2 CIPHER -v2prf PRF` of our plain file: we read it, and write it again byte for byte.
-    @Test(arguments: SampleKey.allCases, [
-        ("aes-128-cbc", "hmacWithSHA256"), ("aes-192-cbc", "hmacWithSHA1"), ("aes-256-cbc", "hmacWithSHA512"),
-        ("des3", "hmacWithSHA224"), ("aes-256-cbc", "hmacWithSHA384"),
-    ])
+    @Test(
+        arguments: SampleKey.allCases,
+        [
+            ("aes-128-cbc", "hmacWithSHA256"), ("aes-192-cbc", "hmacWithSHA1"), ("aes-256-cbc", "hmacWithSHA512"),
+            ("des3", "hmacWithSHA224"), ("aes-256-cbc", "hmacWithSHA384"),
+        ])
     func readsOpenSSLPKCS8(_ sample: SampleKey, scheme: (cipher: String, prf: String)) throws {
         let key = try sample.make()
         let passphrase = PEMTestSupport.randomPassphrase()
@@ -380,8 +385,10 @@ struct PKCS8FormatTests {
             try PEMTestSupport.write(try key.pkcs8Text(passphrase: nil, iterations: nil), to: plain)
             try PEMTestSupport.run(
                 "openssl",
-                ["pkcs8", "-topk8", "-in", plain.path, "-v2", scheme.cipher, "-v2prf", scheme.prf, "-iter", String(iterations),
-                 "-passout", "pass:\(passphrase)", "-out", encrypted.path],
+                [
+                    "pkcs8", "-topk8", "-in", plain.path, "-v2", scheme.cipher, "-v2prf", scheme.prf, "-iter", String(iterations),
+                    "-passout", "pass:\(passphrase)", "-out", encrypted.path,
+                ],
                 in: directory)
             let text = try PEMTestSupport.read(encrypted)
             let document = try PrivateKeyDocument(text: text)
@@ -411,10 +418,12 @@ struct PKCS8FormatTests {
             try PEMTestSupport.write(encryptedText, to: encrypted)
             for (path, pass) in [(plain, ""), (encrypted, passphrase)] {
                 let rewritten = try PEMTestSupport.run(
-                    "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(pass)"], in: directory).stdout
+                    "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(pass)"], in: directory
+                ).stdout
                 #expect(rewritten == plainText)
                 let spki = try PEMTestSupport.run(
-                    "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(pass)", "-pubout"], in: directory).stdout
+                    "openssl", ["pkey", "-in", path.path, "-passin", "pass:\(pass)", "-pubout"], in: directory
+                ).stdout
                 #expect(spki == (try key.publicKey.pkcs8PEM()))
                 guard sample != .ed25519 else { continue }
                 let printed = try PEMTestSupport.run("ssh-keygen", ["-y", "-P", pass, "-f", path.path], in: directory).stdout

@@ -72,9 +72,11 @@ struct PPKFormatTests {
         let passFile = try directory.write("pass", passphrase.isEmpty ? "" : passphrase + "\n")
         let argon2 = variant.kdf.flatMap(Argon2Parameters.Variant.init(rawValue:)).map(PPKVariant.randomParameters)
         let path = directory.file("k.ppk")
-        try ExternalTool.runChecked("puttygen", variant.type + [
-            "-C", comment, "-o", path, "--new-passphrase", passFile, "-q", "--ppk-param", variant.puttygenParameters(argon2),
-        ])
+        try ExternalTool.runChecked(
+            "puttygen",
+            variant.type + [
+                "-C", comment, "-o", path, "--new-passphrase", passFile, "-q", "--ppk-param", variant.puttygenParameters(argon2),
+            ])
         let text = try directory.read("k.ppk")
         let document = try PrivateKeyDocument(text: text)
 
@@ -125,11 +127,12 @@ struct PPKFormatTests {
     @Test("puttygen reads our files: public key, fingerprint, and its MAC check passes", arguments: PPKVariant.all)
     func puttygenReadsOurs(variant: PPKVariant) throws {
         let directory = try TemporaryDirectory()
-        let keyType: KeyType = switch variant.type[1] {
-        case "ed25519": .ed25519
-        case "rsa": .rsa
-        default: variant.type[3] == "256" ? .ecdsa(.nistp256) : variant.type[3] == "384" ? .ecdsa(.nistp384) : .ecdsa(.nistp521)
-        }
+        let keyType: KeyType =
+            switch variant.type[1] {
+            case "ed25519": .ed25519
+            case "rsa": .rsa
+            default: variant.type[3] == "256" ? .ecdsa(.nistp256) : variant.type[3] == "384" ? .ecdsa(.nistp384) : .ecdsa(.nistp521)
+            }
         let comment = RandomInput.comment()
         let key = try PrivateKey.generate(keyType, bits: keyType == .rsa ? 2048 : nil, comment: comment)
         let passphrase = variant.encrypted ? RandomInput.passphrase() : ""
@@ -166,7 +169,8 @@ struct PPKFormatTests {
         let passFile = try directory.write("pass", passphrase + "\n")
         let path = directory.file("d.ppk")
         let parameters = version == 3 ? "version=3,kdf=argon2id,memory=32,passes=1" : "version=2"
-        try ExternalTool.runChecked("puttygen", ["-t", "dsa", "-C", "dsa key", "-o", path, "--new-passphrase", passFile, "-q", "--ppk-param", parameters])
+        try ExternalTool.runChecked(
+            "puttygen", ["-t", "dsa", "-C", "dsa key", "-o", path, "--new-passphrase", passFile, "-q", "--ppk-param", parameters])
         let key = try PrivateKeyDocument(text: try directory.read("d.ppk")).decrypt(passphrase: Array(passphrase.utf8))
         #expect(key.type == .dsa)
         let expectedLine = try ExternalTool.runChecked("puttygen", [path, "-O", "public-openssh"]).text
@@ -176,8 +180,10 @@ struct PPKFormatTests {
         let newPassphrase = RandomInput.passphrase()
         let newPassFile = try directory.write("new-pass", newPassphrase + "\n")
         let written = try directory.write(
-            "w.ppk", try key.ppkText(version: version, passphrase: Array(newPassphrase.utf8), parameters: PPKBrokenInputTests.cheap,
-                                     salt: RandomInput.bytes(16)))
+            "w.ppk",
+            try key.ppkText(
+                version: version, passphrase: Array(newPassphrase.utf8), parameters: PPKBrokenInputTests.cheap,
+                salt: RandomInput.bytes(16)))
         #expect(try ExternalTool.runChecked("puttygen", [written, "-O", "public-openssh"]).text == expectedLine)
         #expect(try puttygenExportedMaterial(written, passFile: newPassFile, in: directory) == key.material)
     }
@@ -187,7 +193,8 @@ struct PPKFormatTests {
         let directory = try TemporaryDirectory()
         let key = try PrivateKey.generate(.ed25519, comment: "ends with blanks  ")
         for version in [2, 3] {
-            let text = try key.ppkText(version: version, passphrase: Array("pw".utf8), parameters: PPKVariant.randomParameters(.argon2id), salt: RandomInput.bytes(16))
+            let text = try key.ppkText(
+                version: version, passphrase: Array("pw".utf8), parameters: PPKVariant.randomParameters(.argon2id), salt: RandomInput.bytes(16))
             #expect(text.contains("Comment: ends with blanks  \n"))
             let document = try PrivateKeyDocument(text: text)
             #expect(document.info.comment == "ends with blanks")
@@ -258,7 +265,8 @@ struct PPKBrokenInputTests {
                     #expect(loaded.material == key.material && loaded.comment == key.comment)
                     let original = bytes[index], now = flipped[index]
                     let hexCase = bit == 5 && (Character(Unicode.Scalar(original)).isHexDigit && Character(Unicode.Scalar(now)).isHexDigit)
-                    #expect(hexCase || index == bytes.count - 1, "flip of bit \(bit) at \(index) accepted: \(String(decoding: flipped, as: UTF8.self))")
+                    #expect(
+                        hexCase || index == bytes.count - 1, "flip of bit \(bit) at \(index) accepted: \(String(decoding: flipped, as: UTF8.self))")
                 }
             }
         }
@@ -307,12 +315,14 @@ struct PPKBrokenInputTests {
         #expect(throws: KeyError.invalidFormat("")) { try PrivateKeyDocument(text: Self.replacing(header, with: "99999999999999999999", in: text)) }
     }
 
-    @Test("absurd Argon2 parameters are refused at once, before any memory is taken", arguments: [
-        ("Argon2-Memory", "4294967295"), ("Argon2-Memory", "1099511627776"), ("Argon2-Memory", "1048577"), ("Argon2-Memory", "0"),
-        ("Argon2-Memory", "7"), ("Argon2-Passes", "0"), ("Argon2-Passes", "4294967295"), ("Argon2-Passes", "2097153"),
-        ("Argon2-Parallelism", "0"), ("Argon2-Parallelism", "256"), ("Argon2-Parallelism", "2"), ("Argon2-Memory", "-8"),
-        ("Argon2-Memory", "8 KiB"), ("Argon2-Salt", ""), ("Argon2-Salt", "abc"), ("Argon2-Salt", "zz"),
-    ])
+    @Test(
+        "absurd Argon2 parameters are refused at once, before any memory is taken",
+        arguments: [
+            ("Argon2-Memory", "4294967295"), ("Argon2-Memory", "1099511627776"), ("Argon2-Memory", "1048577"), ("Argon2-Memory", "0"),
+            ("Argon2-Memory", "7"), ("Argon2-Passes", "0"), ("Argon2-Passes", "4294967295"), ("Argon2-Passes", "2097153"),
+            ("Argon2-Parallelism", "0"), ("Argon2-Parallelism", "256"), ("Argon2-Parallelism", "2"), ("Argon2-Memory", "-8"),
+            ("Argon2-Memory", "8 KiB"), ("Argon2-Salt", ""), ("Argon2-Salt", "abc"), ("Argon2-Salt", "zz"),
+        ])
     func absurdArgon2(header: String, value: String) throws {
         let (_, text) = try Self.sample(encrypted: true)
         let broken = Self.replacing(header, with: value, in: text)
@@ -376,7 +386,9 @@ struct PPKBrokenInputTests {
         #expect(code(text.replacingOccurrences(of: "PuTTY-User-Key-File-3", with: "PuTTY-User-Key-File-4")) == .unsupportedOperation)
         #expect(code(text.replacingOccurrences(of: "PuTTY-User-Key-File-3", with: "PuTTY-User-Key-File-x")) == .invalidFormat)
         #expect(code(text.replacingOccurrences(of: "PuTTY-User-Key-File-3: ssh-ed25519", with: "PuTTY-User-Key-File-3: ssh-rsa")) == .typeMismatch)
-        #expect(code(text.replacingOccurrences(of: "PuTTY-User-Key-File-3: ssh-ed25519", with: "PuTTY-User-Key-File-3: ssh-ed448")) == .unsupportedKeyType)
+        #expect(
+            code(text.replacingOccurrences(of: "PuTTY-User-Key-File-3: ssh-ed25519", with: "PuTTY-User-Key-File-3: ssh-ed448")) == .unsupportedKeyType
+        )
         #expect(code(text.replacingOccurrences(of: "Encryption: aes256-cbc", with: "Encryption: aes128-cbc")) == .unsupportedCipher)
         #expect(code(text.replacingOccurrences(of: "Key-Derivation: Argon2id", with: "Key-Derivation: scrypt")) == .unsupportedKDF)
         #expect(code(text.replacingOccurrences(of: "Key-Derivation: Argon2id", with: "Key-Derivation: argon2id")) == .unsupportedKDF)
@@ -424,10 +436,11 @@ struct PPKBrokenInputTests {
         #expect(!text.contains("\r"))
         #expect(lines.last == "")
         let names = lines.compactMap { line in line.firstIndex(of: ":").map { String(line[..<$0]) } }
-        #expect(names == [
-            "PuTTY-User-Key-File-3", "Encryption", "Comment", "Public-Lines", "Key-Derivation", "Argon2-Memory",
-            "Argon2-Passes", "Argon2-Parallelism", "Argon2-Salt", "Private-Lines", "Private-MAC",
-        ])
+        #expect(
+            names == [
+                "PuTTY-User-Key-File-3", "Encryption", "Comment", "Public-Lines", "Key-Derivation", "Argon2-Memory",
+                "Argon2-Passes", "Argon2-Parallelism", "Argon2-Salt", "Private-Lines", "Private-MAC",
+            ])
         #expect(lines.contains("Argon2-Salt: 000102030405060708090a0b0c0d0e0f"))
         for line in lines where !line.contains(":") && !line.isEmpty { #expect(line.count <= 64) }
         #expect(lines.filter { !$0.contains(":") && $0.count == 64 }.count > 10)
@@ -467,8 +480,9 @@ struct PPKBrokenInputTests {
 
     @Test("writing refuses FIDO keys and comments with control characters")
     func writerRefusals() throws {
-        let sk = try PrivateKey(material: .skEd25519(
-            publicKey: Array(repeating: 1, count: 32), application: "ssh:", flags: 1, keyHandle: [1, 2], reserved: []))
+        let sk = try PrivateKey(
+            material: .skEd25519(
+                publicKey: Array(repeating: 1, count: 32), application: "ssh:", flags: 1, keyHandle: [1, 2], reserved: []))
         #expect(throws: KeyError.unsupportedOperation("")) { try sk.ppkText(version: 3, passphrase: nil, parameters: nil) }
         var key = try PrivateKey.generate(.ed25519)
         key.comment = "two\nlines"

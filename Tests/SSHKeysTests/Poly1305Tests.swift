@@ -51,24 +51,31 @@ struct Poly1305Tests {
             "§2.5.2", key: "85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b",
             message: Array("Cryptographic Forum Research Group".utf8), tag: "a8061dc1305136c6c22b8baf0c0127a9"),
         Vector("A.3 #1", key: zero16 + zero16, message: [UInt8](repeating: 0, count: 64), tag: zero16),
-        Vector("A.3 #2", key: zero16 + "36e5f6b5c5e06070f0efca96227a863e", message: ietfText,
-               tag: "36e5f6b5c5e06070f0efca96227a863e"),
-        Vector("A.3 #3", key: "36e5f6b5c5e06070f0efca96227a863e" + zero16, message: ietfText,
-               tag: "f3477e7cd95417af89a6b8794c310cf0"),
-        Vector("A.3 #4", key: "1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0",
-               message: jabberwocky, tag: "4541669a7eaaee61e708dc7cbcc5eb62"),
+        Vector(
+            "A.3 #2", key: zero16 + "36e5f6b5c5e06070f0efca96227a863e", message: ietfText,
+            tag: "36e5f6b5c5e06070f0efca96227a863e"),
+        Vector(
+            "A.3 #3", key: "36e5f6b5c5e06070f0efca96227a863e" + zero16, message: ietfText,
+            tag: "f3477e7cd95417af89a6b8794c310cf0"),
+        Vector(
+            "A.3 #4", key: "1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0",
+            message: jabberwocky, tag: "4541669a7eaaee61e708dc7cbcc5eb62"),
         Vector("A.3 #5", key: rTwo + zero16, message: ones16, tag: "03000000000000000000000000000000"),
         Vector("A.3 #6", key: rTwo + ones16, message: rTwo, tag: "03000000000000000000000000000000"),
-        Vector("A.3 #7", key: rOne + zero16,
-               message: ones16 + "F0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" + "11000000000000000000000000000000",
-               tag: "05000000000000000000000000000000"),
-        Vector("A.3 #8", key: rOne + zero16,
-               message: ones16 + "FBFEFEFEFEFEFEFEFEFEFEFEFEFEFEFE" + "01010101010101010101010101010101",
-               tag: zero16),
-        Vector("A.3 #9", key: rTwo + zero16, message: "FDFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
-               tag: "FAFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
-        Vector("A.3 #10", key: rTen + zero16, message: messageTen + " 01000000000000000000000000000000",
-               tag: "14000000000000005500000000000000"),
+        Vector(
+            "A.3 #7", key: rOne + zero16,
+            message: ones16 + "F0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" + "11000000000000000000000000000000",
+            tag: "05000000000000000000000000000000"),
+        Vector(
+            "A.3 #8", key: rOne + zero16,
+            message: ones16 + "FBFEFEFEFEFEFEFEFEFEFEFEFEFEFEFE" + "01010101010101010101010101010101",
+            tag: zero16),
+        Vector(
+            "A.3 #9", key: rTwo + zero16, message: "FDFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+            tag: "FAFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
+        Vector(
+            "A.3 #10", key: rTen + zero16, message: messageTen + " 01000000000000000000000000000000",
+            tag: "14000000000000005500000000000000"),
         Vector("A.3 #11", key: rTen + zero16, message: messageTen, tag: "13000000000000000000000000000000"),
     ]
 

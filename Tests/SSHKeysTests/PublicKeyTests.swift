@@ -11,8 +11,10 @@ let sshKeygenTypes: [[String]] = [
 ]
 
 /// Makes a key with the real ssh-keygen and returns (private path, public line).
-func sshKeygen(_ type: [String], in directory: TemporaryDirectory, name: String = "key", comment: String = RandomInput.comment(),
-               passphrase: String = "", extra: [String] = []) throws -> (path: String, publicLine: String) {
+func sshKeygen(
+    _ type: [String], in directory: TemporaryDirectory, name: String = "key", comment: String = RandomInput.comment(),
+    passphrase: String = "", extra: [String] = []
+) throws -> (path: String, publicLine: String) {
     let path = directory.file(name)
     try ExternalTool.runChecked("ssh-keygen", ["-q"] + type + ["-C", comment, "-N", passphrase, "-f", path] + extra)
     return (path, try directory.read(name + ".pub").trimmingCharacters(in: .newlines))
@@ -33,20 +35,24 @@ struct PublicKeyTests {
         }
     }
 
-    @Test("certificates: fields decoded, signature checked, fingerprint as ssh-keygen", arguments: [
-        (["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"]), (["-t", "rsa", "-b", "2048"], ["-t", "ed25519"]),
-        (["-t", "ecdsa", "-b", "256"], ["-t", "rsa", "-b", "3072"]),
-    ])
+    @Test(
+        "certificates: fields decoded, signature checked, fingerprint as ssh-keygen",
+        arguments: [
+            (["-t", "ed25519"], ["-t", "ecdsa", "-b", "384"]), (["-t", "rsa", "-b", "2048"], ["-t", "ed25519"]),
+            (["-t", "ecdsa", "-b", "256"], ["-t", "rsa", "-b", "3072"]),
+        ])
     func certificates(caType: [String], keyType: [String]) throws {
         let directory = try TemporaryDirectory()
         let (caPath, caLine) = try sshKeygen(caType, in: directory, name: "ca")
         let (keyPath, _) = try sshKeygen(keyType, in: directory, name: "user")
         let serial = UInt64.random(in: 1...UInt64(Int64.max))
         let principals = (0..<Int.random(in: 1...4)).map { _ in "p\(Int.random(in: 0...9999))" }
-        try ExternalTool.runChecked("ssh-keygen", [
-            "-q", "-s", caPath, "-I", "id \(serial)", "-z", String(serial), "-n", principals.joined(separator: ","),
-            "-V", "20200101:20400101", "-O", "force-command=/bin/true", "-O", "no-pty", keyPath + ".pub",
-        ])
+        try ExternalTool.runChecked(
+            "ssh-keygen",
+            [
+                "-q", "-s", caPath, "-I", "id \(serial)", "-z", String(serial), "-n", principals.joined(separator: ","),
+                "-V", "20200101:20400101", "-O", "force-command=/bin/true", "-O", "no-pty", keyPath + ".pub",
+            ])
         let certLine = try directory.read("user-cert.pub").trimmingCharacters(in: .newlines)
         let certificate = try PublicKey(openSSHLine: certLine)
         let fields = try #require(certificate.certificate)

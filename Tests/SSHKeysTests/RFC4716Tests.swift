@@ -89,7 +89,8 @@ struct RFC4716Tests {
         ),
         (
             "PuTTYgen escapes",
-            "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"a \\\"quoted\\\\ comment\\\" \"\n\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n",
+            "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"a \\\"quoted\\\\ comment\\\" \"\n"
+                + "\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n",
             "a \"quoted\\ comment\" "
         ),
         (
@@ -119,7 +120,9 @@ struct RFC4716Tests {
             key.rfc4716Text(comment: "256-bit ED25519, converted by root@host from OpenSSH")
                 == "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"256-bit ED25519, converted by root@host from OpenSSH\"\n"
                 + "\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n")
-        #expect(key.rfc4716Text() == "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"fixture\"\n\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n")
+        #expect(
+            key.rfc4716Text()
+                == "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"fixture\"\n\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n")
         #expect(key.rfc4716Text(comment: "") == "---- BEGIN SSH2 PUBLIC KEY ----\n\(KeyTextFixtures.ed25519Base64)\n---- END SSH2 PUBLIC KEY ----\n")
     }
 
@@ -244,9 +247,12 @@ struct RFC4716Tests {
     @Test("long comments wrap within 72 bytes and read back", arguments: 0..<40)
     func wrapping(_ round: Int) throws {
         let key = try KeyTextFixtures.ed25519()
-        let comment = round < 4
-            ? ["a: b: c: d: " + String(repeating: "x: ", count: 40), String(repeating: "-", count: 200),
-               String(repeating: "\\\"", count: 100), String(repeating: "中😀", count: 100)][round]
+        let comment =
+            round < 4
+            ? [
+                "a: b: c: d: " + String(repeating: "x: ", count: 40), String(repeating: "-", count: 200),
+                String(repeating: "\\\"", count: 100), String(repeating: "中😀", count: 100),
+            ][round]
             : KeyTextFixtures.headerComment(maxLength: 300)
         let text = key.rfc4716Text(comment: comment)
         let lines = text.split(separator: "\n").map { Array($0.utf8) }

@@ -73,7 +73,9 @@ public enum ExternalTool {
 
     /// Runs and requires exit status 0.
     @discardableResult
-    public static func runChecked(_ name: String, _ arguments: [String], input: [UInt8]? = nil, environment: [String: String]? = nil) throws -> ToolResult {
+    public static func runChecked(_ name: String, _ arguments: [String], input: [UInt8]? = nil, environment: [String: String]? = nil) throws
+        -> ToolResult
+    {
         let result = try run(name, arguments, input: input, environment: environment)
         guard result.status == 0 else {
             throw ToolError(description: "\(name) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")

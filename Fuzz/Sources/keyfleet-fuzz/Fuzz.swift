@@ -87,8 +87,9 @@ func fuzzPublicKey(_ bytes: [UInt8]) {
         checkPublicKey(key, from: "rfc4716")
         let again = reparse("rfc4716Text", of: key) { () throws(KeyError) in try PublicKey(rfc4716: key.rfc4716Text()) }
         // Comments over RFC 4716's 1024 bytes are cut to fit; nothing else may change.
-        expect(again.isSameKey(as: key) && key.comment.hasPrefix(again.comment),
-               "rfc4716Text of a parsed key parses to another key", key.rfc4716Text())
+        expect(
+            again.isSameKey(as: key) && key.comment.hasPrefix(again.comment),
+            "rfc4716Text of a parsed key parses to another key", key.rfc4716Text())
     }
     if let key = try? PublicKey(pem: text) {
         checkPublicKey(key, from: "pem")
@@ -120,8 +121,9 @@ func fuzzPrivateKey(_ bytes: [UInt8]) {
     } catch {
         roundTripFailed("serialized(as: .openSSH) of a decrypted key does not parse: \(error)", text)
     }
-    expect(again.material == key.material && again.comment == key.comment,
-           "serialized(as: .openSSH) of a decrypted key parses to another key", text)
+    expect(
+        again.material == key.material && again.comment == key.comment,
+        "serialized(as: .openSSH) of a decrypted key parses to another key", text)
 }
 
 func fuzzAuthorizedKeys(_ bytes: [UInt8]) {
@@ -131,8 +133,9 @@ func fuzzAuthorizedKeys(_ bytes: [UInt8]) {
     for entry in parsed { checkAuthorizedKey(entry) }
     let rendered = AuthorizedKeysFile.render(parsed)
     let again = AuthorizedKeysFile.parse(rendered)
-    expect(again.count == parsed.count && zip(again, parsed).allSatisfy { (try? $0.result.get()) == $1 },
-           "AuthorizedKeysFile.render of parsed lines parses to other lines", rendered)
+    expect(
+        again.count == parsed.count && zip(again, parsed).allSatisfy { (try? $0.result.get()) == $1 },
+        "AuthorizedKeysFile.render of parsed lines parses to other lines", rendered)
     scanKeyList(bytes)
 }
 
@@ -143,8 +146,9 @@ func fuzzKnownHosts(_ bytes: [UInt8]) {
     for entry in parsed { checkKnownHost(entry) }
     let rendered = KnownHostsFile.render(parsed)
     let again = KnownHostsFile.parse(rendered)
-    expect(again.count == parsed.count && zip(again, parsed).allSatisfy { (try? $0.result.get()) == $1 },
-           "KnownHostsFile.render of parsed lines parses to other lines", rendered)
+    expect(
+        again.count == parsed.count && zip(again, parsed).allSatisfy { (try? $0.result.get()) == $1 },
+        "KnownHostsFile.render of parsed lines parses to other lines", rendered)
     scanKeyList(bytes)
 }
 
@@ -169,8 +173,9 @@ func checkPublicKey(_ key: PublicKey, from parser: String) {
     let line = key.openSSHLine
     let again = reparse("openSSHLine (key from \(parser))", of: key) { () throws(KeyError) in try PublicKey(openSSHLine: line) }
     // The line format cannot carry blanks around a comment (readers trim them), so compare trimmed comments.
-    expect(again.isSameKey(as: key) && again.comment == trimmedBlanks(key.comment),
-           "openSSHLine of a key from \(parser) parses to another key", line)
+    expect(
+        again.isSameKey(as: key) && again.comment == trimmedBlanks(key.comment),
+        "openSSHLine of a key from \(parser) parses to another key", line)
     let blob = reparse("wireBytes (key from \(parser))", of: key) { () throws(KeyError) in try PublicKey(wireBytes: key.wireBytes) }
     expect(blob.wireBytes == key.wireBytes, "wireBytes of a key from \(parser) parses to another key", line)
     expect(!line.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "openSSHLine holds a control character", line)
@@ -209,9 +214,11 @@ func checkKnownHost(_ entry: KnownHost) {
 /// The scanner's ranges stay inside the line, and each key it finds renders and parses back.
 func scanKeyList(_ bytes: [UInt8]) {
     KeyListScanner().scan(bytes) { line in
-        let inside = { (range: Range<Int>?) in range.map { $0.lowerBound >= line.range.lowerBound && $0.upperBound <= line.range.upperBound } ?? true }
-        expect(line.range.upperBound <= bytes.count && inside(line.prefix) && inside(line.comment),
-               "KeyListScanner returned a range outside its line \(line.number)", String(decoding: bytes, as: UTF8.self))
+        let inside = { (range: Range<Int>?) in range.map { $0.lowerBound >= line.range.lowerBound && $0.upperBound <= line.range.upperBound } ?? true
+        }
+        expect(
+            line.range.upperBound <= bytes.count && inside(line.prefix) && inside(line.comment),
+            "KeyListScanner returned a range outside its line \(line.number)", String(decoding: bytes, as: UTF8.self))
         if let key = line.key { checkPublicKey(key, from: "KeyListScanner") }
     }
 }

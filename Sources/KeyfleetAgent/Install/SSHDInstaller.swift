@@ -63,11 +63,16 @@ public struct SSHDInstaller: Sendable {
     /// The drop-in's text.
     public func dropIn() throws(AgentError) -> String {
         for (name, value) in [("keys directory", keysDirectory), ("lookup command", lookupCommand)] {
-            guard value.hasPrefix("/"), value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "\"") }) else {
-                throw AgentError(.usage, "the \(name) \"\(AgentError.printable(value))\" must be an absolute path of printable characters without blanks, % or quotes")
+            guard value.hasPrefix("/"), value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "\"") })
+            else {
+                throw AgentError(
+                    .usage,
+                    "the \(name) \"\(AgentError.printable(value))\" must be an absolute path of printable characters without blanks, % or quotes")
             }
         }
-        guard lookupUser.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }), !lookupUser.isEmpty else {
+        guard lookupUser.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }),
+            !lookupUser.isEmpty
+        else {
             throw AgentError(.usage, "the lookup user \"\(AgentError.printable(lookupUser))\" is not a user name")
         }
         var text = "# Written by keyfleet host-agent install; keyfleet host-agent uninstall removes it.\n"
@@ -148,7 +153,9 @@ public struct SSHDInstaller: Sendable {
         case .none:
             return
         case .pidFile(let path):
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+            else {
                 throw AgentError.local("cannot read sshd's pid from \(path)")
             }
             guard kill(pid, SIGHUP) == 0 else { throw AgentError.local("cannot signal sshd (pid \(pid)) to reload") }

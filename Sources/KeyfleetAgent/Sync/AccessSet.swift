@@ -41,7 +41,11 @@ public struct AccessSet: Hashable, Sendable, Codable {
             found.reserveCapacity(lines.count)
             for line in lines {
                 // One line each: a line break here could carry a second key or options past the parser.
-                guard !line.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\u{85}" || $0 == "\u{2028}" || $0 == "\u{2029}" }) else {
+                guard
+                    !line.unicodeScalars.contains(where: {
+                        $0.value < 0x20 || $0.value == 0x7F || $0 == "\u{85}" || $0 == "\u{2028}" || $0 == "\u{2029}"
+                    })
+                else {
                     throw AgentError.malformedAnswer("a line for \(login) contains a line break or control character")
                 }
                 let key: AuthorizedKey

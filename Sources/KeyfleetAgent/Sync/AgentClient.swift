@@ -184,8 +184,9 @@ struct AgentClient: Sendable {
         var out = ""
         var bytes = 0
         for scalar in text.unicodeScalars {
-            let printable: Unicode.Scalar = scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
-                || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
+            let printable: Unicode.Scalar =
+                scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                    || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
             let size = String(printable).utf8.count
             guard bytes + size <= 1024 else { break }
             out.unicodeScalars.append(printable)

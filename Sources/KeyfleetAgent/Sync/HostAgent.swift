@@ -253,7 +253,8 @@ public struct HostAgent: Service {
                     do {
                         try state.saveAccess(access)
                     } catch {
-                        logger.error("cannot keep the last answer; a restarted agent waits for the server", metadata: ["error": "\(error.description)"])
+                        logger.error(
+                            "cannot keep the last answer; a restarted agent waits for the server", metadata: ["error": "\(error.description)"])
                         try? state.removeAccess()
                     }
                     current = access
@@ -294,7 +295,8 @@ public struct HostAgent: Service {
                 let refused = try writer.removeAll()
                 guard refused.isEmpty else {
                     let logins = refused.keys.sorted().joined(separator: ", ")
-                    throw AgentError.local("the keys of \(logins) could not be removed: \(refused.sorted(by: { $0.key < $1.key }).map(\.value).joined(separator: "; "))")
+                    throw AgentError.local(
+                        "the keys of \(logins) could not be removed: \(refused.sorted(by: { $0.key < $1.key }).map(\.value).joined(separator: "; "))")
                 }
                 logger.notice("removed every key the agent manages; stopping", metadata: ["mode": "\(configuration.mode.rawValue)"])
                 return

@@ -53,8 +53,9 @@ struct DoctorCommand: ParsableCommand {
             try report(findings)
             return
         }
-        findings += checkMode(sshDirectory, status: sshStatus, wanted: 0o700, forbidden: 0o077, owner: owner,
-                              why: "must be 0700 and yours, or ssh and sshd may refuse the keys inside")
+        findings += checkMode(
+            sshDirectory, status: sshStatus, wanted: 0o700, forbidden: 0o077, owner: owner,
+            why: "must be 0700 and yours, or ssh and sshd may refuse the keys inside")
 
         for name in listDirectory(sshDirectory).sorted() {
             let path = sshDirectory + "/" + name
@@ -71,17 +72,20 @@ struct DoctorCommand: ParsableCommand {
             }
             guard status.st_mode & S_IFMT == S_IFREG else { continue }
             if name == "authorized_keys" || name == "authorized_keys2" {
-                findings += checkMode(path, status: status, wanted: 0o600, forbidden: 0o077, owner: owner,
-                                      why: "should be 0600 and yours: sshd's StrictModes ignores it when group or others can write it")
+                findings += checkMode(
+                    path, status: status, wanted: 0o600, forbidden: 0o077, owner: owner,
+                    why: "should be 0600 and yours: sshd's StrictModes ignores it when group or others can write it")
                 findings += checkAuthorizedKeys(path)
             } else if name.hasSuffix(".pub") {
-                findings += checkMode(path, status: status, wanted: 0o644, forbidden: 0o022, owner: owner,
-                                      why: "should be 0644: others must not be able to change your public key")
+                findings += checkMode(
+                    path, status: status, wanted: 0o644, forbidden: 0o022, owner: owner,
+                    why: "should be 0644: others must not be able to change your public key")
             } else if let head = try? FileSystem.read(path, limit: PrivateKeyDocument.maximumLength),
                 PrivateKeyDocument.looksLikePrivateKey(String(decoding: head.prefix(128), as: UTF8.self))
             {
-                findings += checkMode(path, status: status, wanted: 0o600, forbidden: 0o077, owner: owner,
-                                      why: "is a private key and must be 0600: ssh refuses private keys others can read")
+                findings += checkMode(
+                    path, status: status, wanted: 0o600, forbidden: 0o077, owner: owner,
+                    why: "is a private key and must be 0600: ssh refuses private keys others can read")
                 if !FileSystem.exists(path + ".pub") {
                     findings.append(writeMissingPublicKey(privatePath: path, bytes: head, owner: status))
                 }
@@ -115,8 +119,11 @@ struct DoctorCommand: ParsableCommand {
             path = index == 0 ? "/" : (path == "/" ? "/" : path + "/") + component
             guard let status = FileSystem.status(path) else { continue }
             if status.st_uid != 0 && status.st_uid != owner {
-                findings.append(Finding(path: path, problem: "is owned by another user (uid \(status.st_uid)); sshd's StrictModes refuses "
-                        + "authorized_keys below it"))
+                findings.append(
+                    Finding(
+                        path: path,
+                        problem: "is owned by another user (uid \(status.st_uid)); sshd's StrictModes refuses "
+                            + "authorized_keys below it"))
             }
             if status.st_mode & 0o022 != 0 && status.st_mode & S_ISVTX == 0 {
                 var finding = Finding(path: path, problem: "is writable by group or others; sshd's StrictModes refuses authorized_keys below it")
@@ -198,8 +205,9 @@ struct DoctorCommand: ParsableCommand {
             return finding
         }
         do {
-            try FileSystem.writeAtomically(privatePath + ".pub", Array((key.openSSHLine + "\n").utf8), mode: 0o644, replace: false,
-                                           owner: (owner.st_uid, owner.st_gid))
+            try FileSystem.writeAtomically(
+                privatePath + ".pub", Array((key.openSSHLine + "\n").utf8), mode: 0o644, replace: false,
+                owner: (owner.st_uid, owner.st_gid))
             finding.fixed = true
         } catch {
             finding.problem += "; writing it failed: \(error.message)"

@@ -133,8 +133,9 @@ struct FingerprintCommand: ParsableCommand {
             var hasKey = false
             KeyListScanner().scan(bytes) { line in hasKey = hasKey || line.key != nil }
             guard hasKey else {
-                throw CLIError("\(Terminal.safe(path)): the private key starts after other text; as ssh-keygen -l, fingerprint reads "
-                    + "no key from such a file (keyfleet pubkey reads it)")
+                throw CLIError(
+                    "\(Terminal.safe(path)): the private key starts after other text; as ssh-keygen -l, fingerprint reads "
+                        + "no key from such a file (keyfleet pubkey reads it)")
             }
         }
         var buffer = SSHKeygenLineBuffer()
@@ -219,9 +220,12 @@ struct FingerprintCommand: ParsableCommand {
             ("fingerprint", .string(entry.key.fingerprint(hash))),
             ("type", .string(entry.key.typeName)),
             // Bytes that are not UTF-8 are shown escaped, as on the line, rather than replaced.
-            ("comment", (entry.line == nil ? entry.comment : entry.ownComment).map { bytes in
-                .string(String(validating: bytes, as: UTF8.self) ?? CommentPolicy.displayText(bytes))
-            } ?? .null),
+            (
+                "comment",
+                (entry.line == nil ? entry.comment : entry.ownComment).map { bytes in
+                    .string(String(validating: bytes, as: UTF8.self) ?? CommentPolicy.displayText(bytes))
+                } ?? .null
+            ),
         ]
         if verbose { members.append(("randomart", .string(entry.key.randomart(hash)))) }
         return .object(members)

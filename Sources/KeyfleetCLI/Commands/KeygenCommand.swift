@@ -67,9 +67,11 @@ struct KeygenCommand: ParsableCommand {
     @Option(help: "Private key format: openssh (default), pem, pkcs8, ppk (PuTTY v3) or ppk2.")
     var format: FormatName = .openssh
 
-    @Option(name: .customShort("m"), help: ArgumentHelp(
-        "Private key format as ssh-keygen -m: PEM or PKCS8 (RSA, ECDSA), else OpenSSH's; -a and -Z are then ignored, as there.",
-        valueName: "format"))
+    @Option(
+        name: .customShort("m"),
+        help: ArgumentHelp(
+            "Private key format as ssh-keygen -m: PEM or PKCS8 (RSA, ECDSA), else OpenSSH's; -a and -Z are then ignored, as there.",
+            valueName: "format"))
     var sshKeygenFormat: SSHKeygenFormat?
 
     @Option(name: .customLong("ppk-param"), help: "PuTTY v3 KDF: version=3,kdf=argon2id|argon2i|argon2d,memory=KIB,passes=N,parallelism=N.")
@@ -211,7 +213,8 @@ struct KeygenOptions {
         if quiet { return }
         var sanitized: [UInt8] = []
         OpenSSHTextSanitizer.fromEnvironment().append(Array(keyComment.utf8), to: &sanitized)
-        Terminal.print("""
+        Terminal.print(
+            """
             Your identification has been saved in \(Terminal.safe(path))
             Your public key has been saved in \(Terminal.safe(publicPath))
             The key fingerprint is:

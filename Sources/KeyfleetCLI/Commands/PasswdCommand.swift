@@ -25,9 +25,11 @@ struct PasswdCommand: ParsableCommand {
     @Option(name: .customShort("Z"), help: "Cipher for OpenSSH keys (default \(PrivateKeyEncoding.defaultOpenSSHCipher)).")
     var cipher: String?
 
-    @Option(name: .customShort("m"), help: ArgumentHelp(
-        "Write the key as ssh-keygen -p -m does: PEM or PKCS8 (RSA, ECDSA), else OpenSSH's format; -a and -Z are then ignored, as there.",
-        valueName: "format"))
+    @Option(
+        name: .customShort("m"),
+        help: ArgumentHelp(
+            "Write the key as ssh-keygen -p -m does: PEM or PKCS8 (RSA, ECDSA), else OpenSSH's format; -a and -Z are then ignored, as there.",
+            valueName: "format"))
     var sshKeygenFormat: SSHKeygenFormat?
 
     @Flag(name: .customShort("o"), help: "Accepted and ignored, as by ssh-keygen.")

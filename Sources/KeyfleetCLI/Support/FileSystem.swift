@@ -170,7 +170,8 @@ package enum FileSystem {
         var user = "unknown"
         if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { user = String(cString: name) }
         var buffer = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&buffer, buffer.count) == 0
+        let host =
+            gethostname(&buffer, buffer.count) == 0
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
         return "\(user)@\(host)"
     }

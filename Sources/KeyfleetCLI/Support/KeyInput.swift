@@ -69,7 +69,8 @@ package enum Passphrase {
             if let value = getenv(name) { return Array(String(cString: value).utf8) }
         }
         guard allowPrompt, let first = Terminal.readSecret(prompt: "Enter passphrase for \(Terminal.safe(path)) (empty for no passphrase): ") else {
-            throw CLIError("\(Terminal.safe(path)): no new passphrase given and no terminal to ask on: use -N PASSPHRASE (or -N '' for none), "
+            throw CLIError(
+                "\(Terminal.safe(path)): no new passphrase given and no terminal to ask on: use -N PASSPHRASE (or -N '' for none), "
                     + "--new-passphrase-file or \(environment.first ?? "KEYFLEET_NEW_PASSPHRASE")")
         }
         guard let second = Terminal.readSecret(prompt: "Enter same passphrase again: "), second == first else {

@@ -56,11 +56,13 @@ private final class Spinner: @unchecked Sendable {
     static func start(label: String) -> Spinner? {
         let spinner = Spinner(label: label)
         let context = Unmanaged.passRetained(spinner).toOpaque()
-        let result = pthread_create(&spinner.thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<Spinner>.fromOpaque(context).takeRetainedValue().draw()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &spinner.thread, nil,
+            { context in
+                guard let context else { return nil }
+                Unmanaged<Spinner>.fromOpaque(context).takeRetainedValue().draw()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<Spinner>.fromOpaque(context).release()
             return nil

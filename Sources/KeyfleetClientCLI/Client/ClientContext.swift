@@ -56,8 +56,8 @@ struct ConnectionOptions: ParsableArguments {
     static func savedToken(_ saved: ClientContext, for server: String) throws(CLIError) -> String {
         guard ClientContext.sameServer(server, saved.server) else {
             throw CLIError(
-                "no API token given for \(Terminal.safe(server)): the context \"\(Terminal.safe(saved.name ?? ContextFile.legacyName))\" holds a token for "
-                    + "\(Terminal.safe(saved.server)) only; use --token TOKEN, KEYFLEET_TOKEN or a context of that server",
+                "no API token given for \(Terminal.safe(server)): the context \"\(Terminal.safe(saved.name ?? ContextFile.legacyName))\" "
+                    + "holds a token for \(Terminal.safe(saved.server)) only; use --token TOKEN, KEYFLEET_TOKEN or a context of that server",
                 code: "no-token")
         }
         return saved.token
@@ -153,14 +153,16 @@ struct ContextFile {
         let names = contexts.map(\.name)
         let known = names.isEmpty ? " (there are none: keyfleet context create NAME --server URL)" : ""
         return CLIError(
-            "no context is named \"\(Terminal.safe(name))\"\(Suggestions.phrase(for: name, among: names))\(known) in \(Terminal.safe(ClientContext.path))",
+            "no context is named \"\(Terminal.safe(name))\"\(Suggestions.phrase(for: name, among: names))\(known) "
+                + "in \(Terminal.safe(ClientContext.path))",
             code: "unknown-context")
     }
 
     /// A context name: 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.
     static func validate(name: String) throws(CLIError) {
         guard ClientInput.isIdentifier(name) else {
-            throw CLIError.usage("context name \"\(Terminal.safe(name))\" is not 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit")
+            throw CLIError.usage(
+                "context name \"\(Terminal.safe(name))\" is not 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit")
         }
     }
 
@@ -182,8 +184,8 @@ struct ContextFile {
         }
         guard info.st_mode & 0o077 == 0 else {
             throw CLIError(
-                "\(Terminal.safe(path)): readable or writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it or keyfleet login again"
-            )
+                "\(Terminal.safe(path)): readable or writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "run chmod 600 on it or keyfleet login again")
         }
         return try parse(FileSystem.readText(path, limit: 1 << 20), path: path)
     }
@@ -234,7 +236,8 @@ struct ContextFile {
             }
         }
         for context in file.contexts where context.server.isEmpty || context.token.isEmpty {
-            throw CLIError("\(Terminal.safe(path)): context \"\(context.name)\" has no server or no token; run keyfleet login --context \(context.name) again")
+            throw CLIError(
+                "\(Terminal.safe(path)): context \"\(context.name)\" has no server or no token; run keyfleet login --context \(context.name) again")
         }
         return file
     }

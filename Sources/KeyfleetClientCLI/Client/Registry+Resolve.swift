@@ -21,7 +21,9 @@ extension Registry {
         if matches.count == 1, let id = matches.first { return id }
         let scope = within.map { " \($0)" } ?? ""
         if matches.count > 1 {
-            throw CLIError("\(matches.count) \(kind)s\(scope) are named \"\(Terminal.safe(reference))\"; give the identifier (\(matches.map(Terminal.safe).joined(separator: ", ")))")
+            throw CLIError(
+                "\(matches.count) \(kind)s\(scope) are named \"\(Terminal.safe(reference))\"; "
+                    + "give the identifier (\(matches.map(Terminal.safe).joined(separator: ", ")))")
         }
         // Identifiers the store makes are UUIDs: one of those is used as it is, without a second listing.
         if ClientInput.isIdentifier(reference), Self.isUUID(reference) { return reference }

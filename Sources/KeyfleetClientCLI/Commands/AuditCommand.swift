@@ -40,8 +40,10 @@ struct AuditCommand: ParsableCommand {
             ClientOutput.printTable(
                 ["SEQ", "TIME", "ACTOR", "TOKEN", "ACTION", "TYPE", "OBJECT"],
                 entries.map {
-                    [String($0.sequence), ClientOutput.time($0.at), $0.actor == nil ? "(server)" : ClientOutput.name($0.actorName, or: $0.actor),
-                     $0.token ?? "-", $0.action, $0.objectType.rawValue, ClientOutput.name($0.objectName, or: $0.objectId)]
+                    [
+                        String($0.sequence), ClientOutput.time($0.at), $0.actor == nil ? "(server)" : ClientOutput.name($0.actorName, or: $0.actor),
+                        $0.token ?? "-", $0.action, $0.objectType.rawValue, ClientOutput.name($0.objectName, or: $0.objectId),
+                    ]
                 })
         }
     }

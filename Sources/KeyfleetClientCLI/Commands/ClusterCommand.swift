@@ -49,7 +49,8 @@ struct ClusterCommand: ParsableCommand {
             var keyIDs: [String] = []
             for key in keys { keyIDs.append(try await registry.keyID(key, preferring: projectID)) }
             let cluster = try await registry.call { client in
-                try await client.createCluster(body: .json(.init(name: name, project: projectID, keys: keyIDs.isEmpty ? nil : keyIDs))).created.body.json
+                try await client.createCluster(body: .json(.init(name: name, project: projectID, keys: keyIDs.isEmpty ? nil : keyIDs))).created.body
+                    .json
             }
             try ClusterCommand.show(cluster, output.output)
         }
@@ -70,7 +71,8 @@ struct ClusterCommand: ParsableCommand {
             }
             if output.output == .json { return try ClientOutput.printJSON(clusters) }
             ClientOutput.printTable(
-                ["ID", "NAME", "PROJECT", "KEYS"], clusters.map { [$0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), String($0.keys.count)] })
+                ["ID", "NAME", "PROJECT", "KEYS"],
+                clusters.map { [$0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), String($0.keys.count)] })
         }
     }
 

@@ -52,7 +52,8 @@ struct HostCommand: ParsableCommand {
                 let keys = access?.keys ?? []
                 let rescue = host.rescueKeys.additionalProperties[login] ?? []
                 return [
-                    login, access?.mode.rawValue ?? "inherited", access?.mode == .explicit ? (keys.isEmpty ? "(none)" : ClientOutput.keys(keys, host.keyNames)) : "-",
+                    login, access?.mode.rawValue ?? "inherited",
+                    access?.mode == .explicit ? (keys.isEmpty ? "(none)" : ClientOutput.keys(keys, host.keyNames)) : "-",
                     ClientOutput.keys(rescue, host.keyNames),
                 ]
             })
@@ -76,14 +77,17 @@ struct HostCommand: ParsableCommand {
 
         @Argument(help: "The host's name.") var name: String
         @Option(help: "Its project (name or id).") var project: String
-        @Option(name: .customLong("ssh-key"), help: ArgumentHelp("Exactly these keys may log in (name or id); repeatable. Default: inherited.", valueName: "key"))
+        @Option(
+            name: .customLong("ssh-key"),
+            help: ArgumentHelp("Exactly these keys may log in (name or id); repeatable. Default: inherited.", valueName: "key"))
         var keys: [String] = []
         @Option(name: .customLong("login"), help: ArgumentHelp("A Unix account; repeatable (default root).", valueName: "user"))
         var logins: [String] = []
         @Option(help: "Put it in this cluster of the project (name or id).") var cluster: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("A label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
         @Option(help: ArgumentHelp("Where it is reached: a DNS name or an IP address.", valueName: "address")) var address: String?
-        @Option(name: .customLong("user-data-file"), help: ArgumentHelp("Write the user data here (mode 0600; never overwritten).", valueName: "file"))
+        @Option(
+            name: .customLong("user-data-file"), help: ArgumentHelp("Write the user data here (mode 0600; never overwritten).", valueName: "file"))
         var userDataFile: String?
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
@@ -104,7 +108,9 @@ struct HostCommand: ParsableCommand {
                 sshKeys: keyIDs.isEmpty ? nil : keyIDs)
             let answer = try await registry.call { client in try await client.createHost(body: .json(request)).created.body.json }
             try HostCommand.deliver(userData: answer.userData, to: userDataFile)
-            let summary = "Host \(Terminal.safe(answer.host.name)) created (\(Terminal.safe(answer.host.id))); enrollment token valid until \(ClientOutput.time(answer.enrollment.expiresAt))"
+            let summary =
+                "Host \(Terminal.safe(answer.host.name)) created (\(Terminal.safe(answer.host.id))); "
+                + "enrollment token valid until \(ClientOutput.time(answer.enrollment.expiresAt))"
             if let userDataFile {
                 if output.output == .json { return try ClientOutput.printJSON(answer.host) }
                 Terminal.print(summary + "; user data written to \(Terminal.safe(userDataFile))")
@@ -124,11 +130,14 @@ struct HostCommand: ParsableCommand {
         @OptionGroup var lookup: Lookup
         @Option(help: "A new name.") var name: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("Set a label, KEY=VALUE; repeatable.", valueName: "k=v")) var labels: [String] = []
-        @Option(name: .customLong("remove-label"), help: ArgumentHelp("Remove a label; repeatable.", valueName: "key")) var removeLabels: [String] = []
-        @Option(name: .customLong("login"), help: ArgumentHelp("Replace the logins with these; repeatable.", valueName: "user")) var logins: [String] = []
+        @Option(name: .customLong("remove-label"), help: ArgumentHelp("Remove a label; repeatable.", valueName: "key")) var removeLabels: [String] =
+            []
+        @Option(name: .customLong("login"), help: ArgumentHelp("Replace the logins with these; repeatable.", valueName: "user")) var logins:
+            [String] = []
         @Option(name: .customLong("add-login"), help: ArgumentHelp("Add a login (inherited access); repeatable.", valueName: "user"))
         var addLogins: [String] = []
-        @Option(name: .customLong("remove-login"), help: ArgumentHelp("Remove a login; repeatable.", valueName: "user")) var removeLogins: [String] = []
+        @Option(name: .customLong("remove-login"), help: ArgumentHelp("Remove a login; repeatable.", valueName: "user")) var removeLogins: [String] =
+            []
         @Option(help: ArgumentHelp("Move it into this cluster of its project (name or id).", valueName: "cluster")) var cluster: String?
         @Flag(name: .customLong("no-cluster"), help: "Take it out of its cluster.") var noCluster = false
         @Option(help: ArgumentHelp("Where it is reached: a DNS name or an IP address.", valueName: "address")) var address: String?
@@ -142,10 +151,14 @@ struct HostCommand: ParsableCommand {
             }
             if cluster != nil && noCluster { throw CLIError.usage("--cluster and --no-cluster exclude each other") }
             if address != nil && clearAddress { throw CLIError.usage("--address and --clear-address exclude each other") }
-            let changes = [name != nil, !labels.isEmpty, !removeLabels.isEmpty, !logins.isEmpty, !addLogins.isEmpty, !removeLogins.isEmpty,
-                cluster != nil, noCluster, address != nil, clearAddress]
+            let changes = [
+                name != nil, !labels.isEmpty, !removeLabels.isEmpty, !logins.isEmpty, !addLogins.isEmpty, !removeLogins.isEmpty,
+                cluster != nil, noCluster, address != nil, clearAddress,
+            ]
             if !changes.contains(true) {
-                throw CLIError.usage("nothing to change: give --name, --label, --remove-label, --login, --add-login, --remove-login, --cluster, --no-cluster, --address or --clear-address")
+                throw CLIError.usage(
+                    "nothing to change: give --name, --label, --remove-label, --login, --add-login, --remove-login, --cluster, --no-cluster, "
+                        + "--address or --clear-address")
             }
         }
 
@@ -189,11 +202,12 @@ struct HostCommand: ParsableCommand {
                 let request = Components.Schemas.UpdateHostRequest(
                     name: name, labels: newLabels, logins: newLogins, address: address, clearAddress: clearAddress ? true : nil)
                 host = try await registry.call { client in
-                    try await client.updateHost(path: .init(hostId: hostID), headers: .init(ifMatch: read.headers.eTag), body: .json(request)).ok.body.json
+                    try await client.updateHost(path: .init(hostId: hostID), headers: .init(ifMatch: read.headers.eTag), body: .json(request)).ok.body
+                        .json
                 }
             }
             // Cluster membership is the cluster's list: leave the old one, join the new one.
-            if (noCluster || targetCluster != nil), let old = host.cluster, old != targetCluster {
+            if noCluster || targetCluster != nil, let old = host.cluster, old != targetCluster {
                 host = try await registry.call { client in
                     try await client.removeClusterHost(path: .init(clusterId: old, hostId: hostID)).ok.body.json
                 }
@@ -229,8 +243,11 @@ struct HostCommand: ParsableCommand {
             ClientOutput.printTable(
                 ["ID", "NAME", "PROJECT", "CLUSTER", "LOGINS", "ENROLLED", "LABELS"],
                 hosts.map {
-                    [$0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), ClientOutput.name($0.clusterName, or: $0.cluster), $0.logins.joined(separator: ","),
-                     ($0.agent?.enrolled ?? false) ? "yes" : "no", ClientOutput.labels($0.labels)]
+                    [
+                        $0.id, $0.name, ClientOutput.name($0.projectName, or: $0.project), ClientOutput.name($0.clusterName, or: $0.cluster),
+                        $0.logins.joined(separator: ","),
+                        ($0.agent?.enrolled ?? false) ? "yes" : "no", ClientOutput.labels($0.labels),
+                    ]
                 })
         }
     }
@@ -302,8 +319,8 @@ struct HostCommand: ParsableCommand {
                 let what = names.isEmpty ? "no keys" : "\(names.count) key(s): " + names.joined(separator: ", ")
                 guard keepInherited || only else {
                     throw CLIError(
-                        "the login \(Terminal.safe(loginName)) on \(Terminal.safe(host.name)) inherits \(Terminal.safe(what)); adding a key gives it its own list: "
-                            + "pass --keep-inherited to keep them, or --only to let only this key in")
+                        "the login \(Terminal.safe(loginName)) on \(Terminal.safe(host.name)) inherits \(Terminal.safe(what)); "
+                            + "adding a key gives it its own list: pass --keep-inherited to keep them, or --only to let only this key in")
                 }
                 var keys = keepInherited ? inherited.map(\.keyId) : []
                 if !keys.contains(keyID) { keys.append(keyID) }
@@ -467,7 +484,8 @@ struct HostCommand: ParsableCommand {
                 let keys = changed.rescueKeys.additionalProperties.values.reduce(0) { $0 + $1.count }
                 Terminal.printInfo(
                     active
-                        ? "Rescue is on for \(Terminal.safe(changed.name)): \(keys) rescue key(s) log in until keyfleet host rescue \(Terminal.safe(lookup.host)) off"
+                        ? "Rescue is on for \(Terminal.safe(changed.name)): \(keys) rescue key(s) log in "
+                            + "until keyfleet host rescue \(Terminal.safe(lookup.host)) off"
                         : "Rescue is off for \(Terminal.safe(changed.name)): its rescue keys no longer log in")
             }
             try HostCommand.show(changed, output.output)
@@ -481,7 +499,8 @@ struct HostCommand: ParsableCommand {
         @OptionGroup var lookup: Lookup
         @Flag(name: .customLong("revoke-credential"), help: "Also revoke the host's current credential (a reinstalled server).")
         var revokeCredential = false
-        @Option(name: .customLong("user-data-file"), help: ArgumentHelp("Also write user data for a fresh install here (mode 0600).", valueName: "file"))
+        @Option(
+            name: .customLong("user-data-file"), help: ArgumentHelp("Also write user data for a fresh install here (mode 0600).", valueName: "file"))
         var userDataFile: String?
         @OptionGroup var connection: ConnectionOptions
 

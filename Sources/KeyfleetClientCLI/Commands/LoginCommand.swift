@@ -32,7 +32,9 @@ struct LoginCommand: AsyncParsableCommand {
             file.active = name
             return name
         }
-        Terminal.print("Logged in to \(Terminal.safe(checked.server)) as \(greeting); saved as context \"\(name)\" (active) in \(Terminal.safe(ClientContext.path))")
+        Terminal.print(
+            "Logged in to \(Terminal.safe(checked.server)) as \(greeting); "
+                + "saved as context \"\(name)\" (active) in \(Terminal.safe(ClientContext.path))")
     }
 }
 

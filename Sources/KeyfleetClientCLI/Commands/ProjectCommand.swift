@@ -26,7 +26,8 @@ struct ProjectCommand: ParsableCommand {
         ClientOutput.printFields([("ID", project.id), ("Name", project.name), ("Members", String(project.members.count))])
         if !project.members.isEmpty {
             Terminal.print("")
-            ClientOutput.printTable(["USER", "ROLE", "ID"], project.members.map { [ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, $0.user] })
+            ClientOutput.printTable(
+                ["USER", "ROLE", "ID"], project.members.map { [ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, $0.user] })
         }
         if !invitations.isEmpty {
             Terminal.print("")
@@ -34,8 +35,10 @@ struct ProjectCommand: ParsableCommand {
             ClientOutput.printTable(
                 ["USER", "ROLE", "INVITED BY", "INVITED"],
                 invitations.map {
-                    [ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy),
-                     ClientOutput.time($0.invitedAt)]
+                    [
+                        ClientOutput.name($0.userName, or: $0.user), $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy),
+                        ClientOutput.time($0.invitedAt),
+                    ]
                 })
         }
     }
@@ -112,7 +115,8 @@ struct ProjectCommand: ParsableCommand {
     struct AddMember: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Invite a user to a project, or change a member's role.",
-            discussion: "The user becomes a member when they accept (keyfleet project accept PROJECT); an administrator's add-member adds them at once.")
+            discussion:
+                "The user becomes a member when they accept (keyfleet project accept PROJECT); an administrator's add-member adds them at once.")
         @Argument(help: "The project's name or id.") var project: String
         @Argument(help: "The user's name or id.") var user: String
         @Option(help: "owner, member (default) or viewer.") var role: String = "member"
@@ -175,7 +179,9 @@ struct ProjectCommand: ParsableCommand {
             if output.output == .json { return try ClientOutput.printJSON(invitations) }
             ClientOutput.printTable(
                 ["PROJECT", "ROLE", "INVITED BY", "INVITED"],
-                invitations.map { [$0.projectName, $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy), ClientOutput.time($0.invitedAt)] })
+                invitations.map {
+                    [$0.projectName, $0.role.rawValue, ClientOutput.name($0.invitedByName, or: $0.invitedBy), ClientOutput.time($0.invitedAt)]
+                })
         }
     }
 

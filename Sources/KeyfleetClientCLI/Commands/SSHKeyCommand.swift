@@ -163,8 +163,10 @@ struct SSHKeyCommand: ParsableCommand {
             ClientOutput.printTable(
                 ["ID", "NAME", "OWNER", "TYPE", "BITS", "FINGERPRINT", "EXPIRES", "LABELS"],
                 keys.map {
-                    [$0.id, $0.name, ClientOutput.owner($0.owner), $0._type, String($0.bits), $0.fingerprintSha256,
-                     ClientOutput.time($0.expiresAt), ClientOutput.labels($0.labels)]
+                    [
+                        $0.id, $0.name, ClientOutput.owner($0.owner), $0._type, String($0.bits), $0.fingerprintSha256,
+                        ClientOutput.time($0.expiresAt), ClientOutput.labels($0.labels),
+                    ]
                 })
         }
     }

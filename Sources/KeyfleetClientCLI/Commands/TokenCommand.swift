@@ -26,7 +26,8 @@ struct TokenCommand: ParsableCommand {
             }
             Terminal.print(Terminal.safe(answer.secret))
             Terminal.printInfo(
-                "Token \(Terminal.safe(answer.token.id)) (\(answer.token.scope.rawValue)) for user \(Terminal.safe(answer.token.user)); the secret is shown only now")
+                "Token \(Terminal.safe(answer.token.id)) (\(answer.token.scope.rawValue)) for user \(Terminal.safe(answer.token.user)); "
+                    + "the secret is shown only now")
         }
     }
 

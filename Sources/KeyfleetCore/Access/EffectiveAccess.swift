@@ -79,7 +79,8 @@ public enum EffectiveAccess {
         var out = "keyfleet:"
         for scalar in name.unicodeScalars.prefix(NamePolicy.maximumLength) {
             let value = scalar.value
-            let safe = (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A)
+            let safe =
+                (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A)
                 || "._-@+=:/".unicodeScalars.contains(scalar)
             out.unicodeScalars.append(safe ? scalar : "_")
         }

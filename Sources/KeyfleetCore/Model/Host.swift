@@ -83,7 +83,9 @@ public struct Host: Hashable, Sendable, Identifiable {
                 || byte == 0x3A
         }
         guard !bytes.isEmpty, bytes.count <= 253, allowed, bytes.first != 0x2D else {
-            throw PolicyError(.invalidName, "the address must be a DNS name or an IP address (1 to 253 of A-Z a-z 0-9 . - :, not starting with -)", field: "address")
+            throw PolicyError(
+                .invalidName, "the address must be a DNS name or an IP address (1 to 253 of A-Z a-z 0-9 . - :, not starting with -)", field: "address"
+            )
         }
     }
 

@@ -25,7 +25,8 @@ public struct ImportWarning: Hashable, Sendable, CustomStringConvertible {
 
     static let privateKeyDiscarded = ImportWarning(
         code: .privateKeyDiscarded,
-        message: "a private key was submitted: only its public key was kept and the private key was discarded, but it has left your machine, so consider replacing it")
+        message: "a private key was submitted: only its public key was kept and the private key was discarded, "
+            + "but it has left your machine, so consider replacing it")
 }
 
 /// A key accepted by ``KeyImport/parse(text:)``: the parsed value, never the submitted text.
@@ -127,7 +128,8 @@ public enum KeyImport {
             key = try mapping { () throws(KeyError) in try PublicKey(pem: String(trimmed)) }
             format = trimmed.hasPrefix("-----BEGIN PUBLIC KEY-----") ? .pkcs8PEM : .pkcs1PEM
         } else if trimmed.hasPrefix("-----BEGIN ") {
-            throw PolicyError.invalidKey(reason: "the PEM block is neither a public nor a private key (expected PUBLIC KEY, RSA PUBLIC KEY or a private key)")
+            throw PolicyError.invalidKey(
+                reason: "the PEM block is neither a public nor a private key (expected PUBLIC KEY, RSA PUBLIC KEY or a private key)")
         } else {
             key = try readOpenSSHLine(trimmed)
             format = .openSSH
@@ -165,7 +167,8 @@ public enum KeyImport {
     /// breaks or control characters that reads as an OpenSSH key line (bare or after options), plus a key
     /// in such a line's comment.
     static func countKeys(_ text: Substring) -> Int {
-        var count = occurrences(of: "-----BEGIN ", in: text) + occurrences(of: "---- BEGIN SSH2 PUBLIC KEY ----", in: text)
+        var count =
+            occurrences(of: "-----BEGIN ", in: text) + occurrences(of: "---- BEGIN SSH2 PUBLIC KEY ----", in: text)
             + occurrences(of: "PuTTY-User-Key-File-", in: text)
         let scanner = KeyListScanner()
         for piece in text.unicodeScalars.split(whereSeparator: TextPolicy.isSeparator) {
@@ -263,7 +266,9 @@ public enum KeyImport {
 
     static func looksLikeBase64(_ token: Substring) -> Bool {
         token.utf8.count >= 16
-            && token.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+/=".unicodeScalars.contains($0) }
+            && token.unicodeScalars.allSatisfy {
+                ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+/=".unicodeScalars.contains($0)
+            }
     }
 
     /// The comment without surrounding blanks, checked.

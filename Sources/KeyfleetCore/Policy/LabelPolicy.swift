@@ -42,7 +42,8 @@ public enum LabelPolicy {
         guard isValidKey(key) else {
             throw PolicyError(
                 .invalidLabel,
-                "the label key \"\(PolicyError.printable(key))\" is not 1 to 63 lower-case letters, digits, '.', '_', '/' or '-' starting and ending with a letter or digit",
+                "the label key \"\(PolicyError.printable(key))\" is not 1 to 63 lower-case letters, digits, '.', '_', '/' or '-' "
+                    + "starting and ending with a letter or digit",
                 field: field)
         }
     }

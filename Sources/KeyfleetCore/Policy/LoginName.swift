@@ -24,7 +24,8 @@ public struct LoginName: Hashable, Comparable, Sendable, RawRepresentable, Custo
         guard Self.isValid(text) else {
             throw PolicyError(
                 .invalidLogin,
-                "the login \"\(PolicyError.printable(text))\" is not 1 to 32 characters of a-z, 0-9, '.', '_' or '-' starting with a letter or '_' without '..'",
+                "the login \"\(PolicyError.printable(text))\" is not 1 to 32 characters of a-z, 0-9, '.', '_' or '-' "
+                    + "starting with a letter or '_' without '..'",
                 field: "login")
         }
         rawValue = text
@@ -40,7 +41,8 @@ public struct LoginName: Hashable, Comparable, Sendable, RawRepresentable, Custo
         guard isLower(first) || first == UInt8(ascii: "_") else { return false }
         var previous: UInt8 = 0
         for byte in bytes {
-            let allowed = isLower(byte) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+            let allowed =
+                isLower(byte) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
                 || byte == UInt8(ascii: "-")
             guard allowed else { return false }
             if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return false }

@@ -83,7 +83,10 @@ public enum CloudInit {
     /// ever part of the script's text. The token stays in the root-only file, out of the process list and
     /// out of cloud-init's logs of the commands it runs.
     public static func provisionCommand(_ enrollment: Enrollment) -> [String] {
-        ["sh", "-c", provisionScript, "keyfleet-provision", enrollment.agentPackage?.url ?? "", enrollment.agentPackage?.sha256 ?? "", enrollmentPath]
+        [
+            "sh", "-c", provisionScript, "keyfleet-provision", enrollment.agentPackage?.url ?? "", enrollment.agentPackage?.sha256 ?? "",
+            enrollmentPath,
+        ]
     }
 
     /// Brings up the agent on a stock image, stopping at the first failure with one `keyfleet:` line in
@@ -95,7 +98,8 @@ public enum CloudInit {
         url=$1 sum=$2 config=$3
         fail() { echo "keyfleet: $*" >&2; exit 1; }
         if ! command -v keyfleet-agent >/dev/null 2>&1; then
-          [ -n "$url" ] || fail "keyfleet-agent is not in this image and the server names no agent package (keyfleet-server --agent-package-url URL --agent-package-sha256 HEX); this host is not managed"
+          [ -n "$url" ] || fail "keyfleet-agent is not in this image and the server names no agent package \#
+        (keyfleet-server --agent-package-url URL --agent-package-sha256 HEX); this host is not managed"
           deb=$(mktemp) || fail "cannot make a temporary file for the agent package"
           trap 'rm -f "$deb"' EXIT
           if command -v curl >/dev/null 2>&1; then
@@ -105,7 +109,8 @@ public enum CloudInit {
           else
             fail "neither curl nor wget is in this image to download the agent package from $url"
           fi
-          echo "$sum  $deb" | sha256sum -c --status - || fail "the agent package from $url does not have the SHA-256 the server expects ($sum); not installed"
+          echo "$sum  $deb" | sha256sum -c --status - || fail "the agent package from $url does not have the SHA-256 \#
+        the server expects ($sum); not installed"
           dpkg -i "$deb" >&2 || fail "dpkg could not install the agent package from $url"
         fi
         keyfleet-agent enroll --config "$config" || fail "the agent could not enroll with the server (the line above says why)"

@@ -78,7 +78,9 @@ extension RegistryAPI {
     }
 
     /// An identifier from a path or body, 404 when it cannot name anything.
-    func identifier<Subject>(_ text: String, _ kind: String, as type: Identifier<Subject>.Type = Identifier<Subject>.self) throws -> Identifier<Subject> {
+    func identifier<Subject>(_ text: String, _ kind: String, as type: Identifier<Subject>.Type = Identifier<Subject>.self) throws -> Identifier<
+        Subject
+    > {
         guard let id = Identifier<Subject>(rawValue: text) else { throw APIProblem.notFound(kind, String(text.prefix(64))) }
         return id
     }

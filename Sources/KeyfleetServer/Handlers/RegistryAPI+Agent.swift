@@ -58,7 +58,11 @@ extension RegistryAPI {
         }
         let applied = body.appliedVersion.map { UInt64(clamping: $0) }
         let error = body.error.map { text in
-            String(String.UnicodeScalarView(text.unicodeScalars.prefix(1024).map { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 ? " " : $0 }))
+            String(
+                String.UnicodeScalarView(
+                    text.unicodeScalars.prefix(1024).map {
+                        $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 ? " " : $0
+                    }))
         }
         let strays = body.revokedKeysOutsideBlock ?? []
         guard strays.count <= 256 else { throw APIProblem.requestTooLarge("at most 256 revoked keys outside the block are reported") }
@@ -68,7 +72,8 @@ extension RegistryAPI {
                 throw PolicyError(.invalidLogin, "revoked_keys_outside_block names an invalid login", field: "revoked_keys_outside_block")
             }
             guard stray.line >= 1, Self.isSHA256Fingerprint(stray.fingerprint) else {
-                throw APIProblem.badRequest("revoked_keys_outside_block needs a SHA256 fingerprint and a line of 1 or more", field: "revoked_keys_outside_block")
+                throw APIProblem.badRequest(
+                    "revoked_keys_outside_block needs a SHA256 fingerprint and a line of 1 or more", field: "revoked_keys_outside_block")
             }
             let line = RevokedKeyLine(login: stray.login, fingerprint: stray.fingerprint, line: Int(stray.line))
             if !found.contains(line) { found.append(line) }

@@ -10,7 +10,9 @@ extension RegistryAPI {
         var filter = AuditFilter()
         if let since = query.since { filter.since = try Timestamps.seconds(since, field: "since") }
         if let actor = query.actor {
-            guard let id = UserID(rawValue: actor) else { throw APIProblem.badRequest("the query parameter actor is not an identifier", field: "actor") }
+            guard let id = UserID(rawValue: actor) else {
+                throw APIProblem.badRequest("the query parameter actor is not an identifier", field: "actor")
+            }
             filter.actor = id
         }
         if caller.role != .admin {

@@ -24,7 +24,8 @@ extension RegistryAPI {
         let projectID = project.id
         let cluster = try await store.createCluster(by: principal) { id in try Cluster(id: id, project: projectID, name: name, keys: keys) }
         return .created(
-            .init(headers: .init(location: "/v1/clusters/\(cluster.id.rawValue)", eTag: cluster.entityTag), body: .json(try await named(cluster.api))))
+            .init(headers: .init(location: "/v1/clusters/\(cluster.id.rawValue)", eTag: cluster.entityTag), body: .json(try await named(cluster.api)))
+        )
     }
 
     public func getCluster(_ input: Operations.GetCluster.Input) async throws -> Operations.GetCluster.Output {
@@ -58,7 +59,9 @@ extension RegistryAPI {
     public func removeClusterKey(_ input: Operations.RemoveClusterKey.Input) async throws -> Operations.RemoveClusterKey.Output {
         let cluster = try await managedCluster(input.path.clusterId)
         let text = input.path.keyId
-        guard let key = KeyID(rawValue: text), cluster.keys.contains(key) else { throw APIProblem.notFound("key on the cluster's list", String(text.prefix(64))) }
+        guard let key = KeyID(rawValue: text), cluster.keys.contains(key) else {
+            throw APIProblem.notFound("key on the cluster's list", String(text.prefix(64)))
+        }
         let updated = try await store.updateCluster(cluster.id, by: principal) { cluster in
             guard cluster.keys.contains(key) else { throw APIProblem.notFound("key on the cluster's list", key.rawValue) }
             cluster.keys.removeAll { $0 == key }
@@ -80,7 +83,8 @@ extension RegistryAPI {
         } else {
             updated = try await store.updateHost(host.id, by: principal) { host in
                 if let other = host.cluster, other != clusterID {
-                    throw StoreError(.conflict, "the host is in another cluster: remove it there first", existingID: other.rawValue, existingName: nil)
+                    throw StoreError(
+                        .conflict, "the host is in another cluster: remove it there first", existingID: other.rawValue, existingName: nil)
                 }
                 host.cluster = clusterID
             }

@@ -154,7 +154,8 @@ extension RegistryAPI {
             }
             guard case .explicit(let keys) = host.access(for: login) else {
                 throw StoreError(
-                    .conflict, "the login \"\(login)\" inherits its keys and has no own list: set it explicit, or remove the key from the project or cluster")
+                    .conflict,
+                    "the login \"\(login)\" inherits its keys and has no own list: set it explicit, or remove the key from the project or cluster")
             }
             guard let key, keys.contains(key) else { throw APIProblem.notFound("key on the login's list", String(keyText.prefix(64))) }
             let before = host
@@ -192,7 +193,8 @@ extension RegistryAPI {
             guard !had.isEmpty, EffectiveAccess.compute(host: after, login: login, registry: registry, now: now).isEmpty else { return }
             throw APIProblem(
                 status: 409, code: "would-lock-out",
-                "after this change no key may log in to \(before.name) as \(login) (\(had.count) may now); pass allow_empty=true (--allow-empty) to do it anyway")
+                "after this change no key may log in to \(before.name) as \(login) (\(had.count) may now); "
+                    + "pass allow_empty=true (--allow-empty) to do it anyway")
         }
     }
 
@@ -268,7 +270,8 @@ extension RegistryAPI {
         for text in texts {
             guard let id = KeyID(rawValue: text), let key = try await store.key(id), Self.mayReach(key, project: project) else {
                 throw APIProblem.invalidReference(
-                    "\(field): \"\(text.prefix(64))\" is neither a key of the project nor a personal key of one of its owners or members", field: field)
+                    "\(field): \"\(text.prefix(64))\" is neither a key of the project nor a personal key of one of its owners or members",
+                    field: field)
             }
             if !result.contains(id) { result.append(id) }
         }

@@ -17,7 +17,9 @@ extension RegistryAPI {
             if owner == "me" {
                 filter.owner = .user(user.id)
             } else {
-                guard let id = UserID(rawValue: owner) else { throw APIProblem.badRequest("the query parameter owner is not a user identifier", field: "owner") }
+                guard let id = UserID(rawValue: owner) else {
+                    throw APIProblem.badRequest("the query parameter owner is not a user identifier", field: "owner")
+                }
                 filter.owner = .user(id)
             }
         }
@@ -166,7 +168,8 @@ extension RegistryAPI {
         for result in results {
             switch result {
             case .existing(let index, let record, let warnings):
-                items.append(.init(index: index, status: .existing, key: .init(record), warnings: warnings.map(Components.Schemas.ImportWarning.init)))
+                items.append(
+                    .init(index: index, status: .existing, key: .init(record), warnings: warnings.map(Components.Schemas.ImportWarning.init)))
             case .new(let index, _, let warnings):
                 guard let record = created.popFirst() else { throw APIProblem.internal }
                 items.append(.init(index: index, status: .created, key: .init(record), warnings: warnings.map(Components.Schemas.ImportWarning.init)))
@@ -289,7 +292,8 @@ extension RegistryAPI {
             }
             guard size <= maximumGeneratedRSABits else {
                 throw PolicyError(
-                    .invalidKey, "the server generates RSA keys of up to \(maximumGeneratedRSABits) bits, not \(size); make larger ones with keyfleet keygen",
+                    .invalidKey,
+                    "the server generates RSA keys of up to \(maximumGeneratedRSABits) bits, not \(size); make larger ones with keyfleet keygen",
                     field: "bits")
             }
             guard PrivateKey.rsaBitRange.contains(size), size % 8 == 0 else {

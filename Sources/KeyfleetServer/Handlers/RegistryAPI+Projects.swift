@@ -38,7 +38,8 @@ extension RegistryAPI {
         // Deleting a project with hosts takes every key off them: only on purpose, with If-Match.
         if input.headers.ifMatch == nil, !(try await store.hosts(HostFilter(project: project.id), page: PageRequest(limit: 1)).items.isEmpty) {
             throw APIProblem.preconditionRequired(
-                "the project \"\(project.name)\" still has hosts, which would lose every key; delete it with If-Match (keyfleet project delete --force)")
+                "the project \"\(project.name)\" still has hosts, which would lose every key; "
+                    + "delete it with If-Match (keyfleet project delete --force)")
         }
         try await store.deleteProject(project.id, by: principal)
         logger.info("project deleted", metadata: ["project.id": "\(project.id)"])

@@ -57,7 +57,9 @@ public enum ProblemMapping {
 
     private static func fromServerError(_ error: ServerError) -> Components.Schemas.Problem {
         let underlying = error.underlyingError
-        if underlying is APIProblem || underlying is BulkImportRefusal || underlying is PolicyError || underlying is StoreError || underlying is ServerError {
+        if underlying is APIProblem || underlying is BulkImportRefusal || underlying is PolicyError || underlying is StoreError
+            || underlying is ServerError
+        {
             return problem(for: underlying)
         }
         if underlying is UnexpectedContentType {

@@ -61,7 +61,9 @@ public struct ProblemMiddleware: ServerMiddleware {
     static func encoded(_ problem: Components.Schemas.Problem) -> (HTTPResponse, Data) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(problem)) ?? Data(#"{"code":"internal","status":500,"title":"Internal Server Error","type":"urn:keyfleet:problem:internal"}"#.utf8)
+        let data =
+            (try? encoder.encode(problem))
+            ?? Data(#"{"code":"internal","status":500,"title":"Internal Server Error","type":"urn:keyfleet:problem:internal"}"#.utf8)
         var fields = HTTPFields()
         fields[.contentType] = "application/problem+json"
         fields[.cacheControl] = "no-store"

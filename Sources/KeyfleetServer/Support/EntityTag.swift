@@ -11,10 +11,11 @@ public enum EntityTag {
         encoder.dateEncodingStrategy = .secondsSince1970
         let data = (try? encoder.encode(value)) ?? Data()
         let digest = SHA256.hash(data: data)
-        return "\"" + digest.prefix(12).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined() + "\""
+        return "\""
+            + digest.prefix(12).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined() + "\""
     }
 
     /// Whether an `If-None-Match` header names `tag` (or is `*`).

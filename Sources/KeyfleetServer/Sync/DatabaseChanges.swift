@@ -23,12 +23,13 @@ public struct DatabaseChanges: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await store.listenForChanges({ [changes, credentials] change in
-                switch change {
-                case .access: changes.changed()
-                case .credentials: credentials.forgetAll()
-                }
-            }, logger: logger)
+            await store.listenForChanges(
+                { [changes, credentials] change in
+                    switch change {
+                    case .access: changes.changed()
+                    case .credentials: credentials.forgetAll()
+                    }
+                }, logger: logger)
         }
     }
 }

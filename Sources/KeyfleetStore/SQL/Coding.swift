@@ -54,7 +54,8 @@ enum Coding {
     /// An opaque cursor for a position after `key`: `c1_` and base64url, only characters the contract's
     /// cursor pattern (`^[A-Za-z0-9_-]+$`) allows.
     static func cursor(after key: String) -> String {
-        "c1_" + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        "c1_"
+            + Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 

@@ -16,7 +16,9 @@ enum Loaders {
 
     static func token(_ row: any SQLRow) throws -> APIToken {
         let scopeText = try Coding.string(row, "scope")
-        guard let scope = APIToken.Scope(rawValue: scopeText) else { throw StoreError(.invalidInput, "the stored token scope \"\(scopeText)\" is unknown") }
+        guard let scope = APIToken.Scope(rawValue: scopeText) else {
+            throw StoreError(.invalidInput, "the stored token scope \"\(scopeText)\" is unknown")
+        }
         return try APIToken(
             id: Coding.id(row, "id"), user: Coding.id(row, "user_id"), scope: scope, createdAt: Coding.time(row, "created_at") ?? 0,
             revokedAt: Coding.time(row, "revoked_at"))
@@ -45,7 +47,8 @@ enum Loaders {
         let rows: [any SQLRow]
         if let ids {
             guard !ids.isEmpty else { return [:] }
-            rows = try await db.raw("SELECT object_id, name, value FROM labels WHERE object_type = \(bind: type) AND object_id IN (\(binds: ids))").all()
+            rows = try await db.raw("SELECT object_id, name, value FROM labels WHERE object_type = \(bind: type) AND object_id IN (\(binds: ids))")
+                .all()
         } else {
             rows = try await db.raw("SELECT object_id, name, value FROM labels WHERE object_type = \(bind: type)").all()
         }
@@ -92,7 +95,8 @@ enum Loaders {
         for row in keyRows { keys[try Coding.string(row, "cluster_id"), default: []].append(try Coding.id(row, "key_id")) }
         return try rows.map { row in
             let id = try Coding.string(row, "id")
-            return try Cluster(id: Coding.id(row, "id"), project: Coding.id(row, "project_id"), name: Coding.string(row, "name"), keys: keys[id] ?? [])
+            return try Cluster(
+                id: Coding.id(row, "id"), project: Coding.id(row, "project_id"), name: Coding.string(row, "name"), keys: keys[id] ?? [])
         }
     }
 
@@ -107,7 +111,8 @@ enum Loaders {
             loginKeyRows = try await db.raw("SELECT host_id, login, key_id FROM host_login_keys ORDER BY host_id, login, position").all()
             rescueRows = try await db.raw("SELECT host_id, login, key_id FROM host_login_rescue_keys ORDER BY host_id, login, position").all()
         } else {
-            loginRows = try await db.raw("SELECT host_id, login, mode FROM host_logins WHERE host_id IN (\(binds: ids)) ORDER BY host_id, position").all()
+            loginRows = try await db.raw("SELECT host_id, login, mode FROM host_logins WHERE host_id IN (\(binds: ids)) ORDER BY host_id, position")
+                .all()
             loginKeyRows = try await db.raw(
                 "SELECT host_id, login, key_id FROM host_login_keys WHERE host_id IN (\(binds: ids)) ORDER BY host_id, login, position"
             ).all()
@@ -118,7 +123,8 @@ enum Loaders {
         let labels = try await labels(db, type: "host", ids: all ? nil : ids)
         var logins = [String: [(LoginName, String)]]()
         for row in loginRows {
-            logins[try Coding.string(row, "host_id"), default: []].append((try Coding.login(try Coding.string(row, "login")), try Coding.string(row, "mode")))
+            logins[try Coding.string(row, "host_id"), default: []].append(
+                (try Coding.login(try Coding.string(row, "login")), try Coding.string(row, "mode")))
         }
         var loginKeys = [String: [LoginName: [KeyID]]]()
         for row in loginKeyRows {

@@ -34,7 +34,8 @@ extension SQLStore {
             let entries = try await db.raw(query).all().map { row in
                 AuditEntry(
                     sequence: UInt64(clamping: try row.decode(column: "sequence", as: Int64.self)), at: try Coding.time(row, "at") ?? 0,
-                    user: try Coding.optionalID(row, "user_id"), token: try Coding.optionalID(row, "token_id"), action: try Coding.string(row, "action"),
+                    user: try Coding.optionalID(row, "user_id"), token: try Coding.optionalID(row, "token_id"),
+                    action: try Coding.string(row, "action"),
                     objectType: try Coding.string(row, "object_type"), objectID: try Coding.string(row, "object_id"),
                     before: try row.decode(column: "before_json", as: String?.self), after: try row.decode(column: "after_json", as: String?.self))
             }

@@ -90,7 +90,8 @@ extension SQLStore {
             AND id <> \(bind: cluster.id.rawValue)
             """)
         {
-            throw StoreError.conflict("a cluster with this name in this project", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
+            throw StoreError.conflict(
+                "a cluster with this name in this project", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
         }
         try await tx.requireKeys(cluster.keys, field: "keys")
     }
@@ -98,7 +99,10 @@ extension SQLStore {
     static func writeClusterKeys(_ tx: Transaction, _ cluster: Cluster) async throws {
         for (position, key) in cluster.keys.uniqued.enumerated() {
             try await tx.run(
-                "INSERT INTO cluster_keys (cluster_id, key_id, position) VALUES (\(bind: cluster.id.rawValue), \(bind: key.rawValue), \(bind: position))")
+                """
+                INSERT INTO cluster_keys (cluster_id, key_id, position) VALUES \
+                (\(bind: cluster.id.rawValue), \(bind: key.rawValue), \(bind: position))
+                """)
         }
     }
 }

@@ -120,7 +120,8 @@ extension SQLStore {
             // The guard `used_at IS NULL` again makes the consumption atomic even on an engine that runs
             // transactions concurrently: only one UPDATE can match.
             try await tx.run("UPDATE enrollment_tokens SET used_at = \(bind: tx.nowValue) WHERE id = \(bind: tokenID) AND used_at IS NULL")
-            guard try await tx.first("SELECT used_at FROM enrollment_tokens WHERE id = \(bind: tokenID) AND used_at = \(bind: tx.nowValue)") != nil else {
+            guard try await tx.first("SELECT used_at FROM enrollment_tokens WHERE id = \(bind: tokenID) AND used_at = \(bind: tx.nowValue)") != nil
+            else {
                 return nil
             }
             let credentialID = tx.makeID()

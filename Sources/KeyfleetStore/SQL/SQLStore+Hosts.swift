@@ -129,7 +129,10 @@ extension SQLStore {
     /// Name unique in the project, cluster of the same project, every referenced key present.
     static func checkHost(_ tx: Transaction, _ host: Host) async throws {
         if let row = try await tx.first(
-            "SELECT id, name FROM hosts WHERE project_id = \(bind: host.project.rawValue) AND name = \(bind: host.name) AND id <> \(bind: host.id.rawValue)")
+            """
+            SELECT id, name FROM hosts WHERE project_id = \(bind: host.project.rawValue) AND name = \(bind: host.name) \
+            AND id <> \(bind: host.id.rawValue)
+            """)
         {
             throw StoreError.conflict("a host with this name in this project", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
         }
@@ -152,7 +155,10 @@ extension SQLStore {
             let access = host.access(for: login)
             let mode = access == .inherited ? "inherited" : "explicit"
             try await tx.run(
-                "INSERT INTO host_logins (host_id, login, position, mode) VALUES (\(bind: id), \(bind: login.rawValue), \(bind: position), \(bind: mode))")
+                """
+                INSERT INTO host_logins (host_id, login, position, mode) VALUES \
+                (\(bind: id), \(bind: login.rawValue), \(bind: position), \(bind: mode))
+                """)
             if case .explicit(let keys) = access {
                 for (keyPosition, key) in keys.uniqued.enumerated() {
                     try await tx.run(

@@ -20,7 +20,8 @@ extension SQLStore {
             try await tx.run(
                 """
                 INSERT INTO project_invitations (project_id, user_id, role, invited_by, created_at) \
-                VALUES (\(bind: project.rawValue), \(bind: user.rawValue), \(bind: role.rawValue), \(bind: principal.user?.rawValue), \(bind: tx.nowValue))
+                VALUES (\(bind: project.rawValue), \(bind: user.rawValue), \(bind: role.rawValue), \(bind: principal.user?.rawValue), \
+                \(bind: tx.nowValue))
                 """)
             try await tx.audit(
                 "project.invitation.create", "project", project.rawValue, before: before.map(AuditJSON.invitation),
@@ -46,7 +47,10 @@ extension SQLStore {
             after.members[user] = invitation.role
             try await tx.run("DELETE FROM project_invitations WHERE project_id = \(bind: project.rawValue) AND user_id = \(bind: user.rawValue)")
             try await tx.run(
-                "INSERT INTO project_members (project_id, user_id, role) VALUES (\(bind: project.rawValue), \(bind: user.rawValue), \(bind: invitation.role.rawValue))")
+                """
+                INSERT INTO project_members (project_id, user_id, role) VALUES \
+                (\(bind: project.rawValue), \(bind: user.rawValue), \(bind: invitation.role.rawValue))
+                """)
             try await tx.audit(
                 "project.invitation.accept", "project", project.rawValue, before: AuditJSON.project(before), after: AuditJSON.project(after))
             try await tx.bumpVersion()

@@ -116,7 +116,10 @@ extension SQLStore {
                 }
                 for (user, role) in after.members.sorted(by: { $0.key < $1.key }) {
                     try await tx.run(
-                        "INSERT INTO project_members (project_id, user_id, role) VALUES (\(bind: id.rawValue), \(bind: user.rawValue), \(bind: role.rawValue))")
+                        """
+                        INSERT INTO project_members (project_id, user_id, role) VALUES \
+                        (\(bind: id.rawValue), \(bind: user.rawValue), \(bind: role.rawValue))
+                        """)
                 }
             }
             try await tx.audit(action, "project", id.rawValue, before: AuditJSON.project(before), after: AuditJSON.project(after))
@@ -131,7 +134,8 @@ extension SQLStore {
             // What goes with the project, each with its own audit entry: hosts first (their agents learn it
             // through the retired credentials), then clusters, then keys.
             let project = id.rawValue
-            for host in try await Loaders.hosts(tx.database, try await tx.all("SELECT * FROM hosts WHERE project_id = \(bind: project) ORDER BY id")) {
+            for host in try await Loaders.hosts(tx.database, try await tx.all("SELECT * FROM hosts WHERE project_id = \(bind: project) ORDER BY id"))
+            {
                 try await Self.removeHost(tx, host)
             }
             let clusters = try await tx.all("SELECT * FROM clusters WHERE project_id = \(bind: project) ORDER BY id")

@@ -3,9 +3,9 @@ import SQLKit
 public import SQLiteKit
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 extension SQLStore {
@@ -48,7 +48,8 @@ extension SQLStore {
             guard isDirectory.boolValue else { throw StoreError(.database, "the data directory \(dataDirectory) is not a directory") }
         } else {
             do {
-                try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw StoreError(.database, "the data directory \(dataDirectory) cannot be created: \(error)")
             }
@@ -60,7 +61,9 @@ extension SQLStore {
         let descriptor = Foundation.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError(.database, "the database \(path) cannot be opened: errno \(errno)") }
         defer { _ = Foundation.close(descriptor) }
-        guard fchmod(descriptor, 0o600) == 0 else { throw StoreError(.database, "the database \(path) cannot be made private (mode 0600): errno \(errno)") }
+        guard fchmod(descriptor, 0o600) == 0 else {
+            throw StoreError(.database, "the database \(path) cannot be made private (mode 0600): errno \(errno)")
+        }
         return path
     }
 }

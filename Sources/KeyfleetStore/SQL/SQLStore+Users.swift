@@ -11,7 +11,10 @@ extension SQLStore {
                 throw StoreError.conflict("a user with this name", id: try Coding.string(row, "id"), name: try Coding.string(row, "name"))
             }
             try await tx.run(
-                "INSERT INTO users (id, name, role, created_at) VALUES (\(bind: user.id.rawValue), \(bind: user.name), \(bind: user.role.rawValue), \(bind: tx.nowValue))")
+                """
+                INSERT INTO users (id, name, role, created_at) VALUES \
+                (\(bind: user.id.rawValue), \(bind: user.name), \(bind: user.role.rawValue), \(bind: tx.nowValue))
+                """)
             try await tx.audit("user.create", "user", user.id.rawValue, before: nil, after: AuditJSON.user(user))
             try await tx.bumpVersion()
             return user
@@ -68,12 +71,14 @@ extension SQLStore {
                 guard let project = try await Self.loadProject(tx.database, projectID) else { continue }
                 var after = project
                 after.members[id] = nil
-                try await tx.audit("project.member.remove", "project", project.id.rawValue, before: AuditJSON.project(project), after: AuditJSON.project(after))
+                try await tx.audit(
+                    "project.member.remove", "project", project.id.rawValue, before: AuditJSON.project(project), after: AuditJSON.project(after))
             }
             for token in try await tx.all("SELECT * FROM api_tokens WHERE user_id = \(bind: user) ORDER BY id").map(Loaders.token) {
                 try await tx.audit("token.delete", "token", token.id.rawValue, before: AuditJSON.token(token), after: nil)
             }
-            for key in try await Loaders.keys(tx.database, try await tx.all("SELECT * FROM ssh_keys WHERE owner_user_id = \(bind: user) ORDER BY id")) {
+            for key in try await Loaders.keys(tx.database, try await tx.all("SELECT * FROM ssh_keys WHERE owner_user_id = \(bind: user) ORDER BY id"))
+            {
                 try await Self.removeKey(tx, key)
             }
             try await tx.run("DELETE FROM users WHERE id = \(bind: user)")
@@ -111,7 +116,9 @@ extension SQLStore {
     public func createToken(user: UserID, tokenHash: [UInt8], scope: APIToken.Scope, by principal: Principal) async throws -> APIToken {
         let hash = try Coding.digest(tokenHash, field: "the token hash")
         return try await write(by: principal) { tx in
-            guard try await Self.loadUser(tx.database, user) != nil else { throw StoreError.invalidReference("user: no user has the identifier \(user)") }
+            guard try await Self.loadUser(tx.database, user) != nil else {
+                throw StoreError.invalidReference("user: no user has the identifier \(user)")
+            }
             if let existing = try await tx.first("SELECT id FROM api_tokens WHERE token_hash = \(bind: hash)") {
                 let id = try Coding.string(existing, "id")
                 throw StoreError.conflict("a token with this hash", id: id, name: id)

@@ -329,10 +329,11 @@ enum ChaCha20 {
             } else {
                 segment = Int(blocksBeforeWrap) * 64
             }
-            let rfcNonce: [UInt8] = [
-                UInt8(truncatingIfNeeded: high), UInt8(truncatingIfNeeded: high >> 8),
-                UInt8(truncatingIfNeeded: high >> 16), UInt8(truncatingIfNeeded: high >> 24),
-            ] + nonce
+            let rfcNonce: [UInt8] =
+                [
+                    UInt8(truncatingIfNeeded: high), UInt8(truncatingIfNeeded: high >> 8),
+                    UInt8(truncatingIfNeeded: high >> 16), UInt8(truncatingIfNeeded: high >> 24),
+                ] + nonce
             do {
                 let piece = try Insecure.ChaCha20CTR.encrypt(
                     input[offset..<offset + segment],

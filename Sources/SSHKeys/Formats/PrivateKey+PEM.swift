@@ -37,7 +37,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         case "SSH2 ENCRYPTED PRIVATE KEY":
             throw KeyError(.unsupportedKeyType, "ssh.com (SSH2) private keys are not supported; convert them with ssh-keygen -i")
         default:
-            throw KeyError.invalidFormat("unknown PEM block \"\(KeyError.printable(block.label))\" (expected RSA, EC or DSA PRIVATE KEY, PRIVATE "
+            throw KeyError.invalidFormat(
+                "unknown PEM block \"\(KeyError.printable(block.label))\" (expected RSA, EC or DSA PRIVATE KEY, PRIVATE "
                     + "KEY or ENCRYPTED PRIVATE KEY)")
         }
     }
@@ -54,9 +55,11 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         // "\r\n" is one Character: split on it as on "\n", as the armour parser does.
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
             .map { $0.trimmingBlanks(leading: false, trailingCR: true) }
-        guard let begin = lines.firstIndex(where: { line in
-            line.hasPrefix("-----BEGIN ") && line.hasSuffix("-----") && privateKeyLabels.contains(String(line.dropFirst(11).dropLast(5)))
-        }) else { return text }
+        guard
+            let begin = lines.firstIndex(where: { line in
+                line.hasPrefix("-----BEGIN ") && line.hasSuffix("-----") && privateKeyLabels.contains(String(line.dropFirst(11).dropLast(5)))
+            })
+        else { return text }
         let footer = "-----END " + lines[begin].dropFirst(11)
         let end = lines[begin...].firstIndex { $0 == footer } ?? lines.count - 1
         return lines[begin...end].joined(separator: "\n") + "\n"
@@ -114,7 +117,9 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         let oid = try algorithm.objectIdentifier("algorithm")
         guard oid == KeyOID.pbes2 else {
             if let name = KeyOID.pbes1[oid] {
-                throw KeyError(.unsupportedCipher, "PKCS#8 encryption \(name) (PBES1) is not supported; re-encrypt with PBES2 (openssl pkcs8 "
+                throw KeyError(
+                    .unsupportedCipher,
+                    "PKCS#8 encryption \(name) (PBES1) is not supported; re-encrypt with PBES2 (openssl pkcs8 "
                         + "-topk8 -v2 aes-256-cbc)")
             }
             throw KeyError(.unsupportedCipher, "PKCS#8 encryption scheme \(oid) is not supported (PBES2 is)")
@@ -125,7 +130,8 @@ struct PEMPrivateKeyContainer: PrivateKeyContainer {
         try reader.expectEnd()
         let blockSize = parameters.cipher.fileCipher.blockSize
         guard !ciphertext.isEmpty, ciphertext.count % blockSize == 0 else {
-            throw KeyError.invalidFormat("the PKCS#8 encrypted data is \(ciphertext.count) bytes, not a positive multiple of the \(blockSize)-byte "
+            throw KeyError.invalidFormat(
+                "the PKCS#8 encrypted data is \(ciphertext.count) bytes, not a positive multiple of the \(blockSize)-byte "
                     + "block of \(parameters.cipher.rawValue)")
         }
         return .pbes2(parameters, ciphertext: ciphertext)

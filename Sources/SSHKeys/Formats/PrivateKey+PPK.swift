@@ -284,8 +284,9 @@ struct PPKContainer: PrivateKeyContainer {
         // The MAC first: nothing from the private blob is looked at before it verifies.
         var verifiedComment: [UInt8]?
         for candidate in [publicPart.comment] + (publicPart.untrimmedComment.map { [$0] } ?? []) {
-            var expected = Self.mac(version: version, key: keys.macKey, algorithm: algorithm, encryption: encryption,
-                                    comment: candidate, publicBlob: publicBlob, privatePlaintext: plain)
+            var expected = Self.mac(
+                version: version, key: keys.macKey, algorithm: algorithm, encryption: encryption,
+                comment: candidate, publicBlob: publicBlob, privatePlaintext: plain)
             defer { SecretBytes.wipe(&expected) }
             if Poly1305.constantTimeEqual(expected, mac) {
                 verifiedComment = candidate
@@ -644,7 +645,8 @@ extension PrivateKey {
         let mac = PPKContainer.mac(
             version: version, key: keys.macKey, algorithm: type.name, encryption: encryption, comment: Array(comment.utf8),
             publicBlob: publicBlob, privatePlaintext: privateBlob)
-        let stored = encryption == .none
+        let stored =
+            encryption == .none
             ? privateBlob : try KeyFileCipher.aes256CBC.encrypt(privateBlob, key: keys.cipherKey, iv: keys.iv)
 
         var text = "PuTTY-User-Key-File-\(version): \(type.name)\n"

@@ -44,9 +44,11 @@ public struct PrivateKeyInfo: Sendable, Hashable {
     public var commentBytes: [UInt8]?
 
     /// Makes the description of a file; each format reader fills in what its format carries in the clear.
-    public init(format: PrivateKeyFormat, isEncrypted: Bool, cipher: String? = nil, kdf: String? = nil, kdfRounds: Int? = nil,
-                kdfParameters: [String: String] = [:], publicKey: PublicKey? = nil, comment: String? = nil,
-                commentBytes: [UInt8]? = nil) {
+    public init(
+        format: PrivateKeyFormat, isEncrypted: Bool, cipher: String? = nil, kdf: String? = nil, kdfRounds: Int? = nil,
+        kdfParameters: [String: String] = [:], publicKey: PublicKey? = nil, comment: String? = nil,
+        commentBytes: [UInt8]? = nil
+    ) {
         self.format = format
         self.isEncrypted = isEncrypted
         self.cipher = cipher
@@ -158,8 +160,10 @@ public struct PrivateKeyEncoding: Sendable, Hashable {
     public var ppkParameters: Argon2Parameters?
 
     /// Describes how to write a key; a nil parameter takes the format's default (see each property).
-    public init(format: PrivateKeyFormat, passphrase: [UInt8]? = nil, cipher: String? = nil, rounds: Int? = nil,
-                ppkParameters: Argon2Parameters? = nil) {
+    public init(
+        format: PrivateKeyFormat, passphrase: [UInt8]? = nil, cipher: String? = nil, rounds: Int? = nil,
+        ppkParameters: Argon2Parameters? = nil
+    ) {
         self.format = format
         self.passphrase = passphrase
         self.cipher = cipher

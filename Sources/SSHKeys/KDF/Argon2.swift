@@ -176,8 +176,10 @@ public enum Argon2 {
 
     static func littleEndian32(_ value: Int) -> [UInt8] {
         let word = UInt32(truncatingIfNeeded: value)
-        return [UInt8(truncatingIfNeeded: word), UInt8(truncatingIfNeeded: word >> 8),
-                UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 24)]
+        return [
+            UInt8(truncatingIfNeeded: word), UInt8(truncatingIfNeeded: word >> 8),
+            UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 24),
+        ]
     }
 
     static func wipe(_ bytes: inout [UInt8]) {

@@ -84,8 +84,10 @@ enum Magnitude {
     private static func bytes(_ limbs: [UInt32]) -> [UInt8] {
         var result: [UInt8] = []
         for limb in limbs.reversed() {
-            result += [UInt8(truncatingIfNeeded: limb >> 24), UInt8(truncatingIfNeeded: limb >> 16),
-                       UInt8(truncatingIfNeeded: limb >> 8), UInt8(truncatingIfNeeded: limb)]
+            result += [
+                UInt8(truncatingIfNeeded: limb >> 24), UInt8(truncatingIfNeeded: limb >> 16),
+                UInt8(truncatingIfNeeded: limb >> 8), UInt8(truncatingIfNeeded: limb),
+            ]
         }
         return Array(result.drop { $0 == 0 })
     }

@@ -48,7 +48,8 @@ final class RegistryServerProcess: @unchecked Sendable {
         }
         guard let foundURL, let foundToken else {
             process.killHard()
-            throw StartFailure(description: "keyfleet server did not say it listens (or gave no token) within 20 s: \(process.standardError.suffix(2000))")
+            throw StartFailure(
+                description: "keyfleet server did not say it listens (or gave no token) within 20 s: \(process.standardError.suffix(2000))")
         }
         self.dataDirectory = dataDirectory
         self.url = foundURL

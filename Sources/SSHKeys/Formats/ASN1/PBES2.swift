@@ -93,7 +93,9 @@ struct PBES2Parameters: Hashable, Sendable {
         let kdfOID = try kdf.objectIdentifier("key derivation algorithm")
         guard kdfOID == KeyOID.pbkdf2 else {
             if kdfOID == KeyOID.scrypt {
-                throw KeyError(.unsupportedKDF, "PKCS#8 encryption with scrypt is not supported; re-encrypt the key with PBKDF2 (openssl pkcs8 "
+                throw KeyError(
+                    .unsupportedKDF,
+                    "PKCS#8 encryption with scrypt is not supported; re-encrypt the key with PBKDF2 (openssl pkcs8 "
                         + "-topk8 -v2 aes-256-cbc)")
             }
             throw KeyError.unsupportedKDF("\(kdfOID)")
@@ -236,7 +238,9 @@ enum LegacyPEMCipher: String, Hashable, Sendable, CaseIterable {
     /// The cipher by its DEK-Info name, compared without regard to case as OpenSSL does.
     static func named(_ name: String) throws(KeyError) -> LegacyPEMCipher {
         for cipher in allCases where cipher.rawValue.lowercased() == name.lowercased() { return cipher }
-        throw KeyError(.unsupportedCipher, "PEM cipher \"\(KeyError.printable(name))\" is not supported (AES-128-CBC, AES-192-CBC, AES-256-CBC and "
+        throw KeyError(
+            .unsupportedCipher,
+            "PEM cipher \"\(KeyError.printable(name))\" is not supported (AES-128-CBC, AES-192-CBC, AES-256-CBC and "
                 + "DES-EDE3-CBC are)")
     }
 

@@ -162,7 +162,8 @@ enum PrivateKeyDER {
                 // Compressed: X must match, and the prefix must give Y's parity.
                 let x = point[1...curve.coordinateLength]
                 let yIsOdd = (point.last ?? 0) & 1 == 1
-                matches = storedPoint.count == 1 + curve.coordinateLength && Array(storedPoint.dropFirst()) == Array(x)
+                matches =
+                    storedPoint.count == 1 + curve.coordinateLength && Array(storedPoint.dropFirst()) == Array(x)
                     && (storedPoint[0] == 0x03) == yIsOdd
             default:
                 matches = false
