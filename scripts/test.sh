@@ -13,6 +13,8 @@ scripts/install-test-deps.sh
 python3 -m openapi_spec_validator Sources/KeyfleetAPI/openapi.yaml
 # The committed generated code is what that document gives.
 scripts/generate-api.sh --check
+# The code's layout: swift format lint with .swift-format, and no line over 150 columns.
+scripts/lint.sh
 
 swift build --build-tests
 swift test --skip-build --parallel --num-workers 2

@@ -74,10 +74,14 @@ package struct HostAgentCommand<Runner: HostAgentRunner>: AsyncParsableCommand {
         package var stateDirectory = HostAgentDefaults.stateDirectory
         @Option(
             help: ArgumentHelp(
-                "files (AuthorizedKeysFile), command (AuthorizedKeysCommand) or legacy (a block in each user's ~/.ssh/authorized_keys, written as that user).",
+                "files (AuthorizedKeysFile), command (AuthorizedKeysCommand) or legacy "
+                    + "(a block in each user's ~/.ssh/authorized_keys, written as that user).",
                 valueName: "mode"))
         package var mode: String = "files"
-        @Option(name: .customLong("keys-dir"), help: ArgumentHelp("Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet-authorized for command; not used by legacy).", valueName: "dir"))
+        @Option(
+            name: .customLong("keys-dir"),
+            help: ArgumentHelp(
+                "Where the keys go (default /etc/ssh/keyfleet, or /var/lib/keyfleet-authorized for command; not used by legacy).", valueName: "dir"))
         package var keysDirectory: String?
         @Option(name: .customLong("host-keys-dir"), help: ArgumentHelp("Where ssh_host_*_key.pub are.", valueName: "dir"))
         package var hostKeysDirectory = "/etc/ssh"
@@ -96,7 +100,8 @@ package struct HostAgentCommand<Runner: HostAgentRunner>: AsyncParsableCommand {
     package struct SSHDOptions: ParsableArguments {
         @Option(name: .customLong("sshd-config"), help: ArgumentHelp("The main sshd configuration.", valueName: "file"))
         package var sshdConfig = "/etc/ssh/sshd_config"
-        @Option(name: .customLong("sshd-pid-file"), help: ArgumentHelp("Reload sshd with SIGHUP to this pid instead of systemctl.", valueName: "file"))
+        @Option(
+            name: .customLong("sshd-pid-file"), help: ArgumentHelp("Reload sshd with SIGHUP to this pid instead of systemctl.", valueName: "file"))
         package var pidFile: String?
         @Flag(name: .customLong("no-reload"), help: "Do not reload sshd.")
         package var noReload = false

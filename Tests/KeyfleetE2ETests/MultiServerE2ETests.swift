@@ -144,7 +144,8 @@ struct MultiServerE2ETests {
             ["--state-dir", state, "--keys-dir", keys, "--mode", "files", "--wait", "2", "--host-keys-dir", work.file("no-host-keys")])
         defer { _ = HostAgentRun.terminate(agent) }
         let first = try RealKeys.make("ed25519", in: work, name: "first")
-        try api.call("POST", "/v1/ssh-keys", ["name": "first", "public_key": try String(contentsOfFile: first + ".pub", encoding: .utf8), "project": project])
+        try api.call(
+            "POST", "/v1/ssh-keys", ["name": "first", "public_key": try String(contentsOfFile: first + ".pub", encoding: .utf8), "project": project])
         func installed() -> String { (try? String(contentsOfFile: keys + "/deploy", encoding: .utf8)) ?? "" }
         let deadline = ContinuousClock.now + .seconds(20)
         while !installed().contains(RealKeys.material(try String(contentsOfFile: first + ".pub", encoding: .utf8))), ContinuousClock.now < deadline {
@@ -159,7 +160,8 @@ struct MultiServerE2ETests {
         let (status, body) = try await server.api("GET", "/v1/ssh-keys")
         #expect(status == 503 && (body as? [String: Any])?["code"] as? String == "unavailable", "\(status) \(String(describing: body))")
         #expect(try await server.api("GET", "/health").status == 503)
-        let headers = try ExternalTool.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer \(server.token)", server.url + "/v1/projects"])
+        let headers = try ExternalTool.run(
+            "curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer \(server.token)", server.url + "/v1/projects"])
         #expect(headers.text.lowercased().contains("retry-after: 2"), "\(headers.text)")
         #expect(installed() == before, "the agent changed its keys while the database was away")
         #expect(agent.isRunning)
@@ -175,7 +177,13 @@ struct MultiServerE2ETests {
         while !installed().contains(RealKeys.material(line)), ContinuousClock.now < back {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(installed().contains(RealKeys.material(line)), "the agent did not get a key added after the database came back: \(agent.standardError.suffix(3000))\nserver: \(server.standardError.suffix(3000))")
+        #expect(
+            installed().contains(RealKeys.material(line)),
+            """
+            the agent did not get a key added after the database came back: \(agent.standardError.suffix(3000))
+            server: \(server.standardError.suffix(3000))
+            """
+        )
         #expect(!server.standardError.contains("Fatal error"), "\(server.standardError.suffix(2000))")
     }
 }

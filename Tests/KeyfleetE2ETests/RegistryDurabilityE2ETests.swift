@@ -27,7 +27,9 @@ struct RegistryDurabilityE2ETests {
         var server = try RegistryServerProcess(dataDirectory: data)
         let key = try RealKeys.make("ed25519", in: directory, name: "k")
         #expect(try server.client(["project", "create", "p"]).status == 0)
-        #expect(try server.client(["ssh-key", "create", "--name", "k", "--project", "p", "--label", "env=prod", "--public-key-from-file", key + ".pub"]).status == 0)
+        #expect(
+            try server.client(["ssh-key", "create", "--name", "k", "--project", "p", "--label", "env=prod", "--public-key-from-file", key + ".pub"])
+                .status == 0)
         #expect(try server.client(["host", "create", "h", "--project", "p", "--ssh-key", "k", "--user-data-file", directory.file("ud")]).status == 0)
         let keysBefore = try server.client(["ssh-key", "list", "-o", "json"]).text
         let projectsBefore = try server.client(["project", "list", "-o", "json"]).text
@@ -64,7 +66,11 @@ struct RegistryDurabilityE2ETests {
                     do {
                         let (status, body) = try await server.api("POST", "/v1/ssh-keys", json: ["name": "key-\(index)", "public_key": line])
                         let id = ((body as? [String: Any])?["key"] as? [String: Any])?["id"] as? String
-                        if status == 201, let id { await acknowledged.add(id: id, name: "key-\(index)") } else { await acknowledged.fail("\(index): \(status) \(String(describing: body))") }
+                        if status == 201, let id {
+                            await acknowledged.add(id: id, name: "key-\(index)")
+                        } else {
+                            await acknowledged.fail("\(index): \(status) \(String(describing: body))")
+                        }
                     } catch {
                         await acknowledged.fail("\(index): \(error)")
                     }
@@ -120,7 +126,10 @@ struct RegistryDurabilityE2ETests {
                 for writer in 0..<4 {
                     group.addTask {
                         for index in stride(from: writer, to: lines.count, by: 4) {
-                            guard let (status, body) = try? await server.api("POST", "/v1/ssh-keys", json: ["name": "w-\(index)", "public_key": lines[index]]) else { return }
+                            guard
+                                let (status, body) = try? await server.api(
+                                    "POST", "/v1/ssh-keys", json: ["name": "w-\(index)", "public_key": lines[index]])
+                            else { return }
                             let id = ((body as? [String: Any])?["key"] as? [String: Any])?["id"] as? String
                             guard status == 201, let id else { return }
                             await acknowledged.add(id: id, name: "w-\(index)")

@@ -103,10 +103,12 @@ struct ServerMetricsE2ETests {
         }
     }
 
-    @Test("a --log-format other than text or json is a one-line usage error, for the server and the host agent", arguments: [
-        ["server", "--data-dir", "/nonexistent/keyfleet-metrics-e2e", "--log-format", "yaml"],
-        ["host-agent", "run", "--state-dir", "/nonexistent/keyfleet-metrics-e2e", "--log-format", "yaml"],
-    ])
+    @Test(
+        "a --log-format other than text or json is a one-line usage error, for the server and the host agent",
+        arguments: [
+            ["server", "--data-dir", "/nonexistent/keyfleet-metrics-e2e", "--log-format", "yaml"],
+            ["host-agent", "run", "--state-dir", "/nonexistent/keyfleet-metrics-e2e", "--log-format", "yaml"],
+        ])
     func badLogFormat(_ arguments: [String]) throws {
         let result = try KeyfleetBinary.run(arguments)
         #expect(result.status != 0)

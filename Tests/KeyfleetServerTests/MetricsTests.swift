@@ -190,10 +190,11 @@ struct MetricsTests {
     static let operationIDs: Set<String> = {
         let source = #filePath.replacingOccurrences(of: "Tests/KeyfleetServerTests/MetricsTests.swift", with: "Sources/KeyfleetAPI/openapi.yaml")
         let text = (try? String(contentsOfFile: source, encoding: .utf8)) ?? ""
-        return Set(text.split(separator: "\n").compactMap { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            return trimmed.hasPrefix("operationId: ") ? String(trimmed.dropFirst("operationId: ".count)) : nil
-        })
+        return Set(
+            text.split(separator: "\n").compactMap { line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return trimmed.hasPrefix("operationId: ") ? String(trimmed.dropFirst("operationId: ".count)) : nil
+            })
     }()
 
     /// The requests counted under each (route, status) between two scrapes.
@@ -377,9 +378,11 @@ struct MetricsTests {
         }
     }
 
-    @Test("the exposition parser refuses malformed lines", arguments: [
-        "x{a=\"1\" 2\n", "x 1\nno value\n", "# TYPE x summary\nx 1\n", "x{a=\"\\q\"} 1\n", "x one\n", "x 1",
-    ])
+    @Test(
+        "the exposition parser refuses malformed lines",
+        arguments: [
+            "x{a=\"1\" 2\n", "x 1\nno value\n", "# TYPE x summary\nx 1\n", "x{a=\"\\q\"} 1\n", "x one\n", "x 1",
+        ])
     func parserRefuses(_ text: String) {
         #expect(throws: Exposition.Malformed.self) { try Exposition(text) }
     }

@@ -81,7 +81,8 @@ public enum RegistryServer {
             server = try .tls(http1, tlsConfiguration: tls)
             caCertHash = pin
         }
-        let endpoint = EndpointBox(ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash, agentPackage: configuration.agentPackage))
+        let endpoint = EndpointBox(
+            ServerEndpoint(url: configuration.publicURL ?? "", caCertHash: caCertHash, agentPackage: configuration.agentPackage))
         let changes = ChangeSignal()
         let api = RegistryAPI(
             store: store, clock: now, endpoint: endpoint, changes: changes, serverVersion: version, logger: logger)

@@ -4,9 +4,9 @@ import SQLKit
 import SQLiteKit
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// What ``SQLStore/backup(dataDirectory:to:logger:)`` wrote.
@@ -135,8 +135,8 @@ extension SQLStore {
 /// link(2): a second name for a file, refused with EEXIST when the name is taken.
 private func hardLink(_ existing: String, _ new: String) -> Int32 {
     #if canImport(Glibc)
-        Glibc.link(existing, new)
+    Glibc.link(existing, new)
     #else
-        Darwin.link(existing, new)
+    Darwin.link(existing, new)
     #endif
 }

@@ -3,9 +3,9 @@ public import Logging
 import SQLKit
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 extension StoreError.Code {

@@ -213,7 +213,11 @@ struct Transaction {
         try await run("DELETE FROM labels WHERE object_type = \(bind: objectType) AND object_id = \(bind: objectID)")
         for (name, value) in labels.sorted(by: { $0.key < $1.key }) {
             try await run(
-                "INSERT INTO labels (object_type, object_id, name, value) VALUES (\(bind: objectType), \(bind: objectID), \(bind: name), \(bind: value))")
+                """
+                INSERT INTO labels (object_type, object_id, name, value) \
+                VALUES (\(bind: objectType), \(bind: objectID), \(bind: name), \(bind: value))
+                """
+            )
         }
     }
 
