@@ -27,7 +27,10 @@ struct FailStaticTests {
         var agent = HostAgent(
             configuration: host.configuration, logger: logs.logger,
             connect: { _, _ in AgentConnection(server: FaultyRegistry.url, api: registry) },
-            applied: { access in written.update { $0.append(access.version) } })
+            applied: { access in
+                written.update { $0.append(access.version) }
+                registry.goodAnswerApplied()
+            })
         agent.legacyAccounts = host.accounts
         let running = agent
 
@@ -161,10 +164,10 @@ final class Locked<Value: Sendable>: Sendable {
     }
 }
 
-/// Waits up to 20 s for `condition`, checking every 20 ms.
+/// Waits up to 60 s (a loaded machine running every suite at once) for `condition`, checking every 20 ms.
 func eventually(_ what: String, _ condition: () -> Bool) async throws {
     let clock = ContinuousClock()
-    let end = clock.now + .seconds(20)
+    let end = clock.now + .seconds(60)
     while !condition() {
         guard clock.now < end else {
             Issue.record("timed out waiting until \(what)")

@@ -42,8 +42,9 @@ enum RegistryFault: String, CaseIterable, Sendable, CustomTestStringConvertible 
     }
 }
 
-/// The registry for one host: answers the first sync with `good` (version 1), then every later sync with
-/// `fault`; takes every report. Counts what it served.
+/// The registry for one host: answers every sync with `good` (version 1) until the test says the agent
+/// applied it (``goodAnswerApplied()``; a machine so busy that the agent gave up on the first answer before it
+/// arrived gets it again), then every later sync with `fault`; takes every report. Counts what it served.
 final class FaultyRegistry: AgentOnlyAPI {
     static let url = "https://registry.invalid"
 
@@ -51,7 +52,7 @@ final class FaultyRegistry: AgentOnlyAPI {
     let fault: RegistryFault
     /// What a faulty answer would bring if the agent took it: every login with fewer keys (none).
     let shrunk: [String: [String]]
-    private let counts = Mutex<(syncs: Int, faults: Int, reports: Int)>((0, 0, 0))
+    private let counts = Mutex<(syncs: Int, faults: Int, reports: Int, applied: Bool)>((0, 0, 0, false))
 
     init(good: [String: [String]], fault: RegistryFault) {
         self.good = good
@@ -59,16 +60,21 @@ final class FaultyRegistry: AgentOnlyAPI {
         shrunk = good.mapValues { _ in [] }
     }
 
+    /// From now on, every sync meets the fault.
+    func goodAnswerApplied() {
+        counts.withLock { $0.applied = true }
+    }
+
     /// How many times a fault was served (counted when it starts).
     var faultsServed: Int { counts.withLock { $0.faults } }
 
     func syncAgent(_ input: Operations.SyncAgent.Input) async throws -> Operations.SyncAgent.Output {
-        let first = counts.withLock {
+        let answersGood = counts.withLock {
             $0.syncs += 1
-            if $0.syncs > 1 { $0.faults += 1 }
-            return $0.syncs == 1
+            if $0.applied { $0.faults += 1 }
+            return !$0.applied
         }
-        if first {
+        if answersGood {
             let body = Components.Schemas.SyncResponse(version: 1, host: "h-1", logins: .init(additionalProperties: good))
             return .ok(.init(body: .json(body)))
         }
