@@ -17,10 +17,10 @@ scripts/generate-api.sh --check
 scripts/lint.sh
 
 swift build --build-tests
-# Suites that time a real system from inside the test process (agent deadlines, connect timeouts, propagation
+# Suites that time a real system from inside the test process (agent deadlines, connect timeouts, long-poll wake-ups, propagation
 # between servers) run on their own afterwards: beside the suites that block the process's few threads on
 # ssh-keygen, sshd and argon2 for seconds at a time, they would measure the test process, not the system.
-timed='FailStaticTests|StorePostgreSQLTests|MultiServerE2ETests'
+timed='FailStaticTests|StorePostgreSQLTests|MultiServerE2ETests|SyncTests|RescueTests'
 swift test --skip-build --parallel --num-workers 2 --skip "$timed"
 swift test --skip-build --filter "$timed"
 # The same store and API suites on PostgreSQL (a server the tests start themselves).
