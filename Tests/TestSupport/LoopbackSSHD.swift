@@ -119,11 +119,17 @@ public final class LoopbackSSHD: Sendable {
         try ssh(identity: identity, command: "true", user: user).status == 0
     }
 
-    /// Seconds until ``logsIn(_:user:)`` answers `expected`, trying every 50 ms; nil after `limit` seconds.
+    /// Seconds from now until the start of the first `ssh` attempt that answers `expected`, trying every 50 ms;
+    /// nil after `limit` seconds.
+    ///
+    /// The attempt's start, not its end: sshd decided on the key during that attempt, after it started, while
+    /// its own length is the client's handshake and process start, which a loaded machine stretches to half a
+    /// second and more. The attempt before it answered otherwise, so the change took effect between the two.
     public func secondsUntil(_ identity: String, user: String? = nil, logsIn expected: Bool, limit: Double = 5) throws -> Double? {
         let start = Date()
         while Date().timeIntervalSince(start) < limit {
-            if try logsIn(identity, user: user) == expected { return Date().timeIntervalSince(start) }
+            let attempt = Date().timeIntervalSince(start)
+            if try logsIn(identity, user: user) == expected { return attempt }
             usleep(50_000)
         }
         return nil
