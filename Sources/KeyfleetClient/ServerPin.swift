@@ -2,7 +2,7 @@ internal import KeyfleetCore
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOPosix
-public import NIOSSL
+internal import NIOSSL
 internal import NIOTLS
 
 /// Pins the registry server at enrollment, as `kubeadm join --discovery-token-ca-cert-hash` does: the
