@@ -194,7 +194,7 @@ struct StoreBehaviourTests {
             try Host(id: $0, project: project.id, name: "h", logins: [.root, deploy], access: [deploy: .explicit([projectKey.id, bobKey.id])])
         }
         func access(_ login: LoginName) async throws -> Set<String> {
-            let (_, registry) = try await f.store.snapshot()
+            let registry = try await f.store.snapshot().registry
             let stored = try #require(registry.hosts[host.id])
             return EffectiveAccess.compute(host: stored, login: login, registry: registry, now: f.determinism.now).keyNames
         }

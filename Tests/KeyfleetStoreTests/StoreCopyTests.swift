@@ -125,8 +125,8 @@ struct StoreCopyTests {
         let audit = try await f.store.audit(AuditFilter(), page: .largest).items
         #expect(try await target.audit(AuditFilter(), page: .largest).items == audit)
         #expect(Int64(audit.last?.sequence ?? 0) == copy.auditSequence)
-        let (_, copied) = try await target.snapshot()
-        let (_, original) = try await f.store.snapshot()
+        let copied = try await target.snapshot().registry
+        let original = try await f.store.snapshot().registry
         #expect(copied.users == original.users && copied.projects == original.projects && copied.keys == original.keys)
         #expect(copied.hosts == original.hosts && copied.clusters == original.clusters)
 
@@ -286,7 +286,7 @@ struct StoreCopyTests {
         #expect(Int64(copiedAudit.count) == backup.auditSequence)
         #expect(Array(liveAudit.prefix(copiedAudit.count)) == copiedAudit)
         let created = Set(copiedAudit.filter { $0.action == "key.create" }.map(\.objectID))
-        let (_, registry) = try await copy.snapshot()
+        let registry = try await copy.snapshot().registry
         #expect(Set(registry.keys.keys.map(\.rawValue)) == created)
         #expect(try await copy.version() == UInt64(backup.version))
         try await copy.close()

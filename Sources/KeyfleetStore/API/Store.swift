@@ -159,7 +159,11 @@ public protocol Store: Sendable {
     /// The change counter: it grows in the same transaction as every change that can alter effective access.
     func version() async throws -> UInt64
     /// Everything effective access depends on, with the version it reflects, from one consistent read.
-    func snapshot() async throws -> (version: UInt64, registry: RegistrySnapshot)
+    func snapshot() async throws -> VersionedRegistry
+    /// The objects effective access reads that changed after `version`, as they are now, from one consistent
+    /// read; nil when the store no longer keeps the changes since `version`, or when its history at `version`
+    /// is not the one marked `mark` (read a whole ``snapshot()`` then).
+    func changes(after version: UInt64, mark: Int64) async throws -> RegistryDelta?
 }
 
 /// Who makes a change, as the audit log records it.

@@ -142,6 +142,16 @@ enum Migrations {
                 "CREATE INDEX host_login_rescue_keys_key ON host_login_rescue_keys (key_id)",
             ]
         },
+        // What each version changed, so that servers move their registry forward by the change
+        // (RegistryChangeLog). The version at migration has mark 0 and no changes before it.
+        Migration(number: 8, name: "registry-change-log") { _ in
+            [
+                "CREATE TABLE registry_versions (version BIGINT PRIMARY KEY, mark BIGINT NOT NULL)",
+                "CREATE TABLE registry_changes (version BIGINT NOT NULL, object_type TEXT NOT NULL, object_id TEXT NOT NULL)",
+                "CREATE INDEX registry_changes_version ON registry_changes (version)",
+                "INSERT INTO registry_versions (version, mark) SELECT version, 0 FROM registry_state WHERE id = 1",
+            ]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

@@ -79,6 +79,7 @@ extension SQLStore {
 
     /// Deletes `cluster` inside `tx` with its audit entry; its hosts stay, outside any cluster.
     static func removeCluster(_ tx: Transaction, _ cluster: Cluster) async throws {
+        try await tx.touchAll("host", "SELECT id AS object_id FROM hosts WHERE cluster_id = \(bind: cluster.id.rawValue)")
         try await tx.run("DELETE FROM clusters WHERE id = \(bind: cluster.id.rawValue)")
         try await tx.audit("cluster.delete", "cluster", cluster.id.rawValue, before: AuditJSON.cluster(cluster), after: nil)
     }

@@ -76,8 +76,9 @@ extension SQLStore {
         }
     }
 
-    /// The tables whose rows the migrations make (`registry_state`'s one row): the copy replaces them.
-    static let seededTables: Set<String> = ["registry_state"]
+    /// The tables whose rows the migrations make (`registry_state`'s one row, the mark of the version at
+    /// migration): the copy replaces them.
+    static let seededTables: Set<String> = ["registry_state", "registry_versions"]
     /// The table that records the migrations applied: compared, not copied (each database keeps its own times).
     static let migrationsTable = "schema_migrations"
 

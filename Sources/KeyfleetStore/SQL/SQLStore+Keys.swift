@@ -115,6 +115,14 @@ extension SQLStore {
 
     /// Deletes `key` inside `tx` with its audit entry; it leaves every host, rescue and cluster list.
     static func removeKey(_ tx: Transaction, _ key: SSHKeyRecord) async throws {
+        let id = key.id.rawValue
+        try await tx.touchAll(
+            "host",
+            """
+            SELECT host_id AS object_id FROM host_login_keys WHERE key_id = \(bind: id) \
+            UNION SELECT host_id AS object_id FROM host_login_rescue_keys WHERE key_id = \(bind: id)
+            """)
+        try await tx.touchAll("cluster", "SELECT cluster_id AS object_id FROM cluster_keys WHERE key_id = \(bind: id)")
         try await tx.setLabels("key", key.id.rawValue, [:])
         try await tx.run("DELETE FROM ssh_keys WHERE id = \(bind: key.id.rawValue)")
         try await tx.audit("key.delete", "key", key.id.rawValue, before: AuditJSON.key(key), after: nil)

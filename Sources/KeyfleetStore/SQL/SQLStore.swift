@@ -72,7 +72,8 @@ public final class SQLStore: Store {
     /// Runs `body` in a write transaction: committed when it returns, rolled back when it throws.
     func write<R>(by principal: Principal, _ body: (Transaction) async throws -> R) async throws -> R {
         try await exclusive(begin: flavor.beginWrite) { database in
-            try await body(Transaction(database: database, flavor: flavor, now: clock(), principal: principal, makeID: makeID))
+            try await body(
+                Transaction(database: database, flavor: flavor, now: clock(), principal: principal, makeID: makeID, changed: ChangedObjects()))
         }
     }
 
@@ -163,6 +164,8 @@ struct Transaction {
     let now: UInt64
     let principal: Principal
     let makeID: @Sendable () -> String
+    /// The objects effective access reads that this transaction changed, recorded by ``bumpVersion()``.
+    let changed: ChangedObjects
 
     func run(_ query: SQLQueryString) async throws { try await database.raw(query).run() }
     func all(_ query: SQLQueryString) async throws -> [any SQLRow] { try await database.raw(query).all() }
@@ -180,8 +183,9 @@ struct Transaction {
     /// The time of the change, as stored.
     var nowValue: Int64 { Int64(clamping: now) }
 
-    /// Appends the change to the audit log.
+    /// Appends the change to the audit log, and records the object as changed when effective access reads it.
     func audit(_ action: String, _ objectType: String, _ objectID: String, before: String?, after: String?) async throws {
+        if RegistryChangeLog.objectTypes.contains(objectType) { changed.insert(objectType, objectID) }
         try await run("UPDATE registry_state SET audit_sequence = audit_sequence + 1 WHERE id = 1")
         guard let row = try await first("SELECT audit_sequence FROM registry_state WHERE id = 1") else {
             throw StoreError(.database, "the registry_state row is missing")
@@ -195,10 +199,40 @@ struct Transaction {
             """)
     }
 
-    /// Increments the change version (for every change that can alter effective access).
+    /// Increments the change version (for every change that can alter effective access), records what the
+    /// transaction changed at the new version with its mark (``RegistryChangeLog``), and forgets changes older
+    /// than the log keeps.
     func bumpVersion() async throws {
         try await run("UPDATE registry_state SET version = version + 1 WHERE id = 1")
+        let version = try await SQLStore.loadVersion(database)
+        let stored = Int64(clamping: version)
+        let mark = Int64(bitPattern: UInt64.random(in: 1...UInt64.max))
+        try await run(
+            """
+            INSERT INTO registry_versions (version, mark) VALUES (\(bind: stored), \(bind: mark)) \
+            ON CONFLICT (version) DO UPDATE SET mark = excluded.mark
+            """)
+        // A version whose number a lost history used (a restore, a failover) keeps only this history's changes.
+        try await run("DELETE FROM registry_changes WHERE version = \(bind: stored)")
+        let objects = changed.take()
+        for start in stride(from: 0, to: objects.count, by: 200) {
+            let rows = objects[start..<min(start + 200, objects.count)].map { object -> SQLQueryString in
+                "(\(bind: stored), \(bind: object.type), \(bind: object.id))"
+            }
+            try await run("INSERT INTO registry_changes (version, object_type, object_id) VALUES " + rows.joined(separator: ", "))
+        }
+        if version % RegistryChangeLog.pruneEvery == 0, version > RegistryChangeLog.kept {
+            let oldest = Int64(clamping: version - RegistryChangeLog.kept)
+            try await run("DELETE FROM registry_versions WHERE version < \(bind: oldest)")
+            try await run("DELETE FROM registry_changes WHERE version <= \(bind: oldest)")
+        }
         try await announce(.access)
+    }
+
+    /// Records as changed every object of `objectType` whose identifier `select` (a query of one column,
+    /// `object_id`) gives: the rows a cascade is about to change.
+    func touchAll(_ objectType: String, _ select: SQLQueryString) async throws {
+        for row in try await all(select) { changed.insert(objectType, try Coding.string(row, "object_id")) }
     }
 
     /// Tells other servers on the same database, when the transaction commits, what kind of change it made
@@ -237,5 +271,25 @@ extension Array where Element: Hashable {
     var uniqued: [Element] {
         var seen = Set<Element>()
         return filter { seen.insert($0).inserted }
+    }
+}
+
+/// The objects a write transaction changed, as ``RegistryChangeLog`` records them, each once.
+final class ChangedObjects: Sendable {
+    private let objects = Mutex<(list: [(type: String, id: String)], seen: Set<String>)>(([], []))
+
+    /// Records object `id` of `type`.
+    func insert(_ type: String, _ id: String) {
+        objects.withLock { objects in
+            if objects.seen.insert(type + " " + id).inserted { objects.list.append((type, id)) }
+        }
+    }
+
+    /// Every object recorded since the last call, in order.
+    func take() -> [(type: String, id: String)] {
+        objects.withLock { objects in
+            defer { objects = ([], []) }
+            return objects.list
+        }
     }
 }
