@@ -5,13 +5,17 @@ internal import Synchronization
 /// The registry as effective access needs it, kept in memory and rebuilt only when the store's
 /// ``Store/version()`` moves, with each host's rendered access and its own version.
 ///
-/// - The whole ``RegistrySnapshot`` is loaded lazily, once per store version (concurrent requests share one
-///   load). A request reuses the snapshot without asking the store while no change was signalled through
-///   ``ChangeSignal`` and the last check is younger than `freshness`; after that it reads the store's version
-///   (one cheap query), so changes made by another server process are seen within `freshness`.
+/// - The whole ``RegistrySnapshot`` is loaded once, lazily; after that each new store version is reached by
+///   reading only the objects that changed (``Store/changes(after:mark:)``) and applying them to a copy
+///   (``RegistrySnapshot/apply(_:)``), so a change costs what it touches. Concurrent requests share one load.
+///   The whole registry is read again only when the store no longer has the changes, or its history is not
+///   the one in memory. A request reuses the registry without asking the store while no change was signalled
+///   through ``ChangeSignal`` and the last check is younger than `freshness`; after that it reads the store's
+///   version (one cheap query), so changes made by another server process are seen within `freshness`.
 /// - A host's rendered access (every login's authorized_keys lines) is computed on demand with
-///   ``EffectiveAccess`` and remembered. Its version changes only when those lines change, so a change
-///   elsewhere in the registry neither wakes nor re-sends to an unrelated host. A host version is
+///   ``EffectiveAccess`` and remembered until a change reaches its project or the host itself, or its first
+///   expiring line expires. Its version changes only when those lines change, so a change elsewhere in the
+///   registry neither wakes nor re-sends to an unrelated host. A host version is
 ///   `storeVersion << 20` when the lines changed with the store, plus one for each later change by expiry at
 ///   the same store version: opaque, non-decreasing while the server runs, never 0.
 /// - When the store's version goes back (a restored database, a failover that lost the last commits), what
@@ -22,9 +26,24 @@ public final class AccessCache: Sendable {
     public struct Registry: Sendable {
         /// The store version.
         public let version: UInt64
+        /// The mark of that version in the store's history (``VersionedRegistry/mark``).
+        let mark: Int64?
         /// The registry.
         public let snapshot: RegistrySnapshot
     }
+
+    /// How much work the cache has done since it was made.
+    public struct Statistics: Sendable, Equatable {
+        /// Reads of the whole registry.
+        public var wholeLoads = 0
+        /// Moves to a newer version by reading only what changed.
+        public var changeLoads = 0
+        /// Host views computed (with ``EffectiveAccess``).
+        public var hostViewsComputed = 0
+    }
+
+    /// What a move from one registry to the next can have changed; nil for a whole reload.
+    typealias Affected = (projects: Set<ProjectID>, hosts: Set<HostID>)
 
     /// One login's access on a host.
     public struct LoginView: Sendable {
@@ -53,8 +72,10 @@ public final class AccessCache: Sendable {
         /// The authorized_keys lines per login, as compared between versions.
         let lines: [[String]]
 
-        func isCurrent(storeVersion: UInt64, now: UInt64) -> Bool {
-            self.storeVersion == storeVersion && now >= computedAt && (nextExpiry.map { now < $0 } ?? true)
+        /// Whether the view still holds at `now`, with the registry at `storeVersion` and the last change
+        /// that reached this host at `changedAt`.
+        func isCurrent(storeVersion: UInt64, changedAt: UInt64, now: UInt64) -> Bool {
+            self.storeVersion <= storeVersion && self.storeVersion >= changedAt && now >= computedAt && (nextExpiry.map { now < $0 } ?? true)
         }
     }
 
@@ -65,6 +86,38 @@ public final class AccessCache: Sendable {
         var hosts: [HostID: HostView] = [:]
         /// Every host version issued before the store's version last went back: later ones are above it.
         var floor: UInt64 = 0
+        /// The store version of the last whole reload: no view computed before it holds.
+        var reloadedAt: UInt64 = 0
+        /// The store version of the last change that reached each project's hosts, since the last reload.
+        var projectChangedAt: [ProjectID: UInt64] = [:]
+        /// The store version of the last change to each host's own record, since the last reload.
+        var hostChangedAt: [HostID: UInt64] = [:]
+        var statistics = Statistics()
+
+        /// The store version of the last change that reached `host`.
+        func changedAt(_ host: Host) -> UInt64 {
+            max(reloadedAt, projectChangedAt[host.project] ?? 0, hostChangedAt[host.id] ?? 0)
+        }
+
+        /// Makes `built` current when it is newer, with what it changed; returns the newest registry.
+        mutating func install(_ built: Registry, affected: Affected?) -> Registry {
+            if affected == nil { statistics.wholeLoads += 1 } else { statistics.changeLoads += 1 }
+            if let current, current.version > built.version { return current }
+            current = built
+            if let affected {
+                for project in affected.projects { projectChangedAt[project] = built.version }
+                for host in affected.hosts {
+                    hostChangedAt[host] = built.version
+                    if built.snapshot.hosts[host] == nil { hosts[host] = nil }
+                }
+            } else {
+                reloadedAt = built.version
+                projectChangedAt = [:]
+                hostChangedAt = [:]
+                hosts = hosts.filter { built.snapshot.hosts[$0.key] != nil }
+            }
+            return built
+        }
     }
 
     let store: any Store
@@ -80,6 +133,9 @@ public final class AccessCache: Sendable {
         self.changes = changes
         self.freshness = freshness
     }
+
+    /// How much work the cache has done since it was made.
+    public var statistics: Statistics { state.withLock { $0.statistics } }
 
     /// The registry at the store's current version (within `freshness` when no change was signalled).
     public func registry() async throws -> Registry {
@@ -108,19 +164,20 @@ public final class AccessCache: Sendable {
             return true
         }
         if wentBack { await builder.forget() }
-        let built = try await builder.build(store: store, atLeast: version)
-        let (newest, unsignalled) = state.withLock { state -> (Registry, Bool) in
-            if let current = state.current, current.version > built.version { return (current, false) }
+        let held = state.withLock { $0.current }
+        let built = try await builder.build(store: store, atLeast: version) { built, affected in
+            self.state.withLock { $0.install(built, affected: affected) }
+        }
+        let unsignalled = state.withLock { state -> Bool in
+            guard state.current?.version == built.version else { return false }
             // A newer version nobody here signalled: it came from another process, or from the store directly.
-            let unsignalled = state.current != nil && state.generation == generation
-            state.current = built
+            let unsignalled = held != nil && state.generation == generation
             state.checkedAt = started
             state.generation = generation
-            state.hosts = state.hosts.filter { built.snapshot.hosts[$0.key] != nil }
-            return (built, unsignalled)
+            return unsignalled
         }
         if unsignalled || wentBack { changes.changed() }
-        return newest
+        return state.withLock { $0.current } ?? built
     }
 
     /// The registry in memory when it is loaded and still at the store's version (checked as ``registry()``
@@ -151,7 +208,8 @@ public final class AccessCache: Sendable {
     public func host(_ id: HostID, now: UInt64) async throws -> (view: HostView, registry: Registry)? {
         let registry = try await registry()
         guard let host = registry.snapshot.hosts[id] else { return nil }
-        if let memo = state.withLock({ $0.hosts[id] }), memo.isCurrent(storeVersion: registry.version, now: now) {
+        let (memo, changedAt) = state.withLock { ($0.hosts[id], $0.changedAt(host)) }
+        if let memo, memo.isCurrent(storeVersion: registry.version, changedAt: changedAt, now: now) {
             return (memo, registry)
         }
         let logins = host.logins.map { login in
@@ -162,6 +220,7 @@ public final class AccessCache: Sendable {
         let nextExpiry = logins.flatMap(\.entries).compactMap(\.expiresAt).min()
         let lines = logins.map { [$0.login.rawValue] + $0.entries.map(\.line) }
         let view = state.withLock { state -> HostView in
+            state.statistics.hostViewsComputed += 1
             let previous = state.hosts[id]
             let version: UInt64
             if let previous, previous.lines == lines {
@@ -184,17 +243,22 @@ public final class AccessCache: Sendable {
     }
 }
 
-/// Loads snapshots one at a time: requests arriving during a load wait for it instead of starting their own.
+/// Moves the registry forward one load at a time: requests arriving during a load wait for it instead of
+/// starting their own. A load reads the changes since the last registry when the store has them, the whole
+/// registry otherwise, and hands what it built to `install` before any waiter sees it.
 private actor SnapshotBuilder {
     private var waiting: [CheckedContinuation<Result<AccessCache.Registry, any Error>, Never>]?
     private var last: AccessCache.Registry?
 
-    /// Forgets the last snapshot, which is ahead of the store's version: the store went back.
+    /// Forgets the last registry, which is ahead of the store's version: the store went back.
     func forget() {
         last = nil
     }
 
-    func build(store: any Store, atLeast version: UInt64) async throws -> AccessCache.Registry {
+    func build(
+        store: any Store, atLeast version: UInt64,
+        install: @Sendable (AccessCache.Registry, AccessCache.Affected?) -> AccessCache.Registry
+    ) async throws -> AccessCache.Registry {
         while true {
             if let last, last.version >= version { return last }
             if waiting != nil {
@@ -204,18 +268,29 @@ private actor SnapshotBuilder {
                 continue
             }
             waiting = []
-            let result: Result<AccessCache.Registry, any Error>
+            let installed: Result<AccessCache.Registry, any Error>
             do {
-                let (storeVersion, snapshot) = try await store.snapshot()
-                result = .success(AccessCache.Registry(version: storeVersion, snapshot: snapshot))
+                let (registry, affected) = try await load(store)
+                if registry.version >= (last?.version ?? 0) { last = registry }
+                installed = .success(install(registry, affected))
             } catch {
-                result = .failure(error)
+                installed = .failure(error)
             }
             let waiters = waiting ?? []
             waiting = nil
-            if case .success(let registry) = result, registry.version >= (last?.version ?? 0) { last = registry }
-            for waiter in waiters { waiter.resume(returning: result) }
-            return try result.get()
+            for waiter in waiters { waiter.resume(returning: installed) }
+            return try installed.get()
         }
+    }
+
+    /// The registry after the changes since `last` and what they can have changed, or the whole registry.
+    private func load(_ store: any Store) async throws -> (AccessCache.Registry, AccessCache.Affected?) {
+        if let last, let mark = last.mark, let delta = try await store.changes(after: last.version, mark: mark) {
+            var snapshot = last.snapshot
+            let affected = snapshot.apply(delta.changes)
+            return (AccessCache.Registry(version: delta.version, mark: delta.mark, snapshot: snapshot), affected)
+        }
+        let read = try await store.snapshot()
+        return (AccessCache.Registry(version: read.version, mark: read.mark, snapshot: read.registry), nil)
     }
 }
