@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The registry at scale: what one change costs when the registry is large. Seeds an embedded SQLite
+# registry through the store (BENCH_PROJECTS projects, each with BENCH_KEYS project keys and BENCH_HOSTS
+# hosts; defaults 10,000 x 100 x 10 = 1,000,000 keys and 100,000 hosts), starts the release
+# `keyfleet-server` on loopback, and measures through the HTTP API:
+#
+# - the seeding time;
+# - the first effective-access read after start (the whole registry is read once);
+# - BENCH_CHANGES (default 20) key creations, one at a time: for each, the seconds from the creation's
+#   answer until a host of that project reads the key in its access, and the server's CPU time per change
+#   (user + system, from /proc);
+# - the server's resident memory after the first read and after the changes;
+# - GET /v1/hosts/{id}/access (100 keys) against GET /health with wrk, as scripts/bench-registry.sh does.
+#
+# Release builds only. The figures and how to read them are in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+projects=${BENCH_PROJECTS:-10000}
+keys=${BENCH_KEYS:-100}
+hosts=${BENCH_HOSTS:-10}
+changes=${BENCH_CHANGES:-20}
+seconds=${BENCH_SECONDS:-10}
+connections=${BENCH_CONNECTIONS:-32}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-server >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
+bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
+
+work=$(mktemp -d)
+source scripts/lib/registry-server.sh
+cleanup() {
+    stop_registry_server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
+# The server's CPU seconds so far (utime + stime of /proc/PID/stat).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$server_pid/stat"; }
+rss_mib() { awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$server_pid/status"; }
+
+token=$(new_admin_token)
+echo "seeding $((projects * keys)) keys and $((projects * hosts)) hosts in $projects projects..."
+start=$(now)
+ids=$("$bin/keyfleet-bench" registry-seed --data-dir "$work/data" --token "$token" --projects "$projects" --keys "$keys" --hosts "$hosts")
+seed_seconds=$(elapsed "$start")
+host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
+project=$(sed -E 's/.*project=([^ ]+).*/\1/' <<<"$ids")
+
+start_registry_server "$bin/keyfleet-server" "$work/data"
+auth="Authorization: Bearer $token"
+
+start=$(now)
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/v1/hosts/$host/access")
+first_read=$(elapsed "$start")
+[ "$code" = 200 ] || { echo "error: the first access read answered $code" >&2; exit 1; }
+rss_loaded=$(rss_mib)
+
+ssh-keygen -q -t ed25519 -N '' -f "$work/change" -C change
+line=$(cat "$work/change.pub")
+propagation=()
+cpu_before=$(cpu)
+for i in $(seq 1 "$changes"); do
+    rm -f "$work/change" "$work/change.pub"
+    ssh-keygen -q -t ed25519 -N '' -f "$work/change" -C change
+    line=$(cat "$work/change.pub")
+    material=$(cut -d' ' -f2 <<<"$line")
+    body=$(printf '{"name":"change-%d","public_key":"%s","project":"%s"}' "$i" "$line" "$project")
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H 'Content-Type: application/json' -d "$body" "$url/v1/ssh-keys")
+    [ "$code" = 201 ] || { echo "error: creating key $i answered $code" >&2; exit 1; }
+    start=$(now)
+    until curl -s -H "$auth" "$url/v1/hosts/$host/access" | grep -q "$material"; do :; done
+    propagation+=("$(elapsed "$start")")
+done
+cpu_after=$(cpu)
+rss_changed=$(rss_mib)
+cpu_per_change=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$changes" 'BEGIN {printf "%.4f", (b - a) / n}')
+sorted=$(printf '%s\n' "${propagation[@]}" | sort -n)
+p50=$(awk -v n="$changes" 'NR == int((n + 1) / 2) {print}' <<<"$sorted")
+worst=$(tail -1 <<<"$sorted")
+
+measure() { # path -> "rps p99"
+    local out rps p99
+    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$url$1")
+    if grep -q "Non-2xx" <<<"$out"; then echo "error: $1 had non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    echo "$rps $p99"
+}
+read -r health_rps health_p99 <<<"$(measure /health)"
+read -r access_rps access_p99 <<<"$(measure "/v1/hosts/$host/access")"
+
+echo "registry: $((projects * keys)) keys, $((projects * hosts)) hosts, $projects projects"
+echo "seeding:                                  ${seed_seconds} s"
+echo "first access read after start:            ${first_read} s"
+echo "resident memory after it:                 ${rss_loaded} MiB"
+echo "key creation to the host's access (n=$changes): median ${p50} s, worst ${worst} s"
+echo "server CPU per change (creation + reads): ${cpu_per_change} s"
+echo "resident memory after the changes:        ${rss_changed} MiB"
+printf '%-28s %12s %10s %8s\n' route 'requests/s' p99 ratio
+printf '%-28s %12s %10s %8s\n' 'GET /health' "$health_rps" "$health_p99" 1.00
+printf '%-28s %12s %10s %8.2f\n' 'GET /v1/hosts/{id}/access' "$access_rps" "$access_p99" \
+    "$(awk -v a="$access_rps" -v b="$health_rps" 'BEGIN {print a / b}')"
