@@ -41,4 +41,43 @@ struct IncrementalAccessTests {
             #expect(after.hostViewsComputed == loaded.hostViewsComputed + 1, "only the changed project's host is recomputed")
         }
     }
+
+    @Test(
+        """
+        the kept answer of a host's access read: byte for byte the same while nothing reaches the host, new after a rename \
+        or a grant, never shown to a stranger
+        """)
+    func keptAnswers() async throws {
+        try await TestRegistry.with { registry, client in
+            let owner = try await client.apiUser(registry, "olga")
+            let stranger = try await client.apiUser(registry, "sam")
+            let project = try await client.apiProject(owner.token, "web")
+            let created = try await client.call(
+                .post, "/v1/ssh-keys", token: owner.token, json: ["name": "deploy", "public_key": try TestKeys.ed25519Line(), "project": project])
+            let keyID = try #require((created.object["key"] as? [String: Any])?["id"] as? String)
+            let host = try await client.call(.post, "/v1/hosts", token: owner.token, json: ["name": "web-1", "project": project])
+            let hostID = try #require((host.object["host"] as? [String: Any])?["id"] as? String)
+            let path = "/v1/hosts/\(hostID)/access"
+
+            let first = try await client.call(.get, path, token: owner.token)
+            let second = try await client.call(.get, path, token: owner.token)
+            #expect(first.status == 200 && second.status == 200 && first.text == second.text)
+            #expect(registry.api.accessAnswers.hits == 1, "the second read was encoded again")
+            #expect(second.headers[.contentType] == first.headers[.contentType])
+            #expect(try await client.call(.get, path, token: stranger.token).status == 404, "a kept answer was shown to a stranger")
+            let oneLogin = try await client.call(.get, path + "?login=root", token: owner.token)
+            #expect(oneLogin.status == 200 && (oneLogin.object["logins"] as? [[String: Any]])?.count == 1)
+
+            #expect(try await client.call(.patch, "/v1/ssh-keys/\(keyID)", token: owner.token, json: ["name": "deploy-2"]).status == 200)
+            let renamed = try await client.call(.get, path, token: owner.token)
+            #expect(renamed.text.contains("deploy-2"), "the answer kept the key's old name")
+            #expect(try await client.call(.get, path, token: owner.token).text == renamed.text)
+            #expect(registry.api.accessAnswers.hits == 2)
+            let added = try await client.call(
+                .post, "/v1/ssh-keys", token: owner.token, json: ["name": "ci", "public_key": try TestKeys.ed25519Line(), "project": project])
+            #expect(added.status == 201)
+            let granted = try await client.call(.get, path, token: owner.token)
+            #expect(granted.text.contains("keyfleet:ci"), "the answer kept the keys before the grant")
+        }
+    }
 }

@@ -123,7 +123,7 @@ public enum RegistryServer {
     }
 
     /// The router serving `api`, with the middlewares every request passes: problem documents and the
-    /// body limit, authentication, and the change signal for agent syncs; with `metrics`, every request is
+    /// body limit, authentication, the kept answers of host access reads, and the change signal for agent syncs; with `metrics`, every request is
     /// counted and timed there by route and status (see ``ServerMetrics``).
     public static func makeRouter(
         api: RegistryAPI, maximumBodySize: Int, logger: Logger, metrics: ServerMetrics? = nil
@@ -134,6 +134,7 @@ public enum RegistryServer {
         var middlewares: [any ServerMiddleware] = [
             ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
             Authenticator(store: api.store, cache: api.credentials),
+            HostAccessAnswers(access: api.access, answers: api.accessAnswers, clock: api.clock),
             ChangeMiddleware(changes: api.changes),
         ]
         if let metrics {

@@ -23,6 +23,8 @@ public struct RegistryAPI: APIProtocol {
     public let credentials = CredentialCache()
     /// Effective access in memory, rebuilt when the store's version moves (hosts, sync).
     public let access: AccessCache
+    /// The encoded answers of host access reads, kept with the views they were made from.
+    public let accessAnswers = HostAccessAnswers.Store()
     /// The server's version, for `/health` and agent reports.
     public let serverVersion: String
     let logger: Logger

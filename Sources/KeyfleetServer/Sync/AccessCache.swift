@@ -69,6 +69,11 @@ public final class AccessCache: Sendable {
         public let nextExpiry: UInt64?
         /// Every login of the host, in order.
         public let logins: [LoginView]
+        /// Each login's rescue keys, whether or not the host is flagged (``EffectiveAccess/rescue(host:login:registry:now:)``).
+        public let rescue: [(login: LoginName, entries: [AccessEntry])]
+        /// Tells this view from every other one computed by the same cache: what the view shows (names
+        /// included) can differ only between views with different serials.
+        public let serial: UInt64
         /// The authorized_keys lines per login, as compared between versions.
         let lines: [[String]]
 
@@ -217,10 +222,14 @@ public final class AccessCache: Sendable {
                 login: login, source: EffectiveAccess.source(host: host, login: login, registry: registry.snapshot),
                 entries: EffectiveAccess.compute(host: host, login: login, registry: registry.snapshot, now: now))
         }
-        let nextExpiry = logins.flatMap(\.entries).compactMap(\.expiresAt).min()
+        let rescue = host.logins.map { login in
+            (login: login, entries: EffectiveAccess.rescue(host: host, login: login, registry: registry.snapshot, now: now))
+        }
+        let nextExpiry = (logins.flatMap(\.entries) + rescue.flatMap(\.entries)).compactMap(\.expiresAt).min()
         let lines = logins.map { [$0.login.rawValue] + $0.entries.map(\.line) }
         let view = state.withLock { state -> HostView in
             state.statistics.hostViewsComputed += 1
+            let serial = UInt64(state.statistics.hostViewsComputed)
             let previous = state.hosts[id]
             let version: UInt64
             if let previous, previous.lines == lines {
@@ -229,7 +238,8 @@ public final class AccessCache: Sendable {
                 version = max(Self.baseVersion(registry.version), (previous?.version ?? state.floor) &+ 1)
             }
             let view = HostView(
-                host: host, version: version, storeVersion: registry.version, computedAt: now, nextExpiry: nextExpiry, logins: logins, lines: lines)
+                host: host, version: version, storeVersion: registry.version, computedAt: now, nextExpiry: nextExpiry, logins: logins, rescue: rescue,
+                serial: serial, lines: lines)
             if previous.map({ $0.storeVersion <= registry.version }) ?? true { state.hosts[id] = view }
             return view
         }
