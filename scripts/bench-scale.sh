@@ -12,7 +12,8 @@
 # - the server's resident memory after the first read and after the changes;
 # - GET /v1/hosts/{id}/access (100 keys) against GET /health with wrk, as scripts/bench-registry.sh does.
 #
-# Release builds only. The figures and how to read them are in BENCHMARKS.md.
+# BENCH_KEEP_SEED=DIR keeps the seeded registry in DIR; BENCH_SEEDED=DIR runs on a copy of it instead of
+# seeding again. Release builds only. The figures and how to read them are in BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,11 +43,25 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$server_pid/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$server_pid/status"; }
 
-token=$(new_admin_token)
-echo "seeding $((projects * keys)) keys and $((projects * hosts)) hosts in $projects projects..."
-start=$(now)
-ids=$("$bin/keyfleet-bench" registry-seed --data-dir "$work/data" --token "$token" --projects "$projects" --keys "$keys" --hosts "$hosts")
-seed_seconds=$(elapsed "$start")
+if [ -n "${BENCH_SEEDED:-}" ]; then
+    # A registry seeded by an earlier run with BENCH_KEEP_SEED=DIR: copied, not seeded again.
+    cp -r "$BENCH_SEEDED/data" "$work/data"
+    token=$(cat "$BENCH_SEEDED/token")
+    ids=$(cat "$BENCH_SEEDED/ids")
+    seed_seconds="(seeded before)"
+else
+    token=$(new_admin_token)
+    echo "seeding $((projects * keys)) keys and $((projects * hosts)) hosts in $projects projects..."
+    start=$(now)
+    ids=$("$bin/keyfleet-bench" registry-seed --data-dir "$work/data" --token "$token" --projects "$projects" --keys "$keys" --hosts "$hosts")
+    seed_seconds=$(elapsed "$start")
+    if [ -n "${BENCH_KEEP_SEED:-}" ]; then
+        mkdir -p "$BENCH_KEEP_SEED"
+        cp -r "$work/data" "$BENCH_KEEP_SEED/data"
+        echo "$token" >"$BENCH_KEEP_SEED/token"
+        echo "$ids" >"$BENCH_KEEP_SEED/ids"
+    fi
+fi
 host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
 project=$(sed -E 's/.*project=([^ ]+).*/\1/' <<<"$ids")
 
@@ -68,11 +83,12 @@ for i in $(seq 1 "$changes"); do
     ssh-keygen -q -t ed25519 -N '' -f "$work/change" -C change
     line=$(cat "$work/change.pub")
     material=$(cut -d' ' -f2 <<<"$line")
-    body=$(printf '{"name":"change-%d","public_key":"%s","project":"%s"}' "$i" "$line" "$project")
+    body=$(printf '{"name":"change-%s","public_key":"%s","project":"%s"}' "$(date +%s%N)" "$line" "$project")
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H 'Content-Type: application/json' -d "$body" "$url/v1/ssh-keys")
     [ "$code" = 201 ] || { echo "error: creating key $i answered $code" >&2; exit 1; }
     start=$(now)
-    until curl -s -H "$auth" "$url/v1/hosts/$host/access" | grep -q "$material"; do :; done
+    # The whole answer first: grep -q closing the pipe early would fail curl, and the pipeline with it.
+    until [[ "$(curl -s -H "$auth" "$url/v1/hosts/$host/access")" == *"$material"* ]]; do :; done
     propagation+=("$(elapsed "$start")")
 done
 cpu_after=$(cpu)
