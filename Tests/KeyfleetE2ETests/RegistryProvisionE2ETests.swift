@@ -195,3 +195,25 @@ struct RegistryProvisionE2ETests {
         #expect(try run(["ssh-key", "list"]).status == 1)
     }
 }
+
+extension RegistryProvisionE2ETests {
+    @Test("a write refused before its body is read still answers its problem document, even while the client is still sending a large body")
+    func refusedBeforeTheBody() throws {
+        let directory = try TemporaryDirectory()
+        let server = try RegistryServerProcess(dataDirectory: directory.file("data"))
+        defer { server.stop() }
+        let readOnly = try server.client(["token", "create", "--read-only"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Larger than the socket buffers, within the server's 1 MiB limit: the refusal comes while curl sends.
+        let body = "{\"name\": \"" + String(repeating: "x", count: 900_000) + "\"}"
+        let file = try directory.write("body.json", body)
+        for _ in 0..<5 {
+            let answer = try ExternalTool.run(
+                "curl",
+                [
+                    "-s", "-X", "POST", "-H", "Authorization: Bearer \(readOnly)", "-H", "Content-Type: application/json",
+                    "--data-binary", "@\(file)", "-w", "\n%{http_code}", "\(server.url)/v1/projects",
+                ])
+            #expect(answer.text.hasSuffix("\n403") && answer.text.contains("\"read-only-token\""), "\(answer.text.suffix(300)) \(answer.stderr)")
+        }
+    }
+}
