@@ -16,10 +16,8 @@ hosts=${BENCH_HOSTS:-10}
 seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-32}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-server >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
+source scripts/lib/bench-http.sh
+build_release_bench
 
 work=$(mktemp -d)
 source scripts/lib/registry-server.sh
@@ -47,18 +45,9 @@ for path in /health "/v1/ssh-keys/$key" "/v1/hosts/$host/access"; do
     [ "$code" = 200 ] || { echo "error: $path answered $code" >&2; exit 1; }
 done
 
-measure() { # name path -> "rps p99"
-    local out
-    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$url$2")
-    if grep -q "Non-2xx" <<<"$out"; then echo "error: $1 had non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
-    local rps p99
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    echo "$rps $p99"
-}
-read -r health_rps health_p99 <<<"$(measure health /health)"
-read -r key_rps key_p99 <<<"$(measure key "/v1/ssh-keys/$key")"
-read -r access_rps access_p99 <<<"$(measure access "/v1/hosts/$host/access")"
+read -r health_rps health_p99 <<<"$(measure_route /health)"
+read -r key_rps key_p99 <<<"$(measure_route "/v1/ssh-keys/$key")"
+read -r access_rps access_p99 <<<"$(measure_route "/v1/hosts/$host/access")"
 
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 printf '%-28s %12s %10s %8s\n' route 'requests/s' p99 ratio

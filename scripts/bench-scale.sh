@@ -24,10 +24,8 @@ changes=${BENCH_CHANGES:-20}
 seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-32}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-server >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product keyfleet-bench >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)
+source scripts/lib/bench-http.sh
+build_release_bench
 
 work=$(mktemp -d)
 source scripts/lib/registry-server.sh
@@ -98,16 +96,8 @@ sorted=$(printf '%s\n' "${propagation[@]}" | sort -n)
 p50=$(awk -v n="$changes" 'NR == int((n + 1) / 2) {print}' <<<"$sorted")
 worst=$(tail -1 <<<"$sorted")
 
-measure() { # path -> "rps p99"
-    local out rps p99
-    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$url$1")
-    if grep -q "Non-2xx" <<<"$out"; then echo "error: $1 had non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    echo "$rps $p99"
-}
-read -r health_rps health_p99 <<<"$(measure /health)"
-read -r access_rps access_p99 <<<"$(measure "/v1/hosts/$host/access")"
+read -r health_rps health_p99 <<<"$(measure_route /health)"
+read -r access_rps access_p99 <<<"$(measure_route "/v1/hosts/$host/access")"
 
 echo "registry: $((projects * keys)) keys, $((projects * hosts)) hosts, $projects projects"
 echo "seeding:                                  ${seed_seconds} s"
