@@ -9,11 +9,8 @@ struct CachedReadsTests {
             let owner = try await client.apiUser(registry, "olga")
             let stranger = try await client.apiUser(registry, "sam")
             let project = try await client.apiProject(owner.token, "web")
-            let created = try await client.call(
-                .post, "/v1/ssh-keys", token: owner.token, json: ["name": "deploy", "public_key": try TestKeys.ed25519Line(), "project": project])
-            let keyID = try #require((created.object["key"] as? [String: Any])?["id"] as? String)
-            let host = try await client.call(.post, "/v1/hosts", token: owner.token, json: ["name": "web-1", "project": project])
-            let hostID = try #require((host.object["host"] as? [String: Any])?["id"] as? String)
+            let keyID = try await client.apiProjectKey(owner.token, "deploy", project: project)
+            let hostID = try await client.apiHost(owner.token, "web-1", project: project)
             // Loads the registry into memory.
             #expect(try await client.call(.get, "/v1/hosts/\(hostID)/access", token: owner.token).status == 200)
 

@@ -13,11 +13,8 @@ struct IncrementalAccessTests {
             var projects: [String] = []
             for name in ["web", "db"] {
                 let project = try await client.apiProject(owner.token, name)
-                _ = try await client.call(
-                    .post, "/v1/ssh-keys", token: owner.token,
-                    json: ["name": "\(name)-deploy", "public_key": try TestKeys.ed25519Line(), "project": project])
-                let host = try await client.call(.post, "/v1/hosts", token: owner.token, json: ["name": "\(name)-1", "project": project])
-                hosts.append(try #require((host.object["host"] as? [String: Any])?["id"] as? String))
+                _ = try await client.apiProjectKey(owner.token, "\(name)-deploy", project: project)
+                hosts.append(try await client.apiHost(owner.token, "\(name)-1", project: project))
                 projects.append(project)
             }
             func lines(_ host: String) async throws -> [String] {
@@ -52,11 +49,8 @@ struct IncrementalAccessTests {
             let owner = try await client.apiUser(registry, "olga")
             let stranger = try await client.apiUser(registry, "sam")
             let project = try await client.apiProject(owner.token, "web")
-            let created = try await client.call(
-                .post, "/v1/ssh-keys", token: owner.token, json: ["name": "deploy", "public_key": try TestKeys.ed25519Line(), "project": project])
-            let keyID = try #require((created.object["key"] as? [String: Any])?["id"] as? String)
-            let host = try await client.call(.post, "/v1/hosts", token: owner.token, json: ["name": "web-1", "project": project])
-            let hostID = try #require((host.object["host"] as? [String: Any])?["id"] as? String)
+            let keyID = try await client.apiProjectKey(owner.token, "deploy", project: project)
+            let hostID = try await client.apiHost(owner.token, "web-1", project: project)
             let path = "/v1/hosts/\(hostID)/access"
 
             let first = try await client.call(.get, path, token: owner.token)

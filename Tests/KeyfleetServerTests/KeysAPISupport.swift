@@ -28,6 +28,25 @@ extension TestClientProtocol {
         guard answer.status == 201, let id = answer.object["id"] as? String else { throw FixtureError(description: "project: \(answer.text)") }
         return id
     }
+
+    /// Imports a fresh Ed25519 key named `name` into `project`; returns its identifier.
+    func apiProjectKey(_ token: String, _ name: String, project: String) async throws -> String {
+        let answer = try await call(
+            .post, "/v1/ssh-keys", token: token, json: ["name": name, "public_key": try TestKeys.ed25519Line(), "project": project])
+        guard answer.status == 201, let id = (answer.object["key"] as? [String: Any])?["id"] as? String else {
+            throw FixtureError(description: "key: \(answer.text)")
+        }
+        return id
+    }
+
+    /// Makes a host named `name` in `project`; returns its identifier.
+    func apiHost(_ token: String, _ name: String, project: String) async throws -> String {
+        let answer = try await call(.post, "/v1/hosts", token: token, json: ["name": name, "project": project])
+        guard answer.status == 201, let id = (answer.object["host"] as? [String: Any])?["id"] as? String else {
+            throw FixtureError(description: "host: \(answer.text)")
+        }
+        return id
+    }
 }
 
 /// Keys made at test time.

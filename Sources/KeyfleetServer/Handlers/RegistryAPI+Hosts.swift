@@ -204,9 +204,9 @@ extension RegistryAPI {
         let id = HostID(rawValue: input.path.hostId)
         var found = id.flatMap(HostAccessAnswers.pinned)
         if found == nil, let id { found = try await access.host(id, now: now) }
-        guard let (view, registry) = found,
-            user.role == .admin || registry.snapshot.projects[view.host.project]?.members[user.id] != nil
-        else { throw APIProblem.notFound("host", String(input.path.hostId.prefix(64))) }
+        guard let (view, registry) = found, view.mayBeRead(by: user, in: registry) else {
+            throw APIProblem.notFound("host", String(input.path.hostId.prefix(64)))
+        }
         var only: LoginName?
         if let text = input.query.login {
             let login = try LoginName(text)

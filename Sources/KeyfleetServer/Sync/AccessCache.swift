@@ -77,6 +77,12 @@ public final class AccessCache: Sendable {
         /// The authorized_keys lines per login, as compared between versions.
         let lines: [[String]]
 
+        /// Whether `user` may read this host's access: an administrator, or any member of the host's project
+        /// (the handler of `getHostAccess` and the answers kept for it decide alike).
+        func mayBeRead(by user: User, in registry: Registry) -> Bool {
+            user.role == .admin || registry.snapshot.projects[host.project]?.members[user.id] != nil
+        }
+
         /// Whether the view still holds at `now`, with the registry at `storeVersion` and the last change
         /// that reached this host at `changedAt`.
         func isCurrent(storeVersion: UInt64, changedAt: UInt64, now: UInt64) -> Bool {

@@ -44,8 +44,7 @@ public struct HostAccessAnswers: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         guard operationID == "getHostAccess", request.method == .get, request.path?.contains("?") == false,
             case .user(let user, _) = Caller.current, let text = metadata.pathParameters["host_id"], let id = HostID(rawValue: String(text)),
-            let (view, registry) = try await access.host(id, now: clock()),
-            user.role == .admin || registry.snapshot.projects[view.host.project]?.members[user.id] != nil
+            let (view, registry) = try await access.host(id, now: clock()), view.mayBeRead(by: user, in: registry)
         else { return try await next(request, body, metadata) }
         if let kept = answers.answer(for: id, serial: view.serial) { return (kept.head, HTTPBody(kept.bytes)) }
         let (head, answer) = try await Self.$pinnedView.withValue((id, view, registry)) { try await next(request, body, metadata) }
