@@ -19,6 +19,8 @@ enum RegistryFault: String, CaseIterable, Sendable, CustomTestStringConvertible 
     case serverError
     /// 502, handed back as the generated client's `default` output (an API without the problem middleware).
     case serverErrorOutput
+    /// 503 with a problem document and `Retry-After`, handed back as the contract's `serviceUnavailable` output.
+    case unavailableOutput
     /// 401 with a problem document: the host's credential is refused.
     case unauthorized
     /// 200 whose JSON body stops half-way.
@@ -35,7 +37,7 @@ enum RegistryFault: String, CaseIterable, Sendable, CustomTestStringConvertible 
     /// How the agent classifies the fault.
     var code: AgentError.Code {
         switch self {
-        case .timeout, .serverError, .serverErrorOutput, .goneMidPoll: .unreachable
+        case .timeout, .serverError, .serverErrorOutput, .unavailableOutput, .goneMidPoll: .unreachable
         case .unauthorized: .revoked
         case .truncatedBody, .garbledBody, .garbledKeyLine: .malformedAnswer
         }
@@ -103,6 +105,10 @@ final class FaultyRegistry: AgentOnlyAPI {
         case .serverErrorOutput:
             let document = #"{"type":"about:blank","title":"Bad Gateway","status":502,"code":"bad-gateway"}"#
             return try await Self.generated(status: .badGateway, contentType: "application/problem+json", body: Array(document.utf8))
+                .syncAgent(input)
+        case .unavailableOutput:
+            let document = #"{"type":"urn:keyfleet:problem:unavailable","title":"Service Unavailable","status":503,"code":"unavailable"}"#
+            return try await Self.generated(status: .serviceUnavailable, contentType: "application/problem+json", body: Array(document.utf8))
                 .syncAgent(input)
         case .truncatedBody:
             let whole = try Self.encoded(version: 2, logins: shrunk)

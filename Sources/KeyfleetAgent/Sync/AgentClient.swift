@@ -141,6 +141,8 @@ struct AgentClient: Sendable {
                 throw AgentError.malformedAnswer("the server answered 410 without the problem \"\(Self.hostDeletedCode)\"")
             }
             return .hostDeleted
+        case .serviceUnavailable:
+            throw AgentError(.unreachable, "the server answered the sync with status 503")
         case .default(let status, _) where status >= 500:
             throw AgentError(.unreachable, "the server answered the sync with status \(status)")
         default:
