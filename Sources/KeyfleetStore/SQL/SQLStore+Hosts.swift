@@ -126,8 +126,8 @@ extension SQLStore {
         query.appendLiteral(")")
     }
 
-    /// Name unique in the project, cluster of the same project, every referenced key present.
-    static func checkHost(_ tx: Transaction, _ host: Host) async throws {
+    /// Name unique in the project, cluster of the same project, and (with `listedKeys`) every key it lists present.
+    static func checkHost(_ tx: Transaction, _ host: Host, listedKeys: Bool = true) async throws {
         if let row = try await tx.first(
             """
             SELECT id, name FROM hosts WHERE project_id = \(bind: host.project.rawValue) AND name = \(bind: host.name) \
@@ -144,6 +144,7 @@ extension SQLStore {
                 throw StoreError.invalidReference("cluster: the cluster \(cluster) belongs to another project than the host")
             }
         }
+        guard listedKeys else { return }
         var keys = host.rescueKeys.values.flatMap { $0 }
         for login in host.logins { if case .explicit(let list) = host.access(for: login) { keys += list } }
         try await tx.requireKeys(keys, field: "keys")
