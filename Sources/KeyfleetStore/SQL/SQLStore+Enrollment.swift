@@ -26,7 +26,7 @@ extension SQLStore {
                         "UPDATE host_credentials SET revoked_at = \(bind: tx.nowValue) WHERE host_id = \(bind: host.rawValue) AND revoked_at IS NULL")
                     try await tx.announce(.credentials)
                     try await tx.audit(
-                        "host.credential.revoke", "host", host.rawValue, before: AuditJSON.render(["credentials": revoked]), after: nil)
+                        "host.credential.revoke", "host", host.rawValue, before: AuditJSON.render(["credentials": .strings(revoked)]), after: nil)
                 }
             }
         }
@@ -46,7 +46,7 @@ extension SQLStore {
             """)
         try await tx.audit(
             "host.enrollment-token.create", "host", host.rawValue, before: nil,
-            after: AuditJSON.render(["enrollmentToken": id, "expiresAt": expiresAt]))
+            after: AuditJSON.render(["enrollmentToken": .string(id), "expiresAt": .integer(expiresAt)]))
     }
 
     // MARK: Agents
@@ -132,7 +132,7 @@ extension SQLStore {
                 """)
             try await tx.audit(
                 "host.enroll", "host", host.rawValue, before: nil,
-                after: AuditJSON.render(["enrollmentToken": tokenID, "credential": credentialID]))
+                after: AuditJSON.render(["enrollmentToken": .string(tokenID), "credential": .string(credentialID)]))
             return host
         }
     }
