@@ -180,10 +180,18 @@ public enum RegistryServer {
 
     /// 20 lower-case base-32 characters (100 random bits): identifiers that do not reveal counts.
     @Sendable public static func makeIdentifier() -> String {
-        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        // Two draws from the system's generator give 128 random bits; each character takes 5 of them.
         var generator = SystemRandomNumberGenerator()
-        return String((0..<20).map { _ in alphabet[Int(generator.next() % 32)] })
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        let bytes = (0..<20).map { index -> UInt8 in
+            let word = index < 12 ? high >> (5 * index) : low >> (5 * (index - 12))
+            return identifierAlphabet[Int(word & 31)]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    private static let identifierAlphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
 }
 
 /// The process's limit on open file descriptors.
