@@ -8,8 +8,8 @@ import SSHKeys
 /// inherit them (so one host's effective access is `keysPerProject` keys), and the administrator token
 /// given. Prints `key=<id> host=<id> project=<id>` of one key, one host and that host's project.
 ///
-/// The objects go in by bulk inserts (``SQLStore/importObjects(_:by:)``), a hundred projects per
-/// transaction, each with its audit entries and change log rows; real keys are made on every core while
+/// The objects go in by bulk inserts (``SQLStore/importObjects(_:by:)``), a thousand projects per
+/// transaction, each with its audit entry; real keys are made on every core while
 /// the store writes the batch before.
 ///
 /// ```
@@ -77,7 +77,7 @@ enum RegistrySeed {
 
     /// What each project holds.
     struct Shape: Sendable {
-        static let projectsPerBatch = 100
+        static let projectsPerBatch = 1000
         var keys: Int
         var hosts: Int
         var admin: UserID

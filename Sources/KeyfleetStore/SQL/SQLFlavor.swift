@@ -19,6 +19,8 @@ public struct SQLFlavor: Sendable {
     /// A statement run at the start of each migration's transaction, so that servers starting together
     /// migrate one after the other.
     let migrationLock: String?
+    /// Statements run around a bulk import inside its transaction, where the engine needs them.
+    let bulkWrite: (start: String, end: String)?
 
     /// SQLite: `BEGIN IMMEDIATE` takes the write lock at once, so a transaction never fails half way for
     /// want of it (the busy timeout waits instead); triggers refuse changes to the audit log.
@@ -32,7 +34,14 @@ public struct SQLFlavor: Sendable {
             "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         ],
         changeChannel: nil,
-        migrationLock: nil)
+        migrationLock: nil,
+        // A million random keys touch most pages of their indexes: with them in the cache each page is written
+        // once per import, not spilled and read again insert by insert.
+        bulkWrite: ("PRAGMA cache_size = -1048576", SQLFlavor.sqliteCacheSize))
+
+    /// The page cache of SQLite's connection (64 MiB; SQLite's default is 2 MiB): a registry of a million keys
+    /// has indexes of hundreds of MiB, and a large write that outgrew the cache spilled pages one by one.
+    static let sqliteCacheSize = "PRAGMA cache_size = -65536"
 
     /// PostgreSQL: the same statements, with a trigger function in place of SQLite's triggers (refusing `TRUNCATE` too); writes are `SERIALIZABLE`
     /// (several servers check and write at once), reads see one snapshot.
@@ -53,5 +62,6 @@ public struct SQLFlavor: Sendable {
         ],
         changeChannel: "keyfleet_changes",
         // Any fixed number: the lock is held until the migration's transaction ends.
-        migrationLock: "SELECT pg_advisory_xact_lock(7262537)")
+        migrationLock: "SELECT pg_advisory_xact_lock(7262537)",
+        bulkWrite: nil)
 }

@@ -17,31 +17,45 @@ package struct RegistryImport: Sendable {
 
 extension SQLStore {
     /// Writes new objects by multi-row inserts in one transaction and one version: each object with its audit
-    /// entry and its place in the change log, as the one-by-one writes record them, at a small part of their
-    /// cost (a million keys in a minute rather than most of an hour).
+    /// entry, as the one-by-one writes record them, at a small part of their cost (a million keys in a minute
+    /// or two rather than most of an hour). The change log records the version as changing everything
+    /// (``RegistryChangeLog/everything``), so servers read the registry again rather than a million changes.
     ///
     /// What the values check themselves (names, logins, key policy) they checked when they were made. The
-    /// database checks the rest with the one-by-one writes' rules: a name or key that exists for the owner is
-    /// a conflict, a project or key that does not exist an invalid reference; either leaves nothing written.
+    /// store checks the rest by the one-by-one writes' rules: a name or key that exists for the owner is a
+    /// conflict, a project, user or key that does not exist an invalid reference; either leaves nothing written.
     package func importObjects(_ objects: RegistryImport, by principal: Principal) async throws {
+        // The rows are made before the transaction, on every core: the transaction only writes them.
+        let rows = await ImportRows.make(objects, now: Int64(clamping: clock()))
         try await write(by: principal) { tx in
-            try await Self.checkImport(tx, objects)
-            let rows = ImportRows(objects, now: tx.nowValue)
-            try await tx.insert("projects (id, name, created_at)", rows.projects)
-            try await tx.insert("project_members (project_id, user_id, role)", rows.members)
-            try await tx.insert(
-                """
-                ssh_keys (id, name, owner_user_id, owner_project_id, public_key, comment, key_type, bits, sha256_fingerprint, \
-                md5_fingerprint, expires_at, created_by, created_at)
-                """, rows.keys)
-            try await tx.insert("hosts (id, project_id, name, cluster_id, address, rescue_active, created_at)", rows.hosts)
-            try await tx.insert("host_logins (host_id, login, position, mode)", rows.logins)
-            try await tx.insert("host_login_keys (host_id, login, key_id, position)", rows.loginKeys)
-            try await tx.insert("host_login_rescue_keys (host_id, login, key_id, position)", rows.rescueKeys)
-            try await tx.insert("labels (object_type, object_id, name, value)", rows.labels)
-            try await tx.auditAll(rows.audit)
-            try await tx.bumpVersion()
+            if let bulk = tx.flavor.bulkWrite { try await tx.run(SQLQueryString(bulk.start)) }
+            do {
+                try await Self.checkImport(tx, objects)
+                try await Self.insert(tx, rows)
+            } catch {
+                if let bulk = tx.flavor.bulkWrite { try? await tx.run(SQLQueryString(bulk.end)) }
+                throw error
+            }
+            if let bulk = tx.flavor.bulkWrite { try await tx.run(SQLQueryString(bulk.end)) }
         }
+    }
+
+    private static func insert(_ tx: Transaction, _ rows: ImportRows) async throws {
+        try await tx.insert("projects (id, name, created_at)", rows.projects)
+        try await tx.insert("project_members (project_id, user_id, role)", rows.members)
+        try await tx.insert(
+            """
+            ssh_keys (id, name, owner_user_id, owner_project_id, public_key, comment, key_type, bits, sha256_fingerprint, \
+            md5_fingerprint, expires_at, created_by, created_at)
+            """, rows.keys)
+        try await tx.insert("hosts (id, project_id, name, cluster_id, address, rescue_active, created_at)", rows.hosts)
+        try await tx.insert("host_logins (host_id, login, position, mode)", rows.logins)
+        try await tx.insert("host_login_keys (host_id, login, key_id, position)", rows.loginKeys)
+        try await tx.insert("host_login_rescue_keys (host_id, login, key_id, position)", rows.rescueKeys)
+        try await tx.insert("labels (object_type, object_id, name, value)", rows.labels)
+        try await tx.auditAll(rows.audit)
+        tx.changed.insertEverything()
+        try await tx.bumpVersion()
     }
 
     /// The checks the one-by-one writes make, over the whole import at once: names and keys unique for their
@@ -128,7 +142,7 @@ extension Array where Element: Hashable {
 }
 
 /// The rows an import writes, table by table, each row its values in column order.
-private struct ImportRows {
+private struct ImportRows: Sendable {
     var projects: [SQLQueryString] = []
     var members: [SQLQueryString] = []
     var keys: [SQLQueryString] = []
@@ -139,7 +153,34 @@ private struct ImportRows {
     var labels: [SQLQueryString] = []
     var audit: [(action: String, objectType: String, objectID: String, after: String)] = []
 
-    init(_ objects: RegistryImport, now: Int64) {
+    /// The rows of `objects`, made in parts in parallel and joined in order.
+    static func make(_ objects: RegistryImport, now: Int64) async -> ImportRows {
+        var parts = [RegistryImport(projects: objects.projects)]
+        for chunk in objects.keys.chunks(of: 2000) { parts.append(RegistryImport(keys: Array(chunk))) }
+        parts.append(RegistryImport(hosts: objects.hosts))
+        let made = await withTaskGroup(of: (Int, ImportRows).self) { group in
+            for (index, part) in parts.enumerated() { group.addTask { (index, ImportRows(part, now: now)) } }
+            return await group.reduce(into: [Int: ImportRows]()) { $0[$1.0] = $1.1 }
+        }
+        var rows = ImportRows()
+        for index in parts.indices {
+            guard let part = made[index] else { continue }
+            rows.projects += part.projects
+            rows.members += part.members
+            rows.keys += part.keys
+            rows.hosts += part.hosts
+            rows.logins += part.logins
+            rows.loginKeys += part.loginKeys
+            rows.rescueKeys += part.rescueKeys
+            rows.labels += part.labels
+            rows.audit += part.audit
+        }
+        return rows
+    }
+
+    private init() {}
+
+    private init(_ objects: RegistryImport, now: Int64) {
         for project in objects.projects {
             let id = project.id.rawValue
             projects.append("(\(bind: id), \(bind: project.name), \(bind: now))")
@@ -194,17 +235,27 @@ private struct ImportRows {
 extension Transaction {
     /// Inserts `rows` (each `(value, ...)`) into `table` (`name (column, ...)`), as many per statement as keeps
     /// every statement well within SQLite's and PostgreSQL's limits on bound values.
+    ///
+    /// Two statements are in flight at once, so that one is serialized while the engine runs the other: the
+    /// connection runs them one at a time (SQLite's is opened fully serialized, PostgreSQL's pipelines), and
+    /// the rows of one table may go in in any order.
     func insert(_ table: String, _ rows: [SQLQueryString]) async throws {
-        for chunk in rows.chunks(of: 500) {
-            try await run("INSERT INTO \(unsafeRaw: table) VALUES " + chunk.joined(separator: ", "))
+        let statements = rows.chunks(of: 500).map { chunk -> SQLQueryString in
+            "INSERT INTO \(unsafeRaw: table) VALUES " + chunk.joined(separator: ", ")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, statement) in statements.enumerated() {
+                if index >= 2 { try await group.next() }
+                group.addTask { try await run(statement) }
+            }
+            try await group.waitForAll()
         }
     }
 
-    /// Appends one audit entry per change, in order, with consecutive sequence numbers, and records each object
-    /// as changed when effective access reads it (as ``audit(_:_:_:before:after:)`` does for one).
+    /// Appends one audit entry per change, in order, with consecutive sequence numbers. Unlike
+    /// ``audit(_:_:_:before:after:)`` it does not record the objects as changed: the caller says what changed.
     func auditAll(_ entries: [(action: String, objectType: String, objectID: String, after: String)]) async throws {
         guard !entries.isEmpty else { return }
-        for entry in entries where RegistryChangeLog.objectTypes.contains(entry.objectType) { changed.insert(entry.objectType, entry.objectID) }
         try await run("UPDATE registry_state SET audit_sequence = audit_sequence + \(bind: Int64(entries.count)) WHERE id = 1")
         guard let row = try await first("SELECT audit_sequence FROM registry_state WHERE id = 1") else {
             throw StoreError(.database, "the registry_state row is missing")

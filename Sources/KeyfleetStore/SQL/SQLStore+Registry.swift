@@ -12,6 +12,8 @@ import SQLKit
 ///   over to a copy that lost the last commits, gives the same version numbers to other changes; their marks
 ///   differ, so a reader holding the old history reads everything again instead of applying the wrong changes.
 /// - The last ``kept`` versions are kept; a reader further behind reads everything.
+/// - A bulk import (``SQLStore/importObjects(_:by:)``) records one row, ``everything``, instead of its objects:
+///   a reader past it reads everything, which costs less than applying a million changes one by one.
 enum RegistryChangeLog {
     /// The object types recorded, as the audit log names them.
     static let objectTypes: Set<String> = ["user", "project", "key", "host", "cluster"]
@@ -19,6 +21,8 @@ enum RegistryChangeLog {
     static let kept: UInt64 = 8192
     /// Older changes are removed once every this many versions.
     static let pruneEvery: UInt64 = 1024
+    /// The object type of the row that says a version changed too much to list.
+    static let everything = "*"
 }
 
 extension SQLStore {
@@ -71,6 +75,7 @@ extension SQLStore {
             ).all()
             var ids = [String: [String]]()
             for row in rows { ids[try Coding.string(row, "object_type"), default: []].append(try Coding.string(row, "object_id")) }
+            guard ids[RegistryChangeLog.everything] == nil else { return nil }
             var changes = RegistryChanges()
             for (id, user) in try await Self.load(db, "users", ids["user"], Loaders.users) { changes.users.updateValue(user, forKey: id) }
             for (id, project) in try await Self.load(db, "projects", ids["project"], { try await Loaders.projects($0, $1) }) {

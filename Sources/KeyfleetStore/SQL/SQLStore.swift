@@ -278,9 +278,18 @@ extension Array where Element: Hashable {
 final class ChangedObjects: Sendable {
     private let objects = Mutex<(list: [(type: String, id: String)], seen: Set<String>)>(([], []))
 
+    /// Records that the transaction changed too much to list (``RegistryChangeLog/everything``): what was
+    /// recorded and is recorded after it is dropped.
+    func insertEverything() {
+        objects.withLock { objects in
+            objects = ([(RegistryChangeLog.everything, "")], [RegistryChangeLog.everything])
+        }
+    }
+
     /// Records object `id` of `type`.
     func insert(_ type: String, _ id: String) {
         objects.withLock { objects in
+            guard !objects.seen.contains(RegistryChangeLog.everything) else { return }
             if objects.seen.insert(type + " " + id).inserted { objects.list.append((type, id)) }
         }
     }
