@@ -19,6 +19,12 @@ public struct SQLFlavor: Sendable {
     /// A statement run at the start of each migration's transaction, so that servers starting together
     /// migrate one after the other.
     let migrationLock: String?
+    /// Statements that take and give back the one turn to write, outside the transaction, where the engine
+    /// lets several processes write at once. Every write changes the registry's one state row (version and
+    /// audit sequence), so concurrent writers conflict anyway; retried optimistically, a server could lose
+    /// every race (1,000 agents enrolling through two servers made one answer 500). Taken before the
+    /// transaction's snapshot, so the writer that waited sees what the one before it committed.
+    let writeTurn: (take: String, give: String)?
     /// Statements run around a bulk import inside its transaction, where the engine needs them.
     let bulkWrite: (start: String, end: String)?
 
@@ -35,6 +41,8 @@ public struct SQLFlavor: Sendable {
         ],
         changeChannel: nil,
         migrationLock: nil,
+        // BEGIN IMMEDIATE takes SQLite's write lock.
+        writeTurn: nil,
         // A million random keys touch most pages of their indexes: with them in the cache each page is written
         // once per import, not spilled and read again insert by insert.
         bulkWrite: ("PRAGMA cache_size = -1048576", SQLFlavor.sqliteCacheSize))
@@ -63,5 +71,8 @@ public struct SQLFlavor: Sendable {
         changeChannel: "keyfleet_changes",
         // Any fixed number: the lock is held until the migration's transaction ends.
         migrationLock: "SELECT pg_advisory_xact_lock(7262537)",
+        // A session lock (the transaction's own would come after its snapshot), given back after COMMIT or
+        // ROLLBACK; a lost connection gives it back with the session.
+        writeTurn: ("SELECT pg_advisory_lock(7262538)", "SELECT pg_advisory_unlock(7262538)"),
         bulkWrite: nil)
 }

@@ -98,15 +98,25 @@ public final class SQLStore: Store {
             let result: Result<R, any Error>
             do {
                 let database = try await link.database()
-                if let begin { try await database.raw(SQLQueryString(begin)).run() }
+                // Writers on several servers take turns (see SQLFlavor.writeTurn), before their snapshot.
+                let turn = kind == .write ? flavor.writeTurn : nil
+                if let turn { try await database.raw(SQLQueryString(turn.take)).run() }
                 do {
-                    let value = try await body(database)
-                    if begin != nil { try await database.raw("COMMIT").run() }
-                    result = .success(value)
+                    if let begin { try await database.raw(SQLQueryString(begin)).run() }
+                    do {
+                        let value = try await body(database)
+                        if begin != nil { try await database.raw("COMMIT").run() }
+                        result = .success(value)
+                    } catch {
+                        if begin != nil { try? await database.raw("ROLLBACK").run() }
+                        throw error
+                    }
                 } catch {
-                    if begin != nil { try? await database.raw("ROLLBACK").run() }
+                    // A failure to give the turn back means the connection, and with it the turn, is gone.
+                    if let turn { try? await database.raw(SQLQueryString(turn.give)).run() }
                     throw error
                 }
+                if let turn { try? await database.raw(SQLQueryString(turn.give)).run() }
             } catch {
                 result = .failure(error)
             }
