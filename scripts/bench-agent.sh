@@ -33,7 +33,7 @@ source scripts/lib/postgres.sh
 cleanup() {
     stop_registry_server
     stop_postgres
-    rm -rf "$work" "${agents:-}"
+    [ -n "${BENCH_KEEP_WORK:-}" ] || rm -rf "$work" "${agents:-}"
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -71,10 +71,8 @@ fi
 ids=$("$bin/keyfleet-bench" fleet-seed "${store[@]}" --token "$token" --tokens-file "$work/tokens" --hosts "$hosts" --projects "$projects")
 key=$(sed -E 's/.*key=([^ ]+).*/\1/' <<<"$ids")
 key_fingerprint=$(sed -E 's/.*fingerprint=([^ ]+).*/\1/' <<<"$ids")
-# On PostgreSQL a server's data directory holds only what is its own (it is not the registry).
-for index in $(seq 1 "$servers"); do
-    start_registry_server "$bin/keyfleet-server" "$work/data${server_env[*]:+-$index}" "${server_env[@]}"
-done
+data_dir=$([ "$servers" = 1 ] && echo "$work/data" || true)
+for _ in $(seq 1 "$servers"); do start_registry_server "$bin/keyfleet-server" "$data_dir" "${server_env[@]}"; done
 join() { local IFS=,; echo "$*"; }
 ${FLEET_PREFIX:-} "$bin/keyfleet-bench" fleet-run --server "$(join "${server_urls[@]}")" --token "$token" --tokens-file "$work/tokens" \
     --key "$key" --fingerprint "$key_fingerprint" --work "$agents" --server-pid "$(join "${server_pids[@]}")" \

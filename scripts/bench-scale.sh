@@ -89,7 +89,7 @@ fi
 host=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$ids")
 project=$(sed -E 's/.*project=([^ ]+).*/\1/' <<<"$ids")
 
-start_registry_server "$bin/keyfleet-server" "$work/data" "${server_env[@]}"
+start_registry_server "$bin/keyfleet-server" "$([ "$database" = sqlite ] && echo "$work/data" || true)" "${server_env[@]}"
 auth="Authorization: Bearer $token"
 
 start=$(now)

@@ -4,6 +4,8 @@
 #   work=$(mktemp -d); source scripts/lib/registry-server.sh
 #   start_registry_server BINARY DATA_DIR [environment assignments...]   # sets server_pid and url
 #
+# DATA_DIR is empty for a server on PostgreSQL (KEYFLEET_DATABASE_URL among the assignments).
+#
 # Each call starts one more server (several share one PostgreSQL database through KEYFLEET_DATABASE_URL);
 # server_pids and server_urls list them all.
 #
@@ -23,7 +25,7 @@ new_admin_token() {
 start_registry_server() {
     local binary=$1 data=$2 out="$work/server-${#server_pids[@]}"
     shift 2
-    env "$@" "$binary" server --data-dir "$data" --listen 127.0.0.1:0 --log-level error >"$out.out" 2>"$out.err" &
+    env "$@" "$binary" server ${data:+--data-dir "$data"} --listen 127.0.0.1:0 --log-level error >"$out.out" 2>"$out.err" &
     server_pid=$!
     server_pids+=("$server_pid")
     for _ in $(seq 1 300); do
@@ -31,7 +33,7 @@ start_registry_server() {
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1
     done
-    url=$(grep -o 'http://[0-9.:]*' "$out.out" | head -1)
+    url=$(grep -o 'http://[0-9.:]*' "$out.out" | head -1 || true)
     if [ -z "$url" ]; then
         cat "$out.err" >&2
         echo "error: keyfleet server did not start (see above)" >&2
