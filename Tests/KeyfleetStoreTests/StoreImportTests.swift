@@ -7,6 +7,26 @@ import Testing
 /// have written, in the registry, the audit log and the change log; a refused import writes nothing.
 @Suite("Bulk imports")
 struct StoreImportTests {
+    /// A store before an import: a project `existing` with one key, a user `member`, the registry and the
+    /// number of audit entries.
+    struct Existing {
+        let f: Fixture
+        let owner: Project
+        let key: SSHKeyRecord
+        let member: User
+        let before: VersionedRegistry
+        let auditCount: Int
+
+        init() async throws {
+            f = try await Fixture()
+            owner = try await f.store.createProject(name: "existing", by: f.principal)
+            key = try await f.newKey("existing", owner: .project(owner.id))
+            member = try await f.store.createUser(name: "member", role: .user, by: f.principal)
+            before = try await f.store.snapshot()
+            auditCount = try await f.store.audit(AuditFilter(), page: PageRequest(limit: 1000)).items.count
+        }
+    }
+
     /// A random import of 1 to 4 projects, each with up to 30 keys and up to 5 hosts; some hosts list keys on a
     /// login (one of them `existing`, made before), some have rescue keys, labels or a member.
     static func randomImport(_ f: Fixture, existing: SSHKeyRecord, member: UserID) throws -> RegistryImport {
@@ -41,13 +61,9 @@ struct StoreImportTests {
 
     @Test("an import is in the registry and in the audit log, one entry per object; readers past it read everything again", arguments: 0..<3)
     func importWrites(round: Int) async throws {
-        let f = try await Fixture()
-        let owner = try await f.store.createProject(name: "existing", by: f.principal)
-        let existing = try await f.newKey("existing", owner: .project(owner.id))
-        let member = try await f.store.createUser(name: "member", role: .user, by: f.principal)
-        let before = try await f.store.snapshot()
-        let auditBefore = try await f.store.audit(AuditFilter(), page: PageRequest(limit: 1000)).items.count
-        let objects = try Self.randomImport(f, existing: existing, member: member.id)
+        let start = try await Existing()
+        let (f, existing, before, auditBefore) = (start.f, start.key, start.before, start.auditCount)
+        let objects = try Self.randomImport(f, existing: existing, member: start.member.id)
 
         try await f.store.importObjects(objects, by: f.principal)
 
@@ -82,14 +98,10 @@ struct StoreImportTests {
 
     @Test("a refused import writes nothing: a name the owner has, a key the owner has, a project or key that does not exist")
     func refusedImport() async throws {
-        let f = try await Fixture()
-        let owner = try await f.store.createProject(name: "existing", by: f.principal)
-        let existing = try await f.newKey("existing", owner: .project(owner.id))
-        let member = try await f.store.createUser(name: "member", role: .user, by: f.principal)
-        let before = try await f.store.snapshot()
-        let auditBefore = try await f.store.audit(AuditFilter(), page: PageRequest(limit: 1000)).items.count
+        let start = try await Existing()
+        let (f, owner, existing, before, auditBefore) = (start.f, start.owner, start.key, start.before, start.auditCount)
 
-        var objects = try Self.randomImport(f, existing: existing, member: member.id)
+        var objects = try Self.randomImport(f, existing: existing, member: start.member.id)
         let base = objects
         objects.projects[0] = try Project(id: objects.projects[0].id, name: "existing")
         let sameName = objects
