@@ -107,6 +107,13 @@ public struct Host: Hashable, Sendable, Identifiable {
         rescueKeys[login] ?? []
     }
 
+    /// Every key the host names: on its logins' explicit lists and as rescue keys, repeats included.
+    public var listedKeys: [KeyID] {
+        var keys = rescueKeys.values.flatMap { $0 }
+        for login in logins { if case .explicit(let list) = access(for: login) { keys += list } }
+        return keys
+    }
+
     /// Sets the rescue keys of `login`, which must be one of ``logins``; an empty list clears them.
     public mutating func setRescueKeys(_ keys: [KeyID], for login: LoginName) throws(PolicyError) {
         guard logins.contains(login) else {

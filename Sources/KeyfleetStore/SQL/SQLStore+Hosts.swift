@@ -145,9 +145,7 @@ extension SQLStore {
             }
         }
         guard listedKeys else { return }
-        var keys = host.rescueKeys.values.flatMap { $0 }
-        for login in host.logins { if case .explicit(let list) = host.access(for: login) { keys += list } }
-        try await tx.requireKeys(keys, field: "keys")
+        try await tx.requireKeys(host.listedKeys, field: "keys")
     }
 
     static func writeHostDetails(_ tx: Transaction, _ host: Host) async throws {

@@ -84,18 +84,22 @@ extension SQLStore {
             case .user(let id): users.insert(id)
             }
         }
-        try await requireExisting(tx, "projects", projects.subtracting(importedProjects).map(\.rawValue), field: "project", noun: "project")
-        try await requireExisting(tx, "users", users.map(\.rawValue), field: "owner", noun: "user")
+        try await tx.requireExisting("projects", projects.subtracting(importedProjects).map(\.rawValue), field: "project", noun: "project")
+        try await tx.requireExisting("users", users.map(\.rawValue), field: "owner", noun: "user")
         // Key names and fingerprints, per owner.
-        var keyNames = Set<String>()
-        var fingerprints = Set<String>()
+        var keyNames = [KeyOwner: Set<String>]()
+        var fingerprints = [KeyOwner: Set<String>]()
         for key in objects.keys {
-            let owner = "\(key.owner)"
-            guard keyNames.insert(owner + " " + key.name).inserted else {
-                throw StoreError(.invalidInput, "the import has two keys named \(key.name) for one owner")
+            let owner: String
+            switch key.owner {
+            case .user(let id): owner = "the user \(id)"
+            case .project(let id): owner = "the project \(id)"
             }
-            guard fingerprints.insert(owner + " " + key.sha256Fingerprint).inserted else {
-                throw StoreError(.invalidInput, "the import has the key \(key.sha256Fingerprint) twice for one owner")
+            guard keyNames[key.owner, default: []].insert(key.name).inserted else {
+                throw StoreError(.invalidInput, "the import has two keys named \(key.name) for \(owner)")
+            }
+            guard fingerprints[key.owner, default: []].insert(key.sha256Fingerprint).inserted else {
+                throw StoreError(.invalidInput, "the import has the key \(key.sha256Fingerprint) twice for \(owner)")
             }
         }
         for key in objects.keys {
@@ -103,41 +107,15 @@ extension SQLStore {
             try await checkKeyUnique(tx, key)
         }
         // Host names per project, clusters and listed keys.
-        var hostNames = Set<String>()
+        var hostNames = [ProjectID: Set<String>]()
         for host in objects.hosts {
-            guard hostNames.insert("\(host.project) \(host.name)").inserted else {
-                throw StoreError(.invalidInput, "the import has two hosts named \(host.name) in one project")
+            guard hostNames[host.project, default: []].insert(host.name).inserted else {
+                throw StoreError(.invalidInput, "the import has two hosts named \(host.name) in the project \(host.project)")
             }
             if !importedProjects.contains(host.project) || host.cluster != nil { try await checkHost(tx, host, listedKeys: false) }
         }
         let importedKeys = Set(objects.keys.map(\.id))
-        var keys = [KeyID]()
-        for host in objects.hosts {
-            keys += host.rescueKeys.values.flatMap { $0 }
-            for login in host.logins { if case .explicit(let list) = host.access(for: login) { keys += list } }
-        }
-        for chunk in keys.filter({ !importedKeys.contains($0) }).uniqued.chunks(of: 500) {
-            try await tx.requireKeys(Array(chunk), field: "keys")
-        }
-    }
-
-    /// Throws an invalid reference naming the first of `ids` that `table` does not have.
-    private static func requireExisting(_ tx: Transaction, _ table: String, _ ids: [String], field: String, noun: String) async throws {
-        for chunk in ids.sorted().chunks(of: 500) {
-            let found = Set(
-                try await tx.all("SELECT id FROM \(unsafeRaw: table) WHERE id IN (\(binds: Array(chunk)))").map { try Coding.string($0, "id") })
-            if let missing = chunk.first(where: { !found.contains($0) }) {
-                throw StoreError.invalidReference("\(field): no \(noun) has the identifier \(missing)")
-            }
-        }
-    }
-}
-
-extension Array where Element: Hashable {
-    /// The first element that appears a second time, if any.
-    var firstRepeated: Element? {
-        var seen = Set<Element>()
-        return first { !seen.insert($0).inserted }
+        try await tx.requireKeys(objects.hosts.flatMap(\.listedKeys).filter { !importedKeys.contains($0) }, field: "keys")
     }
 }
 
@@ -270,12 +248,5 @@ extension Transaction {
             """
         }
         try await insert("audit_log (sequence, at, user_id, token_id, action, object_type, object_id, before_json, after_json)", rows)
-    }
-}
-
-extension Array {
-    /// The elements in consecutive slices of at most `size`.
-    func chunks(of size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

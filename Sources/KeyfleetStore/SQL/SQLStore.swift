@@ -267,11 +267,18 @@ struct Transaction {
 
     /// Throws ``StoreError/Code-swift.struct/invalidReference`` unless every key exists.
     func requireKeys(_ keys: [KeyID], field: String) async throws {
-        let unique = Array(Set(keys.map(\.rawValue)))
-        guard !unique.isEmpty else { return }
-        let found = try await all("SELECT id FROM ssh_keys WHERE id IN (\(binds: unique))").map { try $0.decode(column: "id", as: String.self) }
-        if let missing = Set(unique).subtracting(found).sorted().first {
-            throw StoreError.invalidReference("\(field): no key has the identifier \(missing)")
+        try await requireExisting("ssh_keys", keys.map(\.rawValue), field: field, noun: "key")
+    }
+
+    /// Throws an invalid reference naming the first (in order) of `ids` that `table` has no row for; looks
+    /// them up 500 at a time.
+    func requireExisting(_ table: String, _ ids: [String], field: String, noun: String) async throws {
+        for chunk in Array(Set(ids)).sorted().chunks(of: 500) {
+            let found = Set(
+                try await all("SELECT id FROM \(unsafeRaw: table) WHERE id IN (\(binds: Array(chunk)))").map { try Coding.string($0, "id") })
+            if let missing = chunk.first(where: { !found.contains($0) }) {
+                throw StoreError.invalidReference("\(field): no \(noun) has the identifier \(missing)")
+            }
         }
     }
 }
@@ -281,6 +288,19 @@ extension Array where Element: Hashable {
     var uniqued: [Element] {
         var seen = Set<Element>()
         return filter { seen.insert($0).inserted }
+    }
+
+    /// The first element that appears a second time, if any.
+    var firstRepeated: Element? {
+        var seen = Set<Element>()
+        return first { !seen.insert($0).inserted }
+    }
+}
+
+extension Array {
+    /// The elements in consecutive slices of at most `size`.
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 
