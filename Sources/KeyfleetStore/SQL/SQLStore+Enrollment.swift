@@ -51,33 +51,6 @@ extension SQLStore {
 
     // MARK: Agents
 
-    public func recordAgentReport(_ report: AgentReport, host: HostID) async throws {
-        let keys = report.hostKeys.joined(separator: "\n")
-        let applied = report.appliedVersion.map { Int64(clamping: $0) }
-        try await write(by: .system) { tx in
-            guard try await tx.first("SELECT id FROM hosts WHERE id = \(bind: host.rawValue)") != nil else {
-                throw StoreError.notFound("host", host.rawValue)
-            }
-            // A change in what legacy mode found outside its blocks is worth an audit entry; the rest of a
-            // report (its time, its version) is status, not history.
-            let previous = try await tx.first("SELECT revoked_outside FROM host_agents WHERE host_id = \(bind: host.rawValue)")
-            let before = try previous?.decode(column: "revoked_outside", as: String?.self) ?? ""
-            let after = report.revokedKeysOutsideBlock.map(\.stored).joined(separator: "\n")
-            try await tx.run("DELETE FROM host_agents WHERE host_id = \(bind: host.rawValue)")
-            try await tx.run(
-                """
-                INSERT INTO host_agents (host_id, agent_version, applied_version, host_keys, error, revoked_outside, reported_at) VALUES \
-                (\(bind: host.rawValue), \(bind: report.agentVersion), \(bind: applied), \(bind: keys), \(bind: report.error), \
-                \(bind: after.isEmpty ? nil : after), \(bind: tx.nowValue))
-                """)
-            if before != after {
-                try await tx.audit(
-                    "host.agent.revoked-keys-outside-block", "host", host.rawValue, before: AuditJSON.revokedLines(before),
-                    after: AuditJSON.revokedLines(after))
-            }
-        }
-    }
-
     public func agentStatus(of hosts: [HostID]) async throws -> [HostID: AgentStatus] {
         let ids = Array(Set(hosts.map(\.rawValue))).sorted()
         guard !ids.isEmpty else { return [:] }

@@ -17,6 +17,8 @@ public final class SQLStore: Store {
     let clock: @Sendable () -> UInt64
     let makeID: @Sendable () -> String
     let gate = SerialGate()
+    /// Agents' reports waiting for the transaction that writes them together (see ``recordAgentReport(_:host:)``).
+    let reports = ReportQueue()
     /// Whether ``close()`` ran, so that release does not close a second time.
     private let closed = Mutex(false)
 
