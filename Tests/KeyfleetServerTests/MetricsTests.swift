@@ -35,14 +35,16 @@ struct MetricsRegistry: Sendable {
         let changes = ChangeSignal()
         let api = RegistryAPI(store: store, clock: { clock.now }, endpoint: endpoint, changes: changes, serverVersion: "test", logger: logger)
         let registry = TestRegistry(store: store, api: api, adminToken: adminToken, clock: clock, directory: directory, endpoint: endpoint)
-        let metrics = ServerMetrics(store: store, changes: changes)
+        let metrics = ServerMetrics(store: store, access: api.access)
         let apiApp = Application(
             router: try RegistryServer.makeRouter(api: api, maximumBodySize: 1 << 20, logger: logger, metrics: metrics), logger: logger)
         let metricsApp = Application(router: RegistryServer.makeMetricsRouter(metrics: metrics), logger: logger)
         do {
             let result = try await apiApp.test(.router) { apiClient in
                 try await metricsApp.test(.router) { scraper in
-                    try await body(MetricsRegistry(registry: registry, metrics: metrics, api: apiClient, scraper: scraper))
+                    try await following(api.access) {
+                        try await body(MetricsRegistry(registry: registry, metrics: metrics, api: apiClient, scraper: scraper))
+                    }
                 }
             }
             try await store.close()
@@ -329,7 +331,15 @@ struct MetricsTests {
             let other = try TestKeys.ed25519Line()
             let refused = try await server.api.call(.post, "/v1/ssh-keys", token: admin, json: ["name": "one", "public_key": other])
             #expect(refused.status == 409, "\(refused.text)")
-            let after = try await server.scrape()
+            // The change follower reads what changed after each write: wait (5 s at most) until it is done.
+            var after = try await server.scrape()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while after.value("keyfleet_store_transactions_in_flight") + after.value("keyfleet_store_transactions_waiting") > 0,
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(20))
+                after = try await server.scrape()
+            }
 
             #expect(after.value("keyfleet_store_up") == 1)
             #expect(after.value("keyfleet_store_version") == Double(try await server.registry.store.version()))

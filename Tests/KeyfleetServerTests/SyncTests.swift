@@ -3,6 +3,7 @@ import HummingbirdTesting
 import KeyfleetCore
 import KeyfleetServer
 import KeyfleetStore
+import Synchronization
 import Testing
 
 @Suite("Agent sync (long-poll)")
@@ -59,6 +60,47 @@ struct SyncTests {
             #expect(second.status == 304)
             #expect(ContinuousClock.now - start >= .milliseconds(900))
             #expect(try await Self.sync(client, credential, version: version + 1, wait: 0).status == 200)
+        }
+    }
+
+    /// Before, every change woke every waiting sync, and each asked the store for its version: with a
+    /// thousand agents, ten changes a second were ten thousand wake-ups and queries. Now one follower brings
+    /// the registry forward and wakes the hosts the change reached.
+    @Test("a change wakes only the syncs of the hosts it reached, for a few store reads however many syncs wait")
+    func changeWakesOnlyItsHosts() async throws {
+        try await TestRegistry.with { registry, client in
+            let perProject = 40
+            var hosts = [(credential: String, version: Int, reached: Bool)]()
+            let reached = try await HostWorld.make(registry, project: "reached")
+            let other = try await HostWorld.make(registry, project: "other")
+            for world in [reached, other] {
+                for _ in 0..<perProject {
+                    let (_, credential) = try await Self.enrolled(client, world)
+                    let version = try #require(try await Self.sync(client, credential, version: 0, wait: 0).object["version"] as? Int)
+                    hosts.append((credential, version, world.project.id == reached.project.id))
+                }
+            }
+            let reads = Mutex(0)
+            try await withThrowingTaskGroup(of: (reached: Bool, status: Int).self) { group in
+                for host in hosts {
+                    group.addTask { (host.reached, try await Self.sync(client, host.credential, version: host.version, wait: 30).status) }
+                }
+                while registry.api.access.waitingSyncs < hosts.count { try await Task.sleep(for: .milliseconds(10)) }
+                registry.store.transactions.observe { if $0.kind == .read { reads.withLock { $0 += 1 } } }
+                _ = try await registry.key("new", owner: .project(reached.project.id), by: reached.owner.id)
+                registry.api.changes.changed()
+                for _ in 0..<perProject {
+                    let answer = try #require(try await group.next())
+                    #expect(answer.reached && answer.status == 200)
+                }
+                let readsForTheChange = reads.withLock { $0 }
+                #expect(readsForTheChange <= 10, "\(readsForTheChange) store reads for one change with \(hosts.count) syncs waiting")
+                #expect(registry.api.access.waitingSyncs == perProject, "the other project's syncs still wait")
+                _ = try await registry.key("new", owner: .project(other.project.id), by: other.owner.id)
+                registry.api.changes.changed()
+                while let answer = try await group.next() { #expect(!answer.reached && answer.status == 200) }
+            }
+            registry.store.transactions.observe(nil)
         }
     }
 

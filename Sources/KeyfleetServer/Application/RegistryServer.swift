@@ -88,7 +88,7 @@ public enum RegistryServer {
             store: store, clock: now, endpoint: endpoint, changes: changes, serverVersion: version, logger: logger)
 
         // Metrics are recorded only when someone can read them.
-        let metrics = metricsListener.map { _ in ServerMetrics(store: store, changes: changes) }
+        let metrics = metricsListener.map { _ in ServerMetrics(store: store, access: api.access) }
         let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger, metrics: metrics)
 
         let publicURL = configuration.publicURL
@@ -106,7 +106,8 @@ public enum RegistryServer {
             logger: logger
         )
         // First in, last out: the store closes after everything that uses it has stopped.
-        app.addServices(StoreService(store: store), StoreWatcher(store: store, changes: changes, logger: logger))
+        app.addServices(
+            StoreService(store: store), StoreWatcher(store: store, changes: changes, logger: logger), ChangeFollower(access: api.access))
         if store.announcesChanges {
             app.addServices(DatabaseChanges(store: store, changes: changes, credentials: api.credentials, logger: logger))
         }

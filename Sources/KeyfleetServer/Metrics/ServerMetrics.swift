@@ -54,8 +54,10 @@ public final class ServerMetrics: Sendable {
 
     private let exposer: PrometheusExposer
     private var factory: any MetricsFactory { exposer.factory }
-    /// The signal whose waiters are the agent syncs waiting.
+    /// The signal of this server's changes.
     let changes: ChangeSignal
+    /// Where agent syncs wait.
+    private let access: AccessCache
     /// When this server's changes were signalled.
     let timeline = ChangeTimeline()
     private let store: any Store
@@ -73,9 +75,9 @@ public final class ServerMetrics: Sendable {
     /// The change signal's generation at the last collection.
     private let countedGeneration: Mutex<UInt64>
 
-    /// Metrics of a server over `store` whose agent syncs wait on `changes` (the signal its ``RegistryAPI``
-    /// uses). It observes `store`'s transactions from now on, replacing any other observer of them.
-    public init(store: SQLStore, changes: ChangeSignal) {
+    /// Metrics of a server over `store` whose agent syncs wait in `access` (its ``RegistryAPI``'s). It
+    /// observes `store`'s transactions from now on, replacing any other observer of them.
+    public init(store: SQLStore, access: AccessCache) {
         let exposer = PrometheusExposer(
             help: Self.help,
             durationBuckets: [
@@ -86,7 +88,8 @@ public final class ServerMetrics: Sendable {
             ])
         let factory = exposer.factory
         self.exposer = exposer
-        self.changes = changes
+        self.changes = access.changes
+        self.access = access
         self.store = store
         self.transactions = store.transactions
         requestsInFlight = Meter(label: Name.requestsInFlight, dimensions: [], factory: factory)
@@ -99,7 +102,7 @@ public final class ServerMetrics: Sendable {
         storeUp = Gauge(label: Name.storeUp, dimensions: [], factory: factory)
         transactionsWaiting = Gauge(label: Name.transactionsWaiting, dimensions: [], factory: factory)
         transactionsInFlight = Gauge(label: Name.transactionsInFlight, dimensions: [], factory: factory)
-        countedGeneration = Mutex(changes.generation)
+        countedGeneration = Mutex(access.changes.generation)
         store.transactions.observe { finished in
             CoreMetrics.Timer(
                 label: Name.transactionDuration, dimensions: [("kind", finished.kind.rawValue), ("outcome", finished.outcome.rawValue)],
@@ -113,7 +116,7 @@ public final class ServerMetrics: Sendable {
     /// Brings the metrics read at collection up to date (waiting syncs, change signals, the store's version and
     /// transactions) and returns every metric in the Prometheus text format (version 0.0.4).
     public func exposition() async -> String {
-        syncsWaiting.record(changes.waiters)
+        syncsWaiting.record(access.waitingSyncs)
         let generation = changes.generation
         let signalled = countedGeneration.withLock { counted in
             defer { counted = generation }

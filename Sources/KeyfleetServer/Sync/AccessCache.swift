@@ -104,16 +104,20 @@ public final class AccessCache: Sendable {
         /// The store version of the last change to each host's own record, since the last reload.
         var hostChangedAt: [HostID: UInt64] = [:]
         var statistics = Statistics()
+        /// The agent syncs waiting for their host's access to change (``AccessCache/waitForChange(to:timeout:)``).
+        var waiters: [UInt64: SyncWaiter] = [:]
+        var nextWaiter: UInt64 = 0
 
         /// The store version of the last change that reached `host`.
         func changedAt(_ host: Host) -> UInt64 {
             max(reloadedAt, projectChangedAt[host.project] ?? 0, hostChangedAt[host.id] ?? 0)
         }
 
-        /// Makes `built` current when it is newer, with what it changed; returns the newest registry.
-        mutating func install(_ built: Registry, affected: Affected?) -> Registry {
+        /// Makes `built` current when it is newer, with what it changed; returns the newest registry and the
+        /// waiting syncs whose host the change reached, to be resumed once the lock is given back.
+        mutating func install(_ built: Registry, affected: Affected?) -> (Registry, woken: [CheckedContinuation<Void, Never>]) {
             if affected == nil { statistics.wholeLoads += 1 } else { statistics.changeLoads += 1 }
-            if let current, current.version > built.version { return current }
+            if let current, current.version > built.version { return (current, []) }
             current = built
             if let affected {
                 for project in affected.projects { projectChangedAt[project] = built.version }
@@ -127,7 +131,18 @@ public final class AccessCache: Sendable {
                 hostChangedAt = [:]
                 hosts = hosts.filter { built.snapshot.hosts[$0.key] != nil }
             }
-            return built
+            return (built, wake { waiter in affected.map { $0.hosts.contains(waiter.host) || $0.projects.contains(waiter.project) } ?? true })
+        }
+
+        /// Takes the waiters that `reached` says a change reached out of the waiting list; returns the
+        /// continuations of those that wait (one that registered and has not yet waited finds itself gone).
+        mutating func wake(_ reached: (SyncWaiter) -> Bool) -> [CheckedContinuation<Void, Never>] {
+            var woken = [CheckedContinuation<Void, Never>]()
+            for (id, waiter) in waiters where reached(waiter) {
+                waiters[id] = nil
+                if case .waiting(let continuation) = waiter.slot { woken.append(continuation) }
+            }
+            return woken
         }
     }
 
@@ -137,6 +152,7 @@ public final class AccessCache: Sendable {
     let freshness: Duration
     private let state = Mutex(State())
     private let builder = SnapshotBuilder()
+    private let versionChecks = VersionChecks()
 
     /// A cache over `store`, invalidated by `changes` and re-checked after `freshness`.
     public init(store: any Store, changes: ChangeSignal, freshness: Duration = .seconds(1)) {
@@ -157,7 +173,7 @@ public final class AccessCache: Sendable {
             return current
         }
         if let cached { return cached }
-        let version = try await store.version()
+        let version = try await versionChecks.version(of: store, after: generation)
         let unchanged = state.withLock { state -> Registry? in
             guard let current = state.current, current.version == version else { return nil }
             state.checkedAt = started
@@ -177,7 +193,9 @@ public final class AccessCache: Sendable {
         if wentBack { await builder.forget() }
         let held = state.withLock { $0.current }
         let built = try await builder.build(store: store, atLeast: version) { built, affected in
-            self.state.withLock { $0.install(built, affected: affected) }
+            let (registry, woken) = self.state.withLock { $0.install(built, affected: affected) }
+            for continuation in woken { continuation.resume() }
+            return registry
         }
         let unsignalled = state.withLock { state -> Bool in
             guard state.current?.version == built.version else { return false }
@@ -204,7 +222,7 @@ public final class AccessCache: Sendable {
         }
         if let fresh { return fresh }
         guard let loaded else { return nil }
-        let version = try await store.version()
+        let version = try await versionChecks.version(of: store, after: generation)
         guard loaded.version == version else { return nil }
         state.withLock { state in
             if state.current?.version == version {
@@ -252,10 +270,125 @@ public final class AccessCache: Sendable {
         return (view, registry)
     }
 
+    // MARK: Waiting syncs
+
+    /// An agent sync waiting for a change to reach its host.
+    struct SyncWaiter {
+        enum Slot {
+            /// Registered, not yet waiting.
+            case idle
+            /// Waiting on this continuation.
+            case waiting(CheckedContinuation<Void, Never>)
+            /// Cancelled before it could wait.
+            case cancelled
+        }
+
+        let host: HostID
+        let project: ProjectID
+        var slot: Slot
+    }
+
+    /// The agent syncs waiting now.
+    public var waitingSyncs: Int { state.withLock { $0.waiters.count } }
+
+    /// Brings the registry forward after every change signalled through ``changes`` (and, as a backstop,
+    /// every ``recheckInterval``), which wakes the syncs waiting for the hosts the change reached
+    /// (``waitForChange(to:timeout:)``); runs until its task is cancelled. The server runs it as the
+    /// ``ChangeFollower`` service. One follower, not every waiting sync, asks the store what changed, and a
+    /// change wakes only the hosts it reached.
+    public func followChanges() async {
+        var seen = changes.generation
+        while !Task.isCancelled {
+            await changes.wait(after: seen, timeout: Self.recheckInterval)
+            let generation = changes.generation
+            do {
+                _ = try await registry()
+                seen = generation
+            } catch {
+                // The store did not answer: try again shortly, without waiting for another signal.
+                guard (try? await Task.sleep(for: .milliseconds(500))) != nil else { return }
+            }
+        }
+    }
+
+    /// Returns when a change reaches `view`'s host after `view` was computed (at once when one already
+    /// has), when `timeout` has passed, or when the task is cancelled, whichever comes first.
+    func waitForChange(to view: HostView, timeout: Duration) async {
+        guard timeout > .zero, !Task.isCancelled else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForChange(to: view) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForChange(to view: HostView) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter &+= 1
+            state.waiters[state.nextWaiter] = SyncWaiter(host: view.host.id, project: view.host.project, slot: .idle)
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    // A change reached the host since the view was computed, or the registry was dropped.
+                    guard state.current != nil, state.changedAt(view.host) <= view.storeVersion, case .idle? = state.waiters[id]?.slot else {
+                        state.waiters[id] = nil
+                        return true
+                    }
+                    state.waiters[id]?.slot = .waiting(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                switch state.waiters[id]?.slot {
+                case .waiting(let continuation)?:
+                    state.waiters[id] = nil
+                    return continuation
+                case .idle?:
+                    state.waiters[id]?.slot = .cancelled
+                    return nil
+                case .cancelled?, nil:
+                    return nil
+                }
+            }
+            continuation?.resume()
+        }
+    }
+
     /// The first host version at a store version.
     static func baseVersion(_ storeVersion: UInt64) -> UInt64 {
         let clamped = min(storeVersion, (UInt64(Int64.max) >> 20) - 1)
         return (clamped + 1) << 20
+    }
+}
+
+/// Reads the store's version for many requests at once: a request that needs it joins a read already under
+/// way when that read began after the change signal the request saw (so it sees that change), instead of
+/// starting its own. Without it, the requests that arrive together after a change each read the version.
+private actor VersionChecks {
+    private var running: (generation: UInt64, waiting: [CheckedContinuation<Result<UInt64, any Error>, Never>])?
+
+    /// The store's version, read after the change signal's generation was `generation`.
+    func version(of store: any Store, after generation: UInt64) async throws -> UInt64 {
+        while let running {
+            let result = await withCheckedContinuation { continuation in self.running?.waiting.append(continuation) }
+            if running.generation >= generation { return try result.get() }
+        }
+        running = (generation, [])
+        let result: Result<UInt64, any Error>
+        do {
+            result = .success(try await store.version())
+        } catch {
+            result = .failure(error)
+        }
+        let waiting = running?.waiting ?? []
+        running = nil
+        for continuation in waiting { continuation.resume(returning: result) }
+        return try result.get()
     }
 }
 

@@ -2,10 +2,12 @@ internal import Synchronization
 
 /// Tells waiting agent syncs that the registry may have changed.
 ///
-/// ``ChangeMiddleware`` calls ``changed()`` after every successful change made through the API. Waiters
-/// share this one signal: each waits on a continuation, not in a polling loop, and ``changed()`` resumes
-/// them all at once. The signal carries no data: a woken waiter asks the ``AccessCache`` whether its own
-/// host changed.
+/// ``ChangeMiddleware`` calls ``changed()`` after every successful change made through the API, and
+/// ``StoreWatcher`` and ``DatabaseChanges`` for changes other servers made. Its waiter is the
+/// ``AccessCache``'s follower (``AccessCache/followChanges()``), which brings the registry forward and wakes
+/// the agent syncs whose host the change reached; each waiter waits on a continuation, not in a polling
+/// loop, and ``changed()`` resumes them all at once. Its ``generation`` also tells the cache that what it
+/// holds may be stale.
 public final class ChangeSignal: Sendable {
     private enum Slot {
         /// Registered, not yet waiting.

@@ -1,4 +1,5 @@
 internal import KeyfleetCore
+public import ServiceLifecycle
 
 /// The long-poll of the agent's sync, over the shared ``ChangeSignal`` and the ``AccessCache``.
 extension AccessCache {
@@ -12,17 +13,17 @@ extension AccessCache {
         case gone
     }
 
-    /// How often a waiting sync looks again without a signal. Changes made by another server process are
-    /// signalled by the ``StoreWatcher``, so this is only a backstop.
+    /// How often a waiting sync, and the follower of changes, look again without a signal. Changes made by
+    /// another server process are signalled by the ``StoreWatcher`` and ``DatabaseChanges``, so this is only
+    /// a backstop.
     static let recheckInterval: Duration = .seconds(60)
 
     /// Answers at once when host `id` is at a version other than `known` (or `known` is 0), else waits up to
-    /// `wait` for its rendered access to change: woken by every signalled change (this server's, or another
-    /// process's through the ``StoreWatcher``) and when its first expiring line expires.
+    /// `wait` for its rendered access to change: woken when the ``followChanges()`` brings in a change that
+    /// reached the host (this server's, or another process's), and when its first expiring line expires.
     func sync(host id: HostID, known: UInt64, wait: Duration, clock: @Sendable () -> UInt64) async throws -> SyncOutcome {
         let deadline = ContinuousClock.now + wait
         while true {
-            let generation = changes.generation
             guard let (view, _) = try await host(id, now: clock()) else { return .gone }
             if known == 0 || view.version != known { return .changed(view) }
             let remaining = deadline - ContinuousClock.now
@@ -33,7 +34,22 @@ extension AccessCache {
                 let untilExpiry: Duration = expiry > now ? .seconds(Int64(clamping: expiry - now)) : .zero
                 timeout = min(timeout, max(untilExpiry, .milliseconds(100)))
             }
-            await changes.wait(after: generation, timeout: timeout)
+            await waitForChange(to: view, timeout: timeout)
         }
+    }
+}
+
+/// Runs ``AccessCache/followChanges()`` for as long as the server runs, so that waiting agent syncs wake
+/// when a change reaches their host.
+public struct ChangeFollower: Service {
+    let access: AccessCache
+
+    /// A follower for `access`.
+    public init(access: AccessCache) {
+        self.access = access
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown { await access.followChanges() }
     }
 }

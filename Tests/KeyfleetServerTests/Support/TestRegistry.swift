@@ -44,13 +44,24 @@ struct TestRegistry: Sendable {
         let router = try RegistryServer.makeRouter(api: api, maximumBodySize: 1 << 20, logger: logger)
         let app = Application(router: router, logger: logger)
         do {
-            let result = try await app.test(.router) { client in try await body(registry, client) }
+            let result = try await app.test(.router) { client in try await following(api.access) { try await body(registry, client) } }
             try await store.close()
             return result
         } catch {
             try? await store.close()
             throw error
         }
+    }
+}
+
+/// Runs `body` while `access` follows the registry's changes, as the server's ``ChangeFollower`` service
+/// does, so that waiting agent syncs wake.
+func following<T: Sendable>(_ access: AccessCache, _ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await access.followChanges() }
+        let result = try await body()
+        group.cancelAll()
+        return result
     }
 }
 
