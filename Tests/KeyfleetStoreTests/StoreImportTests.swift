@@ -1,5 +1,5 @@
 import KeyfleetCore
-import KeyfleetStore
+@testable import KeyfleetStore
 import SSHKeys
 import Testing
 
@@ -25,6 +25,20 @@ struct StoreImportTests {
             before = try await f.store.snapshot()
             auditCount = try await f.store.audit(AuditFilter(), page: PageRequest(limit: 1000)).items.count
         }
+    }
+
+    @Test("the whole read takes the keys a page at a time: every key once, as one query reads them, whatever the page size")
+    func keysReadByPages() async throws {
+        let existing = try await Existing()
+        let f = existing.f
+        try await f.store.importObjects(try Self.randomImport(f, existing: existing.key, member: existing.member.id), by: f.principal)
+        let db = try await f.store.connection()
+        let whole = try await Loaders.keys(db, try await db.raw("SELECT * FROM ssh_keys ORDER BY id").all(), all: true)
+        for pageSize in [1, 2, 7, whole.count, whole.count + 1] {
+            #expect(try await Loaders.allKeys(db, pageSize: pageSize) == whole, "pages of \(pageSize)")
+        }
+        #expect(try await f.store.snapshot().registry.keys.count == whole.count)
+        try await f.store.close()
     }
 
     /// A random import of 1 to 4 projects, each with up to 30 keys and up to 5 hosts; some hosts list keys on a

@@ -36,8 +36,9 @@ public struct SSHKeyRecord: Hashable, Sendable, Identifiable {
     public let createdAt: UInt64
     /// `SHA256:...`, as `ssh-keygen -l` prints it.
     public let sha256Fingerprint: String
-    /// `MD5:aa:bb:...`, as `ssh-keygen -l -E md5` prints it.
-    public let md5Fingerprint: String
+    /// `MD5:aa:bb:...`, as `ssh-keygen -l -E md5` prints it; worked out when asked, since only the API's
+    /// answers show it and a registry holds a million keys.
+    public var md5Fingerprint: String { publicKey.fingerprint(.md5) }
 
     /// The longest comment kept, in bytes.
     public static let maximumCommentLength = 1024
@@ -70,7 +71,6 @@ public struct SSHKeyRecord: Hashable, Sendable, Identifiable {
         self.createdBy = createdBy
         self.createdAt = createdAt
         sha256Fingerprint = canonical.fingerprint(.sha256)
-        md5Fingerprint = canonical.fingerprint(.md5)
     }
 
     /// A record for a key that ``KeyImport/parse(text:)`` accepted, keeping its comment, created `now`.

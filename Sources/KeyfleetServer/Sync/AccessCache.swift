@@ -440,6 +440,7 @@ private actor SnapshotBuilder {
             return (AccessCache.Registry(version: delta.version, mark: delta.mark, snapshot: snapshot), affected)
         }
         let read = try await store.snapshot()
+        FreedMemory.release()
         return (AccessCache.Registry(version: read.version, mark: read.mark, snapshot: read.registry), nil)
     }
 }

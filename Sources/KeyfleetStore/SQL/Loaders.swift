@@ -62,26 +62,59 @@ enum Loaders {
     static func keys(_ db: any SQLDatabase, _ rows: [any SQLRow], all: Bool = false) async throws -> [SSHKeyRecord] {
         let ids = try rows.map { try Coding.string($0, "id") }
         let labels = try await labels(db, type: "key", ids: all ? nil : ids)
-        return try rows.map { row in
-            let id = try Coding.string(row, "id")
-            let owner: KeyOwner
-            if let user: UserID = try Coding.optionalID(row, "owner_user_id") {
-                owner = .user(user)
-            } else {
-                owner = .project(try Coding.id(row, "owner_project_id"))
-            }
-            let line = try Coding.string(row, "public_key")
-            let publicKey: PublicKey
-            do {
-                publicKey = try PublicKey(openSSHLine: line)
-            } catch {
-                throw StoreError(.invalidInput, "the stored key \(id) cannot be read: \(error)")
-            }
-            return try SSHKeyRecord(
-                id: Coding.id(row, "id"), name: Coding.string(row, "name"), owner: owner, publicKey: publicKey,
-                comment: Coding.string(row, "comment"), labels: labels[id] ?? [:], expiresAt: Coding.time(row, "expires_at"),
-                createdBy: Coding.id(row, "created_by"), createdAt: Coding.time(row, "created_at") ?? 0)
+        var identifiers = IdentifierTable()
+        return try rows.map { try key($0, labels: labels, identifiers: &identifiers) }
+    }
+
+    /// The columns a key is read from.
+    static let keyColumns = "id, name, owner_user_id, owner_project_id, public_key, comment, expires_at, created_by, created_at"
+
+    /// Every key, read a page at a time in the order of their identifiers: the rows of one page are made
+    /// into records while the next page is read, so that the rows of a million keys are never all in memory
+    /// at once and the engine and the decoding run side by side. The owners' and creators' identifiers are
+    /// kept once each, not once per key.
+    static func allKeys(_ db: any SQLDatabase, pageSize: Int = 20_000) async throws -> [SSHKeyRecord] {
+        let labels = try await labels(db, type: "key", ids: nil)
+        func page(after last: String?) async throws -> [any SQLRow] {
+            try await db.raw(
+                """
+                SELECT \(unsafeRaw: keyColumns) FROM ssh_keys WHERE id > \(bind: last ?? "") ORDER BY id LIMIT \(unsafeRaw: String(pageSize))
+                """
+            ).all()
         }
+        var keys = [SSHKeyRecord]()
+        var identifiers = IdentifierTable()
+        var rows = try await page(after: nil)
+        while !rows.isEmpty {
+            let last = try Coding.string(rows[rows.count - 1], "id")
+            let more = rows.count == pageSize
+            async let next = more ? page(after: last) : []
+            keys.reserveCapacity(keys.count + rows.count)
+            for row in rows { keys.append(try key(row, labels: labels, identifiers: &identifiers)) }
+            rows = try await next
+        }
+        return keys
+    }
+
+    private static func key(_ row: any SQLRow, labels: [String: [String: String]], identifiers: inout IdentifierTable) throws -> SSHKeyRecord {
+        let id = try Coding.string(row, "id")
+        let owner: KeyOwner
+        if let user: UserID = try Coding.optionalID(row, "owner_user_id") {
+            owner = .user(identifiers.intern(user))
+        } else {
+            owner = .project(identifiers.intern(try Coding.id(row, "owner_project_id")))
+        }
+        let line = try Coding.string(row, "public_key")
+        let publicKey: PublicKey
+        do {
+            publicKey = try PublicKey(openSSHLine: line)
+        } catch {
+            throw StoreError(.invalidInput, "the stored key \(id) cannot be read: \(error)")
+        }
+        return try SSHKeyRecord(
+            id: Coding.id(row, "id"), name: Coding.string(row, "name"), owner: owner, publicKey: publicKey,
+            comment: Coding.string(row, "comment"), labels: labels[id] ?? [:], expiresAt: Coding.time(row, "expires_at"),
+            createdBy: identifiers.intern(Coding.id(row, "created_by")), createdAt: Coding.time(row, "created_at") ?? 0)
     }
 
     static func clusters(_ db: any SQLDatabase, _ rows: [any SQLRow], all: Bool = false) async throws -> [Cluster] {
@@ -148,5 +181,18 @@ enum Loaders {
                 logins: hostLogins.map(\.0), cluster: Coding.optionalID(row, "cluster_id"), access: access, rescueKeys: rescue[id] ?? [:],
                 rescueActive: row.decode(column: "rescue_active", as: Int.self) != 0, address: row.decode(column: "address", as: String?.self))
         }
+    }
+}
+
+/// One copy of each identifier read: the keys of a large registry name a few thousand owners and creators
+/// a million times, and each text read from a row is its own allocation.
+struct IdentifierTable {
+    private var seen: [String: String] = [:]
+
+    /// `id`, as the first identifier with the same text.
+    mutating func intern<Subject>(_ id: Identifier<Subject>) -> Identifier<Subject> {
+        if let text = seen[id.rawValue] { return Identifier(rawValue: text) ?? id }
+        seen[id.rawValue] = id.rawValue
+        return id
     }
 }

@@ -50,7 +50,7 @@ extension SQLStore {
             let mark = try await Self.loadMark(db, version)
             let users = try Loaders.users(db, try await db.raw("SELECT * FROM users ORDER BY id").all())
             let projects = try await Loaders.projects(db, try await db.raw("SELECT * FROM projects ORDER BY id").all(), all: true)
-            let keys = try await Loaders.keys(db, try await db.raw("SELECT * FROM ssh_keys ORDER BY id").all(), all: true)
+            let keys = try await Loaders.allKeys(db)
             let hosts = try await Loaders.hosts(db, try await db.raw("SELECT * FROM hosts ORDER BY id").all(), all: true)
             let clusters = try await Loaders.clusters(db, try await db.raw("SELECT * FROM clusters ORDER BY id").all(), all: true)
             return VersionedRegistry(
