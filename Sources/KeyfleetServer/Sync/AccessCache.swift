@@ -104,20 +104,17 @@ public final class AccessCache: Sendable {
         /// The store version of the last change to each host's own record, since the last reload.
         var hostChangedAt: [HostID: UInt64] = [:]
         var statistics = Statistics()
-        /// The agent syncs waiting for their host's access to change (``AccessCache/waitForChange(to:timeout:)``).
-        var waiters: [UInt64: SyncWaiter] = [:]
-        var nextWaiter: UInt64 = 0
 
         /// The store version of the last change that reached `host`.
         func changedAt(_ host: Host) -> UInt64 {
             max(reloadedAt, projectChangedAt[host.project] ?? 0, hostChangedAt[host.id] ?? 0)
         }
 
-        /// Makes `built` current when it is newer, with what it changed; returns the newest registry and the
-        /// waiting syncs whose host the change reached, to be resumed once the lock is given back.
-        mutating func install(_ built: Registry, affected: Affected?) -> (Registry, woken: [CheckedContinuation<Void, Never>]) {
+        /// Makes `built` current when it is newer, with what it changed; returns the newest registry, and
+        /// whether it is `built`.
+        mutating func install(_ built: Registry, affected: Affected?) -> (Registry, installed: Bool) {
             if affected == nil { statistics.wholeLoads += 1 } else { statistics.changeLoads += 1 }
-            if let current, current.version > built.version { return (current, []) }
+            if let current, current.version > built.version { return (current, false) }
             current = built
             if let affected {
                 for project in affected.projects { projectChangedAt[project] = built.version }
@@ -131,18 +128,7 @@ public final class AccessCache: Sendable {
                 hostChangedAt = [:]
                 hosts = hosts.filter { built.snapshot.hosts[$0.key] != nil }
             }
-            return (built, wake { waiter in affected.map { $0.hosts.contains(waiter.host) || $0.projects.contains(waiter.project) } ?? true })
-        }
-
-        /// Takes the waiters that `reached` says a change reached out of the waiting list; returns the
-        /// continuations of those that wait (one that registered and has not yet waited finds itself gone).
-        mutating func wake(_ reached: (SyncWaiter) -> Bool) -> [CheckedContinuation<Void, Never>] {
-            var woken = [CheckedContinuation<Void, Never>]()
-            for (id, waiter) in waiters where reached(waiter) {
-                waiters[id] = nil
-                if case .waiting(let continuation) = waiter.slot { woken.append(continuation) }
-            }
-            return woken
+            return (built, true)
         }
     }
 
@@ -153,6 +139,8 @@ public final class AccessCache: Sendable {
     private let state = Mutex(State())
     private let builder = SnapshotBuilder()
     private let versionChecks = VersionChecks()
+    /// The agent syncs waiting for a change to reach their host (``waitForChange(to:timeout:)``).
+    private let syncs = WaitList<(host: HostID, project: ProjectID)>()
 
     /// A cache over `store`, invalidated by `changes` and re-checked after `freshness`.
     public init(store: any Store, changes: ChangeSignal, freshness: Duration = .seconds(1)) {
@@ -193,8 +181,10 @@ public final class AccessCache: Sendable {
         if wentBack { await builder.forget() }
         let held = state.withLock { $0.current }
         let built = try await builder.build(store: store, atLeast: version) { built, affected in
-            let (registry, woken) = self.state.withLock { $0.install(built, affected: affected) }
-            for continuation in woken { continuation.resume() }
+            let (registry, installed) = self.state.withLock { $0.install(built, affected: affected) }
+            if installed {
+                self.syncs.wake { waiter in affected.map { $0.hosts.contains(waiter.host) || $0.projects.contains(waiter.project) } ?? true }
+            }
             return registry
         }
         let unsignalled = state.withLock { state -> Bool in
@@ -272,24 +262,8 @@ public final class AccessCache: Sendable {
 
     // MARK: Waiting syncs
 
-    /// An agent sync waiting for a change to reach its host.
-    struct SyncWaiter {
-        enum Slot {
-            /// Registered, not yet waiting.
-            case idle
-            /// Waiting on this continuation.
-            case waiting(CheckedContinuation<Void, Never>)
-            /// Cancelled before it could wait.
-            case cancelled
-        }
-
-        let host: HostID
-        let project: ProjectID
-        var slot: Slot
-    }
-
     /// The agent syncs waiting now.
-    public var waitingSyncs: Int { state.withLock { $0.waiters.count } }
+    public var waitingSyncs: Int { syncs.count }
 
     /// Brings the registry forward after every change signalled through ``changes`` (and, as a backstop,
     /// every ``recheckInterval``), which wakes the syncs waiting for the hosts the change reached
@@ -312,50 +286,11 @@ public final class AccessCache: Sendable {
     }
 
     /// Returns when a change reaches `view`'s host after `view` was computed (at once when one already
-    /// has), when `timeout` has passed, or when the task is cancelled, whichever comes first.
+    /// has, or the registry was dropped), when `timeout` has passed, or when the task is cancelled,
+    /// whichever comes first.
     func waitForChange(to view: HostView, timeout: Duration) async {
-        guard timeout > .zero, !Task.isCancelled else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForChange(to: view) }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func waitForChange(to view: HostView) async {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiter &+= 1
-            state.waiters[state.nextWaiter] = SyncWaiter(host: view.host.id, project: view.host.project, slot: .idle)
-            return state.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    // A change reached the host since the view was computed, or the registry was dropped.
-                    guard state.current != nil, state.changedAt(view.host) <= view.storeVersion, case .idle? = state.waiters[id]?.slot else {
-                        state.waiters[id] = nil
-                        return true
-                    }
-                    state.waiters[id]?.slot = .waiting(continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                switch state.waiters[id]?.slot {
-                case .waiting(let continuation)?:
-                    state.waiters[id] = nil
-                    return continuation
-                case .idle?:
-                    state.waiters[id]?.slot = .cancelled
-                    return nil
-                case .cancelled?, nil:
-                    return nil
-                }
-            }
-            continuation?.resume()
+        await syncs.wait((view.host.id, view.host.project), timeout: timeout) {
+            self.state.withLock { $0.current == nil || $0.changedAt(view.host) > view.storeVersion }
         }
     }
 

@@ -52,10 +52,10 @@ extension SQLStore {
                     outside[id] = after
                     latest[id] = entry
                 }
-                let ids = latest.keys.sorted()
-                try await tx.run("DELETE FROM host_agents WHERE host_id IN (\(binds: ids))")
-                let rows = ids.map { id -> SQLQueryString in
-                    let report = latest[id]!.report
+                let reports = latest.sorted { $0.key < $1.key }
+                try await tx.run("DELETE FROM host_agents WHERE host_id IN (\(binds: reports.map(\.key)))")
+                let rows = reports.map { id, entry -> SQLQueryString in
+                    let report = entry.report
                     let after = outside[id] ?? ""
                     return """
                         (\(bind: id), \(bind: report.agentVersion), \(bind: report.appliedVersion.map { Int64(clamping: $0) }), \
