@@ -120,13 +120,13 @@ package struct JSONLogHandler: LogHandler {
     /// The JSON object of one log, without the line break.
     package static func line(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var out = "{\"timestamp\":"
-        appendString(timestamp, to: &out)
+        JSON.quote(timestamp, into: &out)
         out += ",\"level\":"
-        appendString(level.rawValue, to: &out)
+        JSON.quote(level.rawValue, into: &out)
         out += ",\"label\":"
-        appendString(label, to: &out)
+        JSON.quote(label, into: &out)
         out += ",\"message\":"
-        appendString(message, to: &out)
+        JSON.quote(message, into: &out)
         out += ",\"metadata\":"
         appendObject(metadata, to: &out)
         out += "}"
@@ -137,7 +137,7 @@ package struct JSONLogHandler: LogHandler {
         out += "{"
         for (index, key) in metadata.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            appendString(key, to: &out)
+            JSON.quote(key, into: &out)
             out += ":"
             if let value = metadata[key] { appendValue(value, to: &out) }
         }
@@ -146,8 +146,8 @@ package struct JSONLogHandler: LogHandler {
 
     private static func appendValue(_ value: Logger.Metadata.Value, to out: inout String) {
         switch value {
-        case .string(let text): appendString(text, to: &out)
-        case .stringConvertible(let convertible): appendString(convertible.description, to: &out)
+        case .string(let text): JSON.quote(text, into: &out)
+        case .stringConvertible(let convertible): JSON.quote(convertible.description, into: &out)
         case .dictionary(let dictionary): appendObject(dictionary, to: &out)
         case .array(let array):
             out += "["
@@ -157,26 +157,6 @@ package struct JSONLogHandler: LogHandler {
             }
             out += "]"
         }
-    }
-
-    /// Appends `text` as a JSON string: `"` and `\` escaped, and every control character (C0, DEL, C1) and
-    /// U+2028 and U+2029 written as `\uXXXX` (or `\n`, `\r`, `\t`).
-    package static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// Now in UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`.

@@ -45,6 +45,9 @@ package enum JSON {
         }
     }
 
+    /// Appends `value` as a JSON string: `"` and `\` escaped, and every control character (C0, DEL, C1) and
+    /// U+2028 and U+2029 written as `\uXXXX` (or `\n`, `\r`, `\t`), so that neither a terminal nor a reader
+    /// of one line per record meets them raw. The CLI's JSON output and the JSON logs both write strings so.
     package static func quote(_ value: String, into out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
@@ -54,13 +57,10 @@ package enum JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
             }
         }
         out += "\""
