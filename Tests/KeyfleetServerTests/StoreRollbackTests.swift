@@ -39,9 +39,11 @@ struct StoreRollbackTests {
             let extra = try await registry.key("lost", owner: .project(world.project.id), by: world.owner.id)
             let granted = try await Self.sync(client, credential, known: first.version)
             #expect(granted.status == 200 && granted.lines.contains { $0.contains(Self.material(extra)) })
-            let db = try await registry.store.connection()
-            try await db.raw("DELETE FROM ssh_keys WHERE id = \(bind: extra.id.rawValue)").run()
-            try await db.raw("UPDATE registry_state SET version = \(bind: Int64(before)) WHERE id = 1").run()
+            // In a transaction of the store's own, so that it does not run inside one the server has open.
+            try await registry.store.write(by: .system) { tx in
+                try await tx.run("DELETE FROM ssh_keys WHERE id = \(bind: extra.id.rawValue)")
+                try await tx.run("UPDATE registry_state SET version = \(bind: Int64(before)) WHERE id = 1")
+            }
             // The version check (StoreWatcher) sees the version move and signals.
             registry.api.changes.changed()
 

@@ -8,7 +8,9 @@ import Testing
 @Suite("Audit JSON")
 struct AuditJSONTests {
     /// A random string of up to 12 scalars: control characters, quotes, backslashes, slashes, ASCII, and
-    /// characters from the rest of Unicode (two-, three- and four-byte UTF-8).
+    /// characters from the rest of Unicode (two-, three- and four-byte UTF-8), except U+FEFF: Foundation's
+    /// parser drops one that follows an escape (it decodes each run between escapes on its own and takes a
+    /// leading U+FEFF for a byte-order mark), which is its fault, not the writer's.
     static func randomString() -> String {
         let pools: [ClosedRange<UInt32>] = [0x00...0x1F, 0x20...0x7E, 0x80...0x7FF, 0x800...0xD7FF, 0xE000...0xFFFD, 0x1_0000...0x1_0FFFF]
         var scalars = String.UnicodeScalarView()
@@ -16,7 +18,8 @@ struct AuditJSONTests {
             if Int.random(in: 0..<5) == 0 {
                 scalars.append(["\"", "\\", "/", "\u{7F}"].randomElement()!)
             } else {
-                scalars.append(Unicode.Scalar(UInt32.random(in: pools.randomElement()!))!)
+                let scalar = Unicode.Scalar(UInt32.random(in: pools.randomElement()!))!
+                scalars.append(scalar == "\u{FEFF}" ? "\u{FEFE}" : scalar)
             }
         }
         return String(scalars)
