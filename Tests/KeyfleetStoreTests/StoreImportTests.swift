@@ -33,7 +33,7 @@ struct StoreImportTests {
         let f = existing.f
         try await f.store.importObjects(try Self.randomImport(f, existing: existing.key, member: existing.member.id), by: f.principal)
         let db = try await f.store.connection()
-        let whole = try await Loaders.keys(db, try await db.raw("SELECT * FROM ssh_keys ORDER BY id").all(), all: true)
+        let whole = try await Loaders.keys(db, try await db.raw("SELECT * FROM ssh_keys ORDER BY id").all())
         for pageSize in [1, 2, 7, whole.count, whole.count + 1] {
             #expect(try await Loaders.allKeys(db, pageSize: pageSize) == whole, "pages of \(pageSize)")
         }

@@ -55,7 +55,7 @@ public final class ServerMetrics: Sendable {
     private let exposer: PrometheusExposer
     private var factory: any MetricsFactory { exposer.factory }
     /// The signal of this server's changes.
-    let changes: ChangeSignal
+    var changes: ChangeSignal { access.changes }
     /// Where agent syncs wait.
     private let access: AccessCache
     /// When this server's changes were signalled.
@@ -88,7 +88,6 @@ public final class ServerMetrics: Sendable {
             ])
         let factory = exposer.factory
         self.exposer = exposer
-        self.changes = access.changes
         self.access = access
         self.store = store
         self.transactions = store.transactions

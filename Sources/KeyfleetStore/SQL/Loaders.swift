@@ -59,9 +59,9 @@ enum Loaders {
         return out
     }
 
-    static func keys(_ db: any SQLDatabase, _ rows: [any SQLRow], all: Bool = false) async throws -> [SSHKeyRecord] {
-        let ids = try rows.map { try Coding.string($0, "id") }
-        let labels = try await labels(db, type: "key", ids: all ? nil : ids)
+    /// The keys of `rows`, with their labels. A whole registry's keys are read by ``allKeys(_:pageSize:)``.
+    static func keys(_ db: any SQLDatabase, _ rows: [any SQLRow]) async throws -> [SSHKeyRecord] {
+        let labels = try await labels(db, type: "key", ids: try rows.map { try Coding.string($0, "id") })
         var identifiers = IdentifierTable()
         return try rows.map { try key($0, labels: labels, identifiers: &identifiers) }
     }
