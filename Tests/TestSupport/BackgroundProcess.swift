@@ -17,6 +17,11 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var exitStatus: Int32?
 
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np`, which its Swift module does not import.
+    private static let closeFrom: CloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: CloseFrom.self) }
+
     /// Starts `path` with `arguments`, in the test's environment changed by `environment` (a nil value
     /// removes the variable), under timeout(1) when `timeLimit` (seconds) is given.
     public init(_ path: String, _ arguments: [String], environment: [String: String?] = [:], timeLimit: Int? = nil) throws {
@@ -27,6 +32,12 @@ public final class BackgroundProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logs.file("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, logs.file("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Nothing else the test process has open reaches a program that may outlive the test: a file another
+        // test is writing at this moment (a stub script, say) would stay open for writing in sshd or an agent,
+        // and executing it would then fail with ETXTBSY (the shell then takes the next one on PATH).
+        guard let closeFrom = Self.closeFrom, closeFrom(&actions, 3) == 0 else {
+            throw ToolError(description: "posix_spawn_file_actions_addclosefrom_np is not available (glibc 2.34 or later is needed)")
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
