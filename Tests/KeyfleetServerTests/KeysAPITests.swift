@@ -313,4 +313,23 @@ struct KeysAPITests {
             #expect(try await client.call(.get, "/v1/ssh-keys?owner=me&project=p1", token: registry.adminToken).code == "bad-request")
         }
     }
+
+    @Test("the listing filters by key type, and refuses a type that is not one")
+    func typeFilter() async throws {
+        try await TestRegistry.with { registry, client in
+            let ecdsa = try PrivateKey.generate(.ecdsa(.nistp384), comment: "e").publicKey.openSSHLine
+            for (name, line) in [("ed", try TestKeys.ed25519Line()), ("ec", ecdsa), ("ed2", try TestKeys.ed25519Line())] {
+                let created = try await client.call(.post, "/v1/ssh-keys", token: registry.adminToken, json: ["name": name, "public_key": line])
+                #expect(created.status == 201)
+            }
+            let names = { (type: String) in
+                try await client.call(.get, "/v1/ssh-keys?type=" + type, token: registry.adminToken).items.compactMap { $0["name"] as? String }
+            }
+            #expect(Set(try await names("ssh-ed25519")) == ["ed", "ed2"])
+            #expect(try await names("ecdsa-sha2-nistp384") == ["ec"])
+            #expect(try await names("ssh-rsa").isEmpty)
+            let bogus = try await client.call(.get, "/v1/ssh-keys?type=ssh-bogus", token: registry.adminToken)
+            #expect(bogus.status == 400 && bogus.object["field"] as? String == "type")
+        }
+    }
 }

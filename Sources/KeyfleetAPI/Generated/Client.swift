@@ -359,6 +359,13 @@ public struct Client: APIProtocol {
                     name: "fingerprint",
                     value: input.query.fingerprint
                 )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "type",
+                    value: input.query._type
+                )
                 converter.setAcceptHeader(
                     in: &request.headerFields,
                     contentTypes: input.headers.accept

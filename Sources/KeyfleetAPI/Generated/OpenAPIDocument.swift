@@ -160,6 +160,12 @@ paths:
           description: Keys with this SHA256 fingerprint only, as `ssh-keygen -l` prints it.
           schema:
             $ref: '#/components/schemas/SHA256Fingerprint'
+        - name: type
+          in: query
+          description: Keys of this type only, named as in the key's `type` (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, ...).
+          schema:
+            type: string
+            maxLength: 64
       responses:
         '200':
           description: One page of keys.

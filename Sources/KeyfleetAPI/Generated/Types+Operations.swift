@@ -354,6 +354,10 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/ssh-keys/GET/query/fingerprint`.
                 public var fingerprint: Components.Schemas.SHA256Fingerprint?
+                /// Keys of this type only, named as in the key's `type` (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, ...).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ssh-keys/GET/query/type`.
+                public var _type: Swift.String?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -364,6 +368,7 @@ public enum Operations {
                 ///   - owner: Personal keys of this user only (a user identifier, or `me` for the caller).
                 ///   - project: Project keys of this project only (a project identifier).
                 ///   - fingerprint: Keys with this SHA256 fingerprint only, as `ssh-keygen -l` prints it.
+                ///   - _type: Keys of this type only, named as in the key's `type` (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, ...).
                 public init(
                     limit: Components.Parameters.Limit? = nil,
                     cursor: Components.Parameters.Cursor? = nil,
@@ -371,7 +376,8 @@ public enum Operations {
                     name: Components.Parameters.NameFilter? = nil,
                     owner: Swift.String? = nil,
                     project: Components.Schemas.Identifier? = nil,
-                    fingerprint: Components.Schemas.SHA256Fingerprint? = nil
+                    fingerprint: Components.Schemas.SHA256Fingerprint? = nil,
+                    _type: Swift.String? = nil
                 ) {
                     self.limit = limit
                     self.cursor = cursor
@@ -380,6 +386,7 @@ public enum Operations {
                     self.owner = owner
                     self.project = project
                     self.fingerprint = fingerprint
+                    self._type = _type
                 }
             }
             public var query: Operations.ListSSHKeys.Input.Query

@@ -35,6 +35,12 @@ extension RegistryAPI {
             }
             filter.fingerprint = fingerprint
         }
+        if let type = query._type {
+            guard KeyType.all.contains(where: { $0.name == type }) else {
+                throw APIProblem.badRequest("the query parameter type is not an SSH key type (ssh-ed25519, ssh-rsa, ...)", field: "type")
+            }
+            filter.keyType = type
+        }
         if user.role != .admin { filter.readableBy = user.id }
         let keys = try await store.keys(filter, page: page)
         let items = try await named(keys.items.map(Components.Schemas.SSHKey.init))

@@ -261,14 +261,18 @@ public struct KeyFilter: Hashable, Sendable {
     public var fingerprint: String?
     /// Keys with exactly this name only.
     public var name: String?
+    /// Keys of this type only, by its name (`ssh-ed25519`, `ssh-rsa`, ...).
+    public var keyType: String?
     /// Keys this user may read only: their personal keys and the keys of projects they belong to.
     public var readableBy: UserID?
 
     /// A filter.
     public init(
-        owner: KeyOwner? = nil, label: LabelSelector? = nil, fingerprint: String? = nil, name: String? = nil, readableBy: UserID? = nil
+        owner: KeyOwner? = nil, label: LabelSelector? = nil, fingerprint: String? = nil, name: String? = nil, keyType: String? = nil,
+        readableBy: UserID? = nil
     ) {
         self.owner = owner
+        self.keyType = keyType
         self.label = label
         self.fingerprint = fingerprint
         self.name = name

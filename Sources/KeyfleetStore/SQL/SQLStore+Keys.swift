@@ -71,6 +71,10 @@ extension SQLStore {
                 query.appendLiteral(" AND name = ")
                 query.appendInterpolation(bind: name)
             }
+            if let keyType = filter.keyType {
+                query.appendLiteral(" AND key_type = ")
+                query.appendInterpolation(bind: keyType)
+            }
             if let reader = filter.readableBy {
                 query.appendLiteral(" AND (owner_user_id = ")
                 query.appendInterpolation(bind: reader.rawValue)
