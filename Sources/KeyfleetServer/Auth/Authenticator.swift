@@ -52,45 +52,66 @@ public struct Authenticator: ServerMiddleware {
             throw APIProblem.unauthorized()
         }
         let hash = Secrets.hash(secret)
-        let forHost = Self.hostOperations.contains(operationID)
+        if Self.hostOperations.contains(operationID) {
+            let caller = try await host(hash: hash)
+            return try await Caller.$current.withValue(caller) { try await next(request, body, metadata) }
+        }
+        return try await asUser(hash: hash, operationID: operationID, isRead: Self.isRead(request.method)) {
+            try await next(request, body, metadata)
+        }
+    }
+
+    /// Runs `work` as the user whose API token hashes to `hash`, found as every user route finds its caller
+    /// (the API's bearer token, the portal's session): refused when the token is unknown or revoked, or
+    /// read-only and `operationID` a change it may not make; a successful change that can end a credential
+    /// forgets the remembered callers.
+    public func asUser<Answer: Sendable>(
+        hash: [UInt8], operationID: String, isRead: Bool, _ work: @Sendable () async throws -> Answer
+    ) async throws -> Answer {
         let caller: Caller
         var fromStore = true
-        if let cached = cache.caller(for: hash), cached.isHost == forHost {
+        if let cached = cache.caller(for: hash), !cached.isHost {
             caller = cached
             fromStore = false
-            if case .user(_, let token) = cached, token.scope == .readOnly, !Self.isRead(request.method),
-                !Self.readOnlyChanges.contains(operationID)
-            {
-                throw APIProblem.readOnlyToken
-            }
-        } else if forHost {
-            guard let host = try await store.host(credentialHash: hash) else {
-                // A deleted host's agent is told so, as an instruction to remove its keys; any other
-                // unknown credential is a fault the agent rides out.
-                if try await store.isRetiredHostCredential(hash) { throw APIProblem.hostDeleted }
-                throw APIProblem.unauthorized("the host credential is unknown or revoked")
-            }
-            caller = .host(host)
         } else {
-            guard let token = try await store.token(hash: hash), token.isActive,
-                let user = try await store.user(token.user)
-            else {
+            guard let token = try await store.token(hash: hash), token.isActive, let user = try await store.user(token.user) else {
                 throw APIProblem.unauthorized("the API token is unknown or revoked")
             }
-            if token.scope == .readOnly && !Self.isRead(request.method) && !Self.readOnlyChanges.contains(operationID) {
-                throw APIProblem.readOnlyToken
-            }
             caller = .user(user, token)
+        }
+        if case .user(_, let token) = caller, token.scope == .readOnly, !isRead, !Self.readOnlyChanges.contains(operationID) {
+            throw APIProblem.readOnlyToken
         }
         // Only a caller just read from the store starts a new lifetime, so the store is asked again at
         // least every CredentialCache.lifetime however often the secret is used.
         if fromStore { cache.remember(caller, for: hash) }
-        let answer = try await Caller.$current.withValue(caller) { try await next(request, body, metadata) }
-        if Self.credentialChanges.contains(operationID), answer.0.status.kind == .successful { cache.forgetAll() }
+        let answer = try await Caller.$current.withValue(caller) { try await work() }
+        if Self.credentialChanges.contains(operationID), Self.succeeded(answer) { cache.forgetAll() }
         return answer
     }
 
-    private static func isRead(_ method: HTTPRequest.Method) -> Bool {
+    /// The host whose agent credential hashes to `hash`.
+    private func host(hash: [UInt8]) async throws -> Caller {
+        if let cached = cache.caller(for: hash), cached.isHost { return cached }
+        guard let host = try await store.host(credentialHash: hash) else {
+            // A deleted host's agent is told so, as an instruction to remove its keys; any other
+            // unknown credential is a fault the agent rides out.
+            if try await store.isRetiredHostCredential(hash) { throw APIProblem.hostDeleted }
+            throw APIProblem.unauthorized("the host credential is unknown or revoked")
+        }
+        let caller = Caller.host(host)
+        cache.remember(caller, for: hash)
+        return caller
+    }
+
+    /// Whether an answer is a success: an HTTP response with a 2xx status, or anything a handler returned
+    /// without throwing.
+    private static func succeeded(_ answer: some Sendable) -> Bool {
+        if let (response, _) = answer as? (HTTPResponse, HTTPBody?) { return response.status.kind == .successful }
+        return true
+    }
+
+    static func isRead(_ method: HTTPRequest.Method) -> Bool {
         method == .get || method == .head
     }
 
