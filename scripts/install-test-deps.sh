@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the full test suite drives (real ssh-keygen, sshd, puttygen, argon2 CLI,
-# openssl, cloud-init's schema checker, PostgreSQL for the store suites), only when something is missing.
+# openssl, cloud-init's schema checker, PostgreSQL for the store suites, Chromium and chromium-driver for
+# the portal), only when something is missing.
 # Safe to run again.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ command -v fish >/dev/null || need+=(fish)
 # The tests start their own PostgreSQL (initdb in a temporary directory); the packaged cluster stays down.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+# The portal's browser suite drives Debian's own Chromium through its chromium-driver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"
@@ -31,3 +35,6 @@ fi
 # The OpenAPI contract is checked with openapi-spec-validator, the running server with schemathesis (PyPI).
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install --quiet openapi-spec-validator
 command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesis
+# The portal's browser suite: pytest with Selenium (which is told where chromium and chromedriver are, so it
+# downloads nothing).
+python3 -c 'import selenium, pytest' 2>/dev/null || python3 -m pip install --quiet selenium pytest

@@ -2,7 +2,7 @@
 # The full test suite: installs the real tools it drives when missing, builds, runs every Swift test
 # (unit tests, the in-process API tests and the suites that run ssh-keygen, puttygen, sshd, cloud-init,
 # PostgreSQL and the keyfleet binary with a real server), runs the store and in-process API suites a second
-# time on PostgreSQL, checks the running server against its OpenAPI contract
+# time on PostgreSQL, drives the web portal in a headless Chromium, checks the running server against its OpenAPI contract
 # with schemathesis, then fuzzes the parsers for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,9 @@ pg_timed='SyncTests|RescueTests'
 KEYFLEET_TEST_STORE=postgresql swift test --skip-build --parallel --num-workers 2 --filter 'KeyfleetStoreTests|KeyfleetServerTests' \
   --skip "StorePostgreSQLTests|StoreSQLiteTests|$pg_timed"
 KEYFLEET_TEST_STORE=postgresql swift test --skip-build --filter "$pg_timed"
+
+# The web portal in a real headless Chromium against the real server (screenshots in .build/test-artifacts/portal).
+scripts/portal-tests.sh "$(swift build --show-bin-path)/keyfleet-server"
 
 # The real server keeps its contract under generated requests: no 5xx, every answer as documented.
 scripts/api-conformance.sh "$(swift build --show-bin-path)/keyfleet-server"

@@ -170,6 +170,16 @@ package struct ServerOptions: ParsableArguments {
             valueName: "host:port"))
     package var metricsListen: String?
 
+    @Option(
+        name: .customLong("session-idle-timeout"),
+        help: ArgumentHelp("How long a portal session lasts without a request (90s, 30m, 12h).", valueName: "duration"))
+    package var sessionIdleTimeout = "30m"
+
+    @Option(
+        name: .customLong("session-lifetime"),
+        help: ArgumentHelp("How long a portal session lasts at most after sign-in.", valueName: "duration"))
+    package var sessionLifetime = "12h"
+
     @OptionGroup package var logging: LogOptions
 
     package init() {}

@@ -45,6 +45,10 @@ enum ServerMain: ServerRunner {
         default: throw CLIError.usage("--agent-package-url and --agent-package-sha256 go together: the hash is what new hosts trust")
         }
 
+        configuration.portalSessions = PortalSessions.Limits(
+            idle: try sessionDuration(options.sessionIdleTimeout, option: "--session-idle-timeout"),
+            lifetime: try sessionDuration(options.sessionLifetime, option: "--session-lifetime"))
+
         var metrics: MetricsListener?
         if let text = options.metricsListen {
             guard let (host, port) = ServerConfiguration.parseListen(text) else {
@@ -61,6 +65,14 @@ enum ServerMain: ServerRunner {
         } catch let error as ServerStartError {
             throw CLIError(error.description)
         }
+    }
+
+    /// A portal session limit: a duration of at least a second.
+    private static func sessionDuration(_ text: String, option: String) throws -> Duration {
+        guard let seconds = DurationText.seconds(text), seconds > 0 else {
+            throw CLIError.usage("\(option) \"\(Terminal.safe(text))\" is not a duration such as 90s, 30m or 12h")
+        }
+        return .seconds(seconds)
     }
 
     /// `/var/lib/keyfleet/server` for root, `$XDG_DATA_HOME/keyfleet` (or `~/.local/share/keyfleet`) otherwise.

@@ -211,15 +211,7 @@ enum ClientInput {
 
     /// A duration such as `30d`, `12h`, `45m`, `90s` or `2w`, in seconds.
     static func duration(_ text: String) -> Int? {
-        guard let unit = text.last, let count = Int(text.dropLast()), count >= 0, count <= 1_000_000 else { return nil }
-        switch unit {
-        case "s": return count
-        case "m": return count * 60
-        case "h": return count * 3600
-        case "d": return count * 86400
-        case "w": return count * 7 * 86400
-        default: return nil
-        }
+        DurationText.seconds(text)
     }
 
     /// An RFC 3339 time with whole seconds (`2027-01-01T12:00:00Z`, or with an offset).

@@ -89,7 +89,9 @@ public enum RegistryServer {
 
         // Metrics are recorded only when someone can read them.
         let metrics = metricsListener.map { _ in ServerMetrics(store: store, access: api.access) }
-        let router = try makeRouter(api: api, maximumBodySize: configuration.maximumBodySize, logger: logger, metrics: metrics)
+        let router = try makeRouter(
+            api: api, maximumBodySize: configuration.maximumBodySize, logger: logger, metrics: metrics,
+            portal: Portal(api: api, sessions: PortalSessions(limits: configuration.portalSessions), secure: configuration.tls != nil))
 
         let publicURL = configuration.publicURL
         var app = Application(
@@ -125,13 +127,14 @@ public enum RegistryServer {
 
     /// The router serving `api`, with the middlewares every request passes: problem documents and the
     /// body limit, authentication, the kept answers of host access reads, and the change signal for agent syncs; with `metrics`, every request is
-    /// counted and timed there by route and status (see ``ServerMetrics``).
+    /// counted and timed there by route and status (see ``ServerMetrics``); with `portal`, the web portal's pages at `/`.
     public static func makeRouter(
-        api: RegistryAPI, maximumBodySize: Int, logger: Logger, metrics: ServerMetrics? = nil
+        api: RegistryAPI, maximumBodySize: Int, logger: Logger, metrics: ServerMetrics? = nil, portal: Portal? = nil
     ) throws -> Router<BasicRequestContext> {
         let router = Router()
         if let metrics { router.middlewares.add(RequestMetricsMiddleware(metrics: metrics)) }
         router.middlewares.add(NotFoundMiddleware())
+        portal?.register(on: router)
         var middlewares: [any ServerMiddleware] = [
             ProblemMiddleware(logger: logger, maximumBodySize: maximumBodySize),
             Authenticator(store: api.store, cache: api.credentials),

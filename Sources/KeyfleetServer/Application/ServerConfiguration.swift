@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumBodySize: Int = 1 << 20
     /// Connections at once, and how long a client may keep one without sending.
     public var connectionLimits = ConnectionLimits()
+    /// How long a portal session lasts idle and in all.
+    public var portalSessions = PortalSessions.Limits()
 
     /// A configuration.
     public init(

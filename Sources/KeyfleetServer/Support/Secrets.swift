@@ -4,7 +4,8 @@ internal import Foundation
 /// Secrets the server hands out once: API tokens, host credentials and enrollment tokens.
 ///
 /// Each is 256 random bits in base64url after a short prefix that says what it is (`kft_` API token,
-/// `kfh_` host credential, `kfe_` enrollment token), so a leaked one is recognisable in a scan. The
+/// `kfh_` host credential, `kfe_` enrollment token,
+/// `kfs_` portal session, `kff_` form token), so a leaked one is recognisable in a scan. The
 /// server keeps only the SHA-256 of the whole text, and compares hashes, never texts.
 public enum Secrets {
     /// What a secret is for.
@@ -12,6 +13,9 @@ public enum Secrets {
         case apiToken = "kft_"
         case hostCredential = "kfh_"
         case enrollmentToken = "kfe_"
+        case portalSession = "kfs_"
+        /// A form's cross-site request forgery token (never stored hashed: it is compared, not looked up).
+        case formToken = "kff_"
     }
 
     /// A new secret of `kind`.

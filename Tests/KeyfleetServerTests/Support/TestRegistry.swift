@@ -8,7 +8,7 @@ import TestSupport
 
 /// A registry server in process, over a fresh store (SQLite in a temporary directory, or a new PostgreSQL
 /// database when the suite runs on PostgreSQL), reached through Hummingbird's test client with the same
-/// router and middlewares as `keyfleet server`.
+/// router and middlewares as `keyfleet server`, the web portal's pages included.
 ///
 /// `adminToken` is the administrator's token; `clock` can be moved by tests.
 struct TestRegistry: Sendable {
@@ -22,7 +22,8 @@ struct TestRegistry: Sendable {
 
     /// Makes a registry and runs `body` with a client for it; the store is closed afterwards.
     static func with<T: Sendable>(
-        now: UInt64 = 1_800_000_000, _ body: @Sendable (TestRegistry, any TestClientProtocol) async throws -> T
+        now: UInt64 = 1_800_000_000, sessions: PortalSessions.Limits = .init(),
+        _ body: @Sendable (TestRegistry, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory()
         let clock = TestClock(now)
@@ -41,7 +42,8 @@ struct TestRegistry: Sendable {
         let api = RegistryAPI(
             store: store, clock: { clock.now }, endpoint: endpoint, changes: ChangeSignal(), serverVersion: RegistryServer.version, logger: logger)
         let registry = TestRegistry(store: store, api: api, adminToken: adminToken, clock: clock, directory: directory, endpoint: endpoint)
-        let router = try RegistryServer.makeRouter(api: api, maximumBodySize: 1 << 20, logger: logger)
+        let router = try RegistryServer.makeRouter(
+            api: api, maximumBodySize: 1 << 20, logger: logger, portal: Portal(api: api, sessions: PortalSessions(limits: sessions), secure: false))
         let app = Application(router: router, logger: logger)
         do {
             let result = try await app.test(.router) { client in try await following(api.access) { try await body(registry, client) } }

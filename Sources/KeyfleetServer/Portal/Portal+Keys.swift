@@ -1,0 +1,268 @@
+internal import Foundation
+internal import Hummingbird
+internal import KeyfleetAPI
+internal import KeyfleetCore
+internal import SSHKeys
+
+/// SSH keys: the list with its filters, import, generation, one key, and deletion.
+extension Portal {
+    func registerKeys(on router: Router<BasicRequestContext>) {
+        router.get("/keys") { request, _ in
+            await visit(request, operation: "listSSHKeys") { try await keysPage($0) }
+        }
+        router.get("/keys/new") { request, _ in
+            await visit(request, operation: "createSSHKey") { try await newKeyPage($0, importForm: [:], generateForm: [:], status: .ok) }
+        }
+        router.post("/keys/import") { request, _ in
+            await visit(request, operation: "createSSHKey", write: true) { try await importKey($0) }
+        }
+        router.post("/keys/generate") { request, _ in
+            await visit(request, operation: "generateSSHKey", write: true) { try await generateKey($0) }
+        }
+        router.get("/keys/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await visit(request, operation: "getSSHKey") { try await keyPage($0, id: id) }
+        }
+        router.post("/keys/:id/delete") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await visit(request, operation: "deleteSSHKey", write: true) { visit in
+                let key = try await api.getSSHKey(.init(path: .init(keyId: id))).ok.body.json
+                _ = try await api.deleteSSHKey(.init(path: .init(keyId: id))).noContent
+                sessions.leave("Key \(key.name) was deleted.", for: visit.sessionID)
+                return Self.redirect("/keys")
+            }
+        }
+    }
+
+    /// The page size of the key list.
+    static let keysPerPage = 50
+
+    private func keysPage(_ visit: Visit) async throws -> Response {
+        let search = visit.query("q").trimmingCharacters(in: .whitespaces)
+        let owner = visit.query("owner")
+        let project = visit.query("project")
+        let type = visit.query("type")
+        let cursor = visit.query("cursor")
+        let isFingerprint = search.hasPrefix("SHA256:")
+        let listing = try await api.listSSHKeys(
+            .init(
+                query: .init(
+                    limit: Int32(Self.keysPerPage), cursor: cursor.isEmpty ? nil : cursor, name: search.isEmpty || isFingerprint ? nil : search,
+                    owner: owner.isEmpty ? nil : owner, project: project.isEmpty ? nil : project, fingerprint: isFingerprint ? search : nil,
+                    _type: type.isEmpty ? nil : type))
+        ).ok.body.json
+        let projects = try await readableProjects()
+        let filters = [("q", search), ("owner", owner), ("project", project), ("type", type)]
+        let values: [String: Any] = [
+            "q": search, "ownerMe": owner == "me",
+            "projects": projects.map { ["id": $0.id, "name": $0.name, "selected": $0.id == project] },
+            "types": Self.keyTypes.map { ["value": $0.value, "label": $0.label, "selected": $0.value == type] },
+            "keys": listing.items.map(Self.keyRow),
+            "caption": cursor.isEmpty ? "Keys you can see" : "Keys you can see (a later page)",
+            "first": cursor.isEmpty ? "" : "/keys" + PortalFormat.query(filters),
+            "next": listing.nextCursor.map { "/keys" + PortalFormat.query(filters + [("cursor", $0)]) } ?? "",
+        ]
+        return render(PortalPage(title: "SSH keys", template: "keys", section: "Keys", values: values), visit: visit)
+    }
+
+    /// The key types the list filters on: the names keys carry, and how the page says them.
+    static let keyTypes: [(value: String, label: String)] = KeyType.all.map { type in
+        switch type {
+        case .ecdsa(let curve): (type.name, "ECDSA P-\(curve.bits)")
+        default: (type.name, type.shortName)
+        }
+    }
+
+    static func typeLabel(_ key: Components.Schemas.SSHKey) -> String {
+        let name = keyTypes.first { $0.value == key._type }?.label ?? key._type
+        return key._type == "ssh-rsa" || key._type == "ssh-dss" ? "\(name) \(key.bits)" : name
+    }
+
+    static func ownerLabel(_ owner: Components.Schemas.KeyOwner) -> String {
+        let name = owner.name ?? owner.id
+        return owner.kind == .project ? "project \(name)" : name
+    }
+
+    private static func keyRow(_ key: Components.Schemas.SSHKey) -> [String: Any] {
+        [
+            "id": key.id, "name": key.name, "type": typeLabel(key), "fingerprint": key.fingerprintSha256, "comment": key.comment,
+            "owner": ownerLabel(key.owner), "created": PortalFormat.time(key.createdAt), "expires": PortalFormat.time(key.expiresAt),
+        ]
+    }
+
+    /// The projects the user can read, by name (for filters), with whether they manage each.
+    func readableProjects() async throws -> [(id: String, name: String, manages: Bool)] {
+        let (user, _) = try api.currentUser()
+        var found = [(id: String, name: String, manages: Bool)]()
+        var cursor: String?
+        repeat {
+            let page = try await api.listProjects(.init(query: .init(limit: 200, cursor: cursor))).ok.body.json
+            for project in page.items {
+                let role = project.members.first { $0.user == user.id.rawValue }?.role
+                found.append((project.id, project.name, user.role == .admin || role == .owner))
+            }
+            cursor = page.nextCursor
+        } while cursor != nil && found.count < 2000
+        return found.sorted { $0.name < $1.name }
+    }
+
+    // MARK: Adding keys
+
+    private func newKeyPage(
+        _ visit: Visit, importForm: [String: Any], generateForm: [String: Any], status: HTTPResponse.Status, error: String? = nil
+    ) async throws -> Response {
+        let projects = try await readableProjects().filter(\.manages)
+        let chosen = importForm["project"] as? String ?? ""
+        var page = PortalPage(
+            title: "Add a key", template: "key-new", section: "Keys",
+            values: [
+                "import": importForm, "generate": generateForm,
+                "projects": projects.map { ["id": $0.id, "name": $0.name, "importSelected": $0.id == chosen] },
+            ])
+        page.error = error
+        return render(page, status: status, visit: visit)
+    }
+
+    private func importKey(_ visit: Visit) async throws -> Response {
+        let form = visit.form
+        let uploaded = form["key_file"]
+        let text = uploaded.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? form["public_key"] : uploaded
+        let name = form["name"].trimmingCharacters(in: .whitespaces)
+        let project = form.optional("project")
+        // What the form shows again after a refusal; never a private key.
+        var again: [String: Any] = ["name": name, "project": project ?? "", "expires": form["expires"]]
+        if !PrivateKeyDocument.looksLikePrivateKey(text) { again["publicKey"] = text }
+        do {
+            let expires = try PortalFormat.day(form.optional("expires"), field: "expires_at")
+            let created = try await api.createSSHKey(
+                .init(body: .json(.init(name: name, publicKey: text, project: project, expiresAt: expires)))
+            ).created.body.json
+            var notice = "Key \(created.key.name) was imported (\(created.key.fingerprintSha256))."
+            if form["public_half_only"] == "1" {
+                notice += " You chose a private key: this browser sent only its public half, and the private key never left it."
+            }
+            for warning in created.warnings { notice += " " + warning.message.prefix(1).uppercased() + warning.message.dropFirst() + "." }
+            sessions.leave(notice, for: visit.sessionID)
+            return Self.redirect("/keys/\(created.key.id)")
+        } catch {
+            let problem = ProblemMapping.problem(for: error)
+            guard problem.status < 500, problem.status != 401, problem.status != 403 || problem.code != "read-only" else { throw error }
+            var detail = problem.detail ?? "the key was refused"
+            if let name = problem.existingName { detail += " (the existing key is \(name))" }
+            switch problem.field {
+            case "name": again["nameError"] = detail
+            case "project": again["projectError"] = detail
+            case "expires_at": again["expiresError"] = detail
+            default: again["keyError"] = detail
+            }
+            return try await newKeyPage(
+                visit, importForm: again, generateForm: [:], status: HTTPResponse.Status(code: problem.status),
+                error: "The key was not imported: \(detail)")
+        }
+    }
+
+    private func generateKey(_ visit: Visit) async throws -> Response {
+        let form = visit.form
+        let name = form["name"].trimmingCharacters(in: .whitespaces)
+        let again: [String: Any] = ["name": name, "comment": form["comment"]]
+        do {
+            let (type, bits) = try Self.generatedType(form["type"])
+            let passphrase = form.optional("passphrase")
+            let expires = try PortalFormat.day(form.optional("expires"), field: "expires_at")
+            let generated = try await api.generateSSHKey(
+                .init(
+                    body: .json(
+                        .init(
+                            name: name, _type: type, bits: bits, comment: form.optional("comment"), passphrase: passphrase,
+                            project: form.optional("project"), expiresAt: expires)))
+            ).created.body.json
+            let key = generated.key
+            var fileText = generated.privateKey
+            var fileName = Self.fileName(key.name)
+            if form["format"] == "ppk" {
+                let document = try PrivateKeyDocument(text: generated.privateKey)
+                let privateKey = try document.decrypt(passphrase: passphrase.map { Array($0.utf8) })
+                var generator = SystemRandomNumberGenerator()
+                fileText = try privateKey.ppkText(passphrase: passphrase.map { Array($0.utf8) }, using: &generator)
+                fileName += ".ppk"
+            }
+            let values: [String: Any] = [
+                "id": key.id, "name": key.name, "type": Self.typeLabel(key), "fingerprint": key.fingerprintSha256,
+                "publicKey": key.publicKey, "fileName": fileName, "downloadURL": PortalFormat.dataURL(fileText),
+            ]
+            return render(
+                PortalPage(title: "Key generated", template: "key-generated", section: "Keys", values: values), status: .created, visit: visit)
+        } catch {
+            let problem = ProblemMapping.problem(for: error)
+            guard problem.status < 500, problem.status != 401 else { throw error }
+            var again = again
+            let detail = problem.detail ?? "the key was not generated"
+            if problem.field == "name" { again["nameError"] = detail } else { again["error"] = detail }
+            return try await newKeyPage(
+                visit, importForm: [:], generateForm: again, status: HTTPResponse.Status(code: problem.status),
+                error: "No key was generated: \(detail)")
+        }
+    }
+
+    /// The API's type and size for the form's `ed25519`, `ecdsa-384`, `rsa-4096`, ...
+    private static func generatedType(_ choice: String) throws -> (Components.Schemas.GenerateSSHKeyRequest._TypePayload, Int?) {
+        let parts = choice.split(separator: "-", maxSplits: 1)
+        guard let first = parts.first, let type = Components.Schemas.GenerateSSHKeyRequest._TypePayload(rawValue: String(first)) else {
+            throw APIProblem.badRequest("the key type \(choice.prefix(32)) is not one the server generates", field: "type")
+        }
+        return (type, parts.count == 2 ? Int(parts[1]) : nil)
+    }
+
+    /// A download name made of the key's name: letters, digits, `.`, `-` and `_` only.
+    static func fileName(_ name: String) -> String {
+        let safe = String(
+            name.unicodeScalars.map { scalar -> Character in
+                CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar) ? Character(scalar) : "_"
+            })
+        return safe.isEmpty || safe.hasPrefix(".") ? "key" + safe : safe
+    }
+
+    // MARK: One key
+
+    private func keyPage(_ visit: Visit, id: String) async throws -> Response {
+        let key = try await api.getSSHKey(.init(path: .init(keyId: id))).ok.body.json
+        let reaches = try await hostsReached(byKey: id, visit: visit)
+        let record = try await api.readableKey(id)
+        let mayDelete = try await api.mayChange(record) && visit.mayWrite
+        let values: [String: Any] = [
+            "id": key.id, "name": key.name, "type": Self.typeLabel(key), "fingerprint": key.fingerprintSha256, "md5": key.fingerprintMd5,
+            "comment": key.comment, "owner": Self.ownerLabel(key.owner), "created": PortalFormat.time(key.createdAt),
+            "createdBy": key.createdByName ?? key.createdBy, "expires": PortalFormat.time(key.expiresAt), "publicKey": key.publicKey,
+            "reaches": reaches, "reachesAny": !reaches.isEmpty,
+            "mayDelete": mayDelete,
+        ]
+        return render(PortalPage(title: "Key \(key.name)", template: "key", section: "Keys", values: values), visit: visit)
+    }
+
+    /// The hosts and logins where key `id` logs in now, as effective access computes it; only hosts of
+    /// projects the user can read.
+    private func hostsReached(byKey id: String, visit: Visit) async throws -> [[String: String]] {
+        guard let keyID = KeyID(rawValue: id) else { return [] }
+        let registry = try await api.access.registry().snapshot
+        guard let record = registry.keys[keyID] else { return [] }
+        var projects = Set<ProjectID>()
+        switch record.owner {
+        case .project(let project): projects.insert(project)
+        case .user(let owner):
+            for project in registry.projects.values where project.members[owner] != nil { projects.insert(project.id) }
+        }
+        let now = api.clock()
+        var reached = [[String: String]]()
+        for projectID in projects {
+            guard let project = registry.projects[projectID], visit.isAdmin || project.members[visit.user.id] != nil else { continue }
+            for hostID in registry.hosts(in: projectID) {
+                guard let host = registry.hosts[hostID] else { continue }
+                for (login, entries) in EffectiveAccess.computeAll(host: host, registry: registry, now: now)
+                where entries.contains(where: { $0.grantedBy.contains(keyID) }) {
+                    reached.append(["hostID": host.id.rawValue, "host": host.name, "login": login.rawValue])
+                }
+            }
+        }
+        return reached.sorted { ($0["host"] ?? "", $0["login"] ?? "") < ($1["host"] ?? "", $1["login"] ?? "") }
+    }
+}
