@@ -33,6 +33,17 @@ struct AuditAPITests {
             let adminID = (admin.object["user"] as? [String: Any])?["id"] as? String ?? ""
             #expect(try await client.call(.get, "/v1/audit?actor=\(adminID)", token: alice.token).code == "forbidden")
             #expect(try await client.call(.get, "/v1/audit?object_type=key", token: registry.adminToken).items.count == 2)
+            // By action, exactly or by a prefix that ends in a dot; anything else is refused.
+            let actions = { (filter: String) in
+                try await client.call(.get, "/v1/audit?action=" + filter, token: registry.adminToken).items.compactMap { $0["action"] as? String }
+            }
+            #expect(try await actions("key.update") == ["key.update"])
+            #expect(try await actions("key.") == ["key.create", "key.update"])
+            #expect(try await actions("key").isEmpty)
+            #expect(Set(try await actions("user.")) == ["user.create"])
+            for bad in ["KEY.create", "key..create", ".key", "key.%25", "key_update", "-key"] {
+                #expect(try await client.call(.get, "/v1/audit?action=" + bad, token: registry.adminToken).code == "bad-request", "\(bad)")
+            }
 
             // Pages, oldest first, each entry once.
             var sequences = [Int]()

@@ -9793,6 +9793,13 @@ public struct Client: APIProtocol {
                     name: "object_type",
                     value: input.query.objectType
                 )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "action",
+                    value: input.query.action
+                )
                 converter.setAcceptHeader(
                     in: &request.headerFields,
                     contentTypes: input.headers.accept

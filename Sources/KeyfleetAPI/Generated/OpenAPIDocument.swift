@@ -1688,6 +1688,13 @@ paths:
           description: Entries about this kind of object.
           schema:
             $ref: '#/components/schemas/ObjectType'
+        - name: action
+          in: query
+          description: Entries of this action (`key.create`), or of every action under a prefix that ends in a dot (`key.`).
+          schema:
+            type: string
+            maxLength: 64
+            pattern: '^[a-z]+(\.[a-z-]+)*\.?$'
       responses:
         '200':
           description: One page of entries.

@@ -12927,6 +12927,10 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/audit/GET/query/object_type`.
                 public var objectType: Components.Schemas.ObjectType?
+                /// Entries of this action (`key.create`), or of every action under a prefix that ends in a dot (`key.`).
+                ///
+                /// - Remark: Generated from `#/paths/v1/audit/GET/query/action`.
+                public var action: Swift.String?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -12936,13 +12940,15 @@ public enum Operations {
                 ///   - actor: Entries made by this user.
                 ///   - object: Entries about the object with this identifier.
                 ///   - objectType: Entries about this kind of object.
+                ///   - action: Entries of this action (`key.create`), or of every action under a prefix that ends in a dot (`key.`).
                 public init(
                     limit: Components.Parameters.Limit? = nil,
                     cursor: Components.Parameters.Cursor? = nil,
                     since: Foundation.Date? = nil,
                     actor: Components.Schemas.Identifier? = nil,
                     object: Components.Schemas.Identifier? = nil,
-                    objectType: Components.Schemas.ObjectType? = nil
+                    objectType: Components.Schemas.ObjectType? = nil,
+                    action: Swift.String? = nil
                 ) {
                     self.limit = limit
                     self.cursor = cursor
@@ -12950,6 +12956,7 @@ public enum Operations {
                     self.actor = actor
                     self.object = object
                     self.objectType = objectType
+                    self.action = action
                 }
             }
             public var query: Operations.ListAuditEntries.Input.Query

@@ -28,8 +28,29 @@ extension RegistryAPI {
             filter.objectID = object
         }
         filter.objectType = query.objectType?.rawValue
+        if let action = query.action {
+            guard Self.isAuditAction(action) else {
+                throw APIProblem.badRequest(
+                    "the query parameter action is not an action such as key.create, or a prefix such as key.", field: "action")
+            }
+            filter.action = action
+        }
         let entries = try await store.audit(filter, page: page)
         let items = try await named(entries.items.map(Components.Schemas.AuditEntry.init))
         return .ok(.init(body: .json(.init(items: items, nextCursor: entries.nextCursor))))
+    }
+
+    /// Whether `text` is an action or a prefix of actions as the listing takes it: lower-case words joined by
+    /// dots (the first of letters only, the others of letters and dashes), perhaps ending in a dot.
+    static func isAuditAction(_ text: String) -> Bool {
+        guard (1...64).contains(text.utf8.count) else { return false }
+        let words = text.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, word) in words.enumerated() {
+            let isLast = index == words.count - 1
+            if word.isEmpty { return isLast && index > 0 }
+            let allowed = word.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (index > 0 && $0 == UInt8(ascii: "-")) }
+            guard allowed else { return false }
+        }
+        return true
     }
 }

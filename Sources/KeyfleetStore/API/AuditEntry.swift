@@ -48,9 +48,13 @@ public struct AuditFilter: Hashable, Sendable {
     public var objectType: String?
     /// Entries about this object.
     public var objectID: String?
+    /// Entries of this action (`key.create`), or of every action under a prefix that ends in a dot (`key.`);
+    /// lower-case letters, dots and dashes only.
+    public var action: String?
 
     /// A filter.
-    public init(since: UInt64? = nil, actor: UserID? = nil, objectType: String? = nil, objectID: String? = nil) {
+    public init(since: UInt64? = nil, actor: UserID? = nil, objectType: String? = nil, objectID: String? = nil, action: String? = nil) {
+        self.action = action
         self.since = since
         self.actor = actor
         self.objectType = objectType

@@ -30,6 +30,14 @@ extension SQLStore {
                 query.appendLiteral(" AND object_id = ")
                 query.appendInterpolation(bind: objectID)
             }
+            // The handler lets through only letters, dots and dashes, so a prefix needs no LIKE escapes.
+            if let action = filter.action, action.hasSuffix(".") {
+                query.appendLiteral(" AND action LIKE ")
+                query.appendInterpolation(bind: action + "%")
+            } else if let action = filter.action {
+                query.appendLiteral(" AND action = ")
+                query.appendInterpolation(bind: action)
+            }
             query.appendLiteral(" ORDER BY sequence LIMIT \(page.limit + 1)")
             let entries = try await db.raw(query).all().map { row in
                 AuditEntry(
