@@ -5,6 +5,7 @@ import HummingbirdTesting
 import TestSupport
 import KeyfleetCore
 import KeyfleetStore
+import Synchronization
 import Testing
 
 @testable import KeyfleetServer
@@ -60,11 +61,25 @@ struct PortalTests {
 
     @Test("a session ends after its idle time, and with sign-out, on the server")
     func sessionsEnd() async throws {
-        try await TestRegistry.with(sessions: .init(idle: .milliseconds(300), lifetime: .seconds(60))) { registry, client in
+        let clock = SessionClock()
+        let sessions = PortalSessions(limits: .init(idle: .seconds(60), lifetime: .seconds(300)), now: { clock.now })
+        try await TestRegistry.with(sessions: sessions) { registry, client in
             let session = try await client.signIn(registry.adminToken)
+            clock.advance(.seconds(59))
             #expect(try await client.page("/keys", session: session).status == 200)
-            try await Task.sleep(for: .milliseconds(500))
+            clock.advance(.seconds(59))
+            #expect(try await client.page("/keys", session: session).status == 200, "each request restarts the idle time")
+            clock.advance(.seconds(61))
             #expect(try await client.page("/keys", session: session).status == 401)
+
+            // However busy, a session ends at its lifetime.
+            let busy = try await client.signIn(registry.adminToken)
+            for _ in 0..<5 {
+                clock.advance(.seconds(50))
+                #expect(try await client.page("/keys", session: busy).status == 200)
+            }
+            clock.advance(.seconds(51))
+            #expect(try await client.page("/keys", session: busy).status == 401)
 
             let second = try await client.signIn(registry.adminToken)
             #expect(try await client.form(.post, "/sign-out", session: second, fields: [:]).status == 303)
@@ -131,6 +146,17 @@ struct PortalTests {
         _ = try? PortalForm.parseMultipart(garbage, boundary: boundary)
         _ = try? PortalForm.parseMultipart(RandomInput.bytes(Int.random(in: 0...200)), boundary: boundary)
         _ = try? PortalForm.parseURLEncoded(RandomInput.bytes(Int.random(in: 0...200)))
+    }
+}
+
+/// The sessions' clock, moved by hand.
+final class SessionClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    var now: ContinuousClock.Instant { instant.withLock { $0 } }
+
+    func advance(_ duration: Duration) {
+        instant.withLock { $0 += duration }
     }
 }
 

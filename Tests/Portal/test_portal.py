@@ -580,3 +580,32 @@ def test_sign_in_and_navigation_work_from_the_keyboard(registry, browser):
     assert [link.text for link in links] == ["SSH keys", "Projects", "Hosts", "Clusters", "Audit log", "Tokens"]
     links[1].send_keys(Keys.ENTER)
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/projects"))
+
+
+def test_keys_filter_by_owner_name(registry, browser, tmp_path):
+    carol, token = registry.user(unique("carol"))
+    path = ssh_keygen(tmp_path, "carol", "ed25519", "")
+    name = unique("carols")
+    registry.api("POST", "/v1/ssh-keys", {"name": name, "public_key": open(path + ".pub").read()}, token=token, expect=201)
+    sign_in(browser, registry, registry.admin)
+    browser.get(registry.url + "/keys?owner=" + carol["name"])
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "tbody td a")] == [name]
+    browser.get(registry.url + "/keys?owner=nobody-" + secrets.token_hex(4))
+    assert "No user is named" in page_error(browser)
+
+
+def test_delete_confirmation_says_when_another_record_keeps_the_key(registry, browser, tmp_path):
+    _, project = registry.api("POST", "/v1/projects", {"name": unique("shared")}, expect=201)
+    member, token = registry.user(unique("dana"))
+    registry.api("PUT", f"/v1/projects/{project['id']}/members/{member['id']}", {"role": "member"}, expect=200)
+    path = ssh_keygen(tmp_path, "same", "ed25519", "")
+    line = open(path + ".pub").read()
+    _, project_key = registry.api("POST", "/v1/ssh-keys", {"name": unique("team"), "public_key": line, "project": project["id"]},
+                                  expect=201)
+    registry.api("POST", "/v1/ssh-keys", {"name": unique("own"), "public_key": line}, token=token, expect=201)
+    host_name = unique("edge")
+    registry.api("POST", "/v1/hosts", {"name": host_name, "project": project["id"], "logins": ["ubuntu"]}, expect=201)
+    sign_in(browser, registry, registry.admin)
+    browser.get(registry.url + "/keys/" + project_key["key"]["id"])
+    reached = browser.find_element(By.XPATH, "//h2[.='Hosts it reaches']/following-sibling::ul").text
+    assert host_name in reached and "this login keeps it" in reached

@@ -39,30 +39,47 @@ extension Portal {
 
     private func keysPage(_ visit: Visit) async throws -> Response {
         let search = visit.query("q").trimmingCharacters(in: .whitespaces)
-        let owner = visit.query("owner")
+        let owner = visit.query("owner").trimmingCharacters(in: .whitespaces)
         let project = visit.query("project")
         let type = visit.query("type")
         let cursor = visit.query("cursor")
         let isFingerprint = search.hasPrefix("SHA256:")
-        let listing = try await api.listSSHKeys(
-            .init(
-                query: .init(
-                    limit: Int32(Self.keysPerPage), cursor: cursor.isEmpty ? nil : cursor, name: search.isEmpty || isFingerprint ? nil : search,
-                    owner: owner.isEmpty ? nil : owner, project: project.isEmpty ? nil : project, fingerprint: isFingerprint ? search : nil,
-                    _type: type.isEmpty ? nil : type))
-        ).ok.body.json
+        // The owner by name as people type it ("me", or a user's name); the API takes an identifier.
+        var ownerID: String?
+        var error: String?
+        if owner == "me" {
+            ownerID = "me"
+        } else if !owner.isEmpty {
+            ownerID = try await api.listUsers(.init(query: .init(limit: 1, name: owner))).ok.body.json.items.first { $0.name == owner }?.id
+            if ownerID == nil { error = "No user is named \(owner)." }
+        }
+        var items = [Components.Schemas.SSHKey]()
+        var nextCursor: String?
+        if error == nil {
+            let listing = try await api.listSSHKeys(
+                .init(
+                    query: .init(
+                        limit: Int32(Self.keysPerPage), cursor: cursor.isEmpty ? nil : cursor,
+                        name: search.isEmpty || isFingerprint ? nil : search, owner: ownerID, project: project.isEmpty ? nil : project,
+                        fingerprint: isFingerprint ? search : nil, _type: type.isEmpty ? nil : type))
+            ).ok.body.json
+            items = listing.items
+            nextCursor = listing.nextCursor
+        }
         let projects = try await readableProjects()
         let filters = [("q", search), ("owner", owner), ("project", project), ("type", type)]
         let values: [String: Any] = [
-            "q": search, "ownerMe": owner == "me",
+            "q": search, "owner": owner,
             "projects": projects.map { ["id": $0.id, "name": $0.name, "selected": $0.id == project] },
             "types": Self.keyTypes.map { ["value": $0.value, "label": $0.label, "selected": $0.value == type] },
-            "keys": listing.items.map(Self.keyRow),
+            "keys": items.map(Self.keyRow),
             "caption": cursor.isEmpty ? "Keys you can see" : "Keys you can see (a later page)",
             "first": cursor.isEmpty ? "" : "/keys" + PortalFormat.query(filters),
-            "next": listing.nextCursor.map { "/keys" + PortalFormat.query(filters + [("cursor", $0)]) } ?? "",
+            "next": nextCursor.map { "/keys" + PortalFormat.query(filters + [("cursor", $0)]) } ?? "",
         ]
-        return render(PortalPage(title: "SSH keys", template: "keys", section: "Keys", values: values), visit: visit)
+        var page = PortalPage(title: "SSH keys", template: "keys", section: "Keys", values: values)
+        page.error = error
+        return render(page, status: error == nil ? .ok : .badRequest, visit: visit)
     }
 
     /// The key types the list filters on: the names keys carry, and how the page says them.
@@ -257,9 +274,11 @@ extension Portal {
             guard let project = registry.projects[projectID], visit.isAdmin || project.members[visit.user.id] != nil else { continue }
             for hostID in registry.hosts(in: projectID) {
                 guard let host = registry.hosts[hostID] else { continue }
-                for (login, entries) in EffectiveAccess.computeAll(host: host, registry: registry, now: now)
-                where entries.contains(where: { $0.grantedBy.contains(keyID) }) {
-                    reached.append(["hostID": host.id.rawValue, "host": host.name, "login": login.rawValue])
+                for (login, entries) in EffectiveAccess.computeAll(host: host, registry: registry, now: now) {
+                    guard let entry = entries.first(where: { $0.grantedBy.contains(keyID) }) else { continue }
+                    // Another record of the same key material keeps the line when this one goes.
+                    let keeps = entry.grantedBy.count > 1 ? "true" : ""
+                    reached.append(["hostID": host.id.rawValue, "host": host.name, "login": login.rawValue, "keeps": keeps])
                 }
             }
         }

@@ -59,6 +59,7 @@ extension Portal {
         let objectType = visit.query("object_type")
         let object = visit.query("object").trimmingCharacters(in: .whitespaces)
         let since = visit.query("since")
+        let action = visit.query("action").trimmingCharacters(in: .whitespaces)
         let cursor = visit.query("cursor")
         var actor: String?
         if !actorName.isEmpty {
@@ -79,11 +80,11 @@ extension Portal {
             .init(
                 query: .init(
                     limit: 50, cursor: cursor.isEmpty ? nil : cursor, since: try PortalFormat.day(since, field: "since"), actor: actor,
-                    object: object.isEmpty ? nil : object, objectType: type))
+                    object: object.isEmpty ? nil : object, objectType: type, action: action.isEmpty ? nil : action))
         ).ok.body.json
-        let filters = [("actor", actorName), ("object_type", objectType), ("object", object), ("since", since)]
+        let filters = [("actor", actorName), ("object_type", objectType), ("object", object), ("action", action), ("since", since)]
         let values: [String: Any] = [
-            "actor": actorName, "object": object, "since": since,
+            "actor": actorName, "object": object, "since": since, "action": action,
             "objectTypes": Components.Schemas.ObjectType.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == objectType] },
             "caption": "Changes, oldest first",
             "entries": listing.items.map { entry -> [String: Any] in

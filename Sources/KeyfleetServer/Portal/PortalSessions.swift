@@ -40,16 +40,18 @@ public final class PortalSessions: Sendable {
 
     let limits: Limits
     private let sessions = Mutex<[[UInt8]: Session]>([:])
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// No sessions yet.
-    public init(limits: Limits = Limits()) {
+    /// No sessions yet; `now` is the clock expiry reads (tests move their own).
+    public init(limits: Limits = Limits(), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.limits = limits
+        self.now = now
     }
 
     /// Starts a session for the token hashing to `tokenHash`; returns the identifier for the cookie.
     func start(tokenHash: [UInt8]) -> String {
         let identifier = Secrets.make(.portalSession)
-        let now = ContinuousClock.now
+        let now = now()
         let session = Session(tokenHash: tokenHash, formToken: Secrets.make(.formToken), started: now, lastUsed: now)
         sessions.withLock { sessions in
             if sessions.count >= Self.capacity { Self.prune(&sessions, now: now, limits: limits) }
@@ -65,7 +67,7 @@ public final class PortalSessions: Sendable {
     /// over its notice.
     func use(_ identifier: String) -> Session? {
         let key = Secrets.hash(identifier)
-        let now = ContinuousClock.now
+        let now = now()
         return sessions.withLock { sessions in
             guard var session = sessions[key] else { return nil }
             guard Self.isLive(session, now: now, limits: limits) else {

@@ -76,8 +76,7 @@ enum PortalTemplates {
         {{#mayWrite}}<p><a class="button" href="/keys/new">Import or generate a key</a></p>{{/mayWrite}}
         <form method="get" action="/keys" class="filters" role="search" aria-label="Filter keys">
         <div><label for="q">Name or SHA256 fingerprint</label><input id="q" name="q" value="{{q}}"></div>
-        <div><label for="owner">Owner</label>
-        <select id="owner" name="owner"><option value="">Anyone</option><option value="me"{{#ownerMe}} selected{{/ownerMe}}>Me</option></select></div>
+        <div><label for="owner">Owner (me, or a user's name)</label><input id="owner" name="owner" value="{{owner}}"></div>
         <div><label for="project">Project</label>
         <select id="project" name="project"><option value="">Any</option>
         {{#projects}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/projects}}
@@ -121,13 +120,14 @@ enum PortalTemplates {
         <label for="public-key">Public key</label>
         <textarea id="public-key" readonly rows="3">{{publicKey}}</textarea>
         <h2>Hosts it reaches</h2>
-        {{#reaches}}<ul>{{#reaches}}<li><a href="/hosts/{{hostID}}">{{host}}</a>, login <code>{{login}}</code></li>{{/reaches}}</ul>{{/reaches}}
-        {{^reaches}}<p>It reaches no host now.</p>{{/reaches}}
+        {{#reachesAny}}<ul>{{#reaches}}<li><a href="/hosts/{{hostID}}">{{host}}</a>, login <code>{{login}}</code>{{#keeps}}
+        (another key record holds the same key, so this login keeps it){{/keeps}}</li>{{/reaches}}</ul>{{/reachesAny}}
+        {{^reachesAny}}<p>It reaches no host now.</p>{{/reachesAny}}
         {{#mayDelete}}
         <form method="post" action="/keys/{{id}}/delete" class="card danger">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        <p>{{#reachesAny}}Deleting it takes it off the hosts above within a second.{{/reachesAny}}{{^reachesAny}}Deleting it changes no
-        host.{{/reachesAny}}
+        <p>{{#reachesAny}}Deleting it takes it off the hosts above within a second, except where noted.{{/reachesAny}}
+        {{^reachesAny}}Deleting it changes no host.{{/reachesAny}}
         It cannot be undone.</p>
         <button type="submit" class="danger">Delete key {{name}}</button>
         </form>
@@ -452,6 +452,7 @@ enum PortalTemplates {
         <div><label for="object-type">Object type</label><select id="object-type" name="object_type"><option value="">Any</option>
         {{#objectTypes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/objectTypes}}</select></div>
         <div><label for="object">Object identifier</label><input id="object" name="object" value="{{object}}"></div>
+        <div><label for="action">Action (key.create, or key. for all)</label><input id="action" name="action" value="{{action}}"></div>
         <div><label for="since">Since (UTC date)</label><input id="since" name="since" type="date" value="{{since}}"></div>
         <div><button type="submit">Filter</button></div>
         </form>

@@ -22,7 +22,7 @@ struct TestRegistry: Sendable {
 
     /// Makes a registry and runs `body` with a client for it; the store is closed afterwards.
     static func with<T: Sendable>(
-        now: UInt64 = 1_800_000_000, sessions: PortalSessions.Limits = .init(),
+        now: UInt64 = 1_800_000_000, sessions: PortalSessions = PortalSessions(),
         _ body: @Sendable (TestRegistry, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         let directory = try TemporaryDirectory()
@@ -43,7 +43,7 @@ struct TestRegistry: Sendable {
             store: store, clock: { clock.now }, endpoint: endpoint, changes: ChangeSignal(), serverVersion: RegistryServer.version, logger: logger)
         let registry = TestRegistry(store: store, api: api, adminToken: adminToken, clock: clock, directory: directory, endpoint: endpoint)
         let router = try RegistryServer.makeRouter(
-            api: api, maximumBodySize: 1 << 20, logger: logger, portal: Portal(api: api, sessions: PortalSessions(limits: sessions), secure: false))
+            api: api, maximumBodySize: 1 << 20, logger: logger, portal: Portal(api: api, sessions: sessions, secure: false))
         let app = Application(router: router, logger: logger)
         do {
             let result = try await app.test(.router) { client in try await following(api.access) { try await body(registry, client) } }
