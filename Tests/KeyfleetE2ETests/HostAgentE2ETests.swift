@@ -276,6 +276,7 @@ struct HostAgentE2ETests {
         let reported = try await HostAgentRun.eventually(.seconds(15)) { try fleet.agentStatus()["applied_version"] as? Int != nil }
         try #require(reported, "\(fleet.diagnostics)")
         let applied = try fleet.agentStatus()["applied_version"] as? Int
+        #expect(try fleet.agentStatus()["delivery"] as? String == fleet.mode, "the agent reports how it delivers keys")
 
         // Restarted while the keys directory cannot be written (writable by others, which the agent refuses),
         // and without the file: the registry does not change, so every sync answers 304.

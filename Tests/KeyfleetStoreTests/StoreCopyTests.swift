@@ -55,6 +55,7 @@ struct StoreCopyTests {
         #expect(try await f.store.enroll(tokenHash: digest(1), credentialHash: credential) == host.id)
         let report = AgentReport(
             agentVersion: "1.\(Int.random(in: 0...99))", appliedVersion: try await f.store.version(), hostKeys: ["ssh-ed25519 AAAA\(suffix)"],
+            delivery: ["files", "command", "legacy"].randomElement(),
             revokedKeysOutsideBlock: [RevokedKeyLine(login: "deploy", fingerprint: "SHA256:\(suffix)", line: 3)])
         try await f.store.recordAgentReport(report, host: host.id)
         // A deleted host leaves its credential retired.

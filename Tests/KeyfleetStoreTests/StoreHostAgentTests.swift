@@ -30,7 +30,8 @@ struct StoreHostAgentTests {
         let f = try await Fixture()
         let project = try await f.store.createProject(name: "p", by: f.principal)
         let host = try await f.store.createHost(by: f.principal) { id in try Host(id: id, project: project.id, name: "h") }
-        let report = AgentReport(agentVersion: "1.2.3", appliedVersion: 9, hostKeys: ["ssh-ed25519 AAAA1", "ssh-ed25519 AAAA2"], error: "x")
+        let report = AgentReport(
+            agentVersion: "1.2.3", appliedVersion: 9, hostKeys: ["ssh-ed25519 AAAA1", "ssh-ed25519 AAAA2"], error: "x", delivery: "command")
         try await f.store.recordAgentReport(report, host: host.id)
         let reopened = try await f.reopen()
         let status = try #require(try await reopened.agentStatus(of: [host.id])[host.id])

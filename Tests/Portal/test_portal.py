@@ -476,6 +476,8 @@ def test_a_new_host_gets_user_data_that_cloud_init_accepts(registry, browser, ar
     logins = [section.get_attribute("aria-label") for section in browser.find_elements(By.CSS_SELECTOR, "section.login")]
     assert logins == ["Login ubuntu", "Login deploy"]
     assert "The project's keys apply" in browser.page_source
+    agent = browser.find_element(By.XPATH, "//h2[.='Agent']/following-sibling::dl").text
+    assert "Enrolled\nno" in agent and "not reported yet" in agent
     assert token not in browser.page_source
     browser.get(registry.url + "/hosts")
     shot(browser, artifacts, "hosts")

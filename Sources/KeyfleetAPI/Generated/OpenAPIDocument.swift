@@ -2809,11 +2809,20 @@ components:
         error:
           type: string
           description: The last error the agent reported, if any.
+        delivery:
+          $ref: '#/components/schemas/DeliveryMode'
         revoked_keys_outside_block:
           type: array
           description: Legacy mode only; see `AgentReport`.
           items:
             $ref: '#/components/schemas/StrayKey'
+    DeliveryMode:
+      type: string
+      description: |
+        How the agent hands keys to sshd: `files` (root-owned files for `AuthorizedKeysFile`), `command` (a local
+        cache read by `keyfleet-authorized-keys`, sshd's `AuthorizedKeysCommand`) or `legacy` (a marked block in
+        each user's own `~/.ssh/authorized_keys`).
+      enum: [files, command, legacy]
     StrayKey:
       type: object
       description: A line outside the keyfleet block carrying a key revoked for that login.
@@ -3294,6 +3303,8 @@ components:
           type: string
           description: The last error the agent met, if any (for the operator; one line).
           maxLength: 1024
+        delivery:
+          $ref: '#/components/schemas/DeliveryMode'
         revoked_keys_outside_block:
           type: array
           description: |

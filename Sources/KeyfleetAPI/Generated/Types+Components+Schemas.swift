@@ -1518,6 +1518,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AgentStatus/error`.
             public var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AgentStatus/delivery`.
+            public var delivery: Components.Schemas.DeliveryMode?
             /// Legacy mode only; see `AgentReport`.
             ///
             /// - Remark: Generated from `#/components/schemas/AgentStatus/revoked_keys_outside_block`.
@@ -1531,6 +1533,7 @@ extension Components {
             ///   - appliedVersion:
             ///   - hostKeys: The host's SSH host keys as canonical OpenSSH lines.
             ///   - error: The last error the agent reported, if any.
+            ///   - delivery:
             ///   - revokedKeysOutsideBlock: Legacy mode only; see `AgentReport`.
             public init(
                 enrolled: Swift.Bool,
@@ -1539,6 +1542,7 @@ extension Components {
                 appliedVersion: Swift.Int64? = nil,
                 hostKeys: [Swift.String]? = nil,
                 error: Swift.String? = nil,
+                delivery: Components.Schemas.DeliveryMode? = nil,
                 revokedKeysOutsideBlock: [Components.Schemas.StrayKey]? = nil
             ) {
                 self.enrolled = enrolled
@@ -1547,6 +1551,7 @@ extension Components {
                 self.appliedVersion = appliedVersion
                 self.hostKeys = hostKeys
                 self.error = error
+                self.delivery = delivery
                 self.revokedKeysOutsideBlock = revokedKeysOutsideBlock
             }
             public enum CodingKeys: String, CodingKey {
@@ -1556,8 +1561,20 @@ extension Components {
                 case appliedVersion = "applied_version"
                 case hostKeys = "host_keys"
                 case error
+                case delivery
                 case revokedKeysOutsideBlock = "revoked_keys_outside_block"
             }
+        }
+        /// How the agent hands keys to sshd: `files` (root-owned files for `AuthorizedKeysFile`), `command` (a local
+        /// cache read by `keyfleet-authorized-keys`, sshd's `AuthorizedKeysCommand`) or `legacy` (a marked block in
+        /// each user's own `~/.ssh/authorized_keys`).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/DeliveryMode`.
+        @frozen public enum DeliveryMode: String, Codable, Hashable, Sendable, CaseIterable {
+            case files = "files"
+            case command = "command"
+            case legacy = "legacy"
         }
         /// A line outside the keyfleet block carrying a key revoked for that login.
         ///
@@ -2708,6 +2725,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AgentReport/error`.
             public var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AgentReport/delivery`.
+            public var delivery: Components.Schemas.DeliveryMode?
             /// Legacy mode only: lines of a login's `~/.ssh/authorized_keys`, outside the keyfleet block, that
             /// carry a key the agent once delivered to that login and the registry no longer grants it (most
             /// likely copied out of the block by the account's user). The agent leaves them alone; the server
@@ -2723,18 +2742,21 @@ extension Components {
             ///   - appliedVersion: The sync version whose keys the agent has written.
             ///   - hostKeys: The host's SSH host public keys, one OpenSSH line each.
             ///   - error: The last error the agent met, if any (for the operator; one line).
+            ///   - delivery:
             ///   - revokedKeysOutsideBlock: Legacy mode only: lines of a login's `~/.ssh/authorized_keys`, outside the keyfleet block, that
             public init(
                 agentVersion: Swift.String,
                 appliedVersion: Swift.Int64? = nil,
                 hostKeys: [Swift.String]? = nil,
                 error: Swift.String? = nil,
+                delivery: Components.Schemas.DeliveryMode? = nil,
                 revokedKeysOutsideBlock: [Components.Schemas.StrayKey]? = nil
             ) {
                 self.agentVersion = agentVersion
                 self.appliedVersion = appliedVersion
                 self.hostKeys = hostKeys
                 self.error = error
+                self.delivery = delivery
                 self.revokedKeysOutsideBlock = revokedKeysOutsideBlock
             }
             public enum CodingKeys: String, CodingKey {
@@ -2742,6 +2764,7 @@ extension Components {
                 case appliedVersion = "applied_version"
                 case hostKeys = "host_keys"
                 case error
+                case delivery
                 case revokedKeysOutsideBlock = "revoked_keys_outside_block"
             }
             public init(from decoder: any Swift.Decoder) throws {
@@ -2762,6 +2785,10 @@ extension Components {
                     Swift.String.self,
                     forKey: .error
                 )
+                self.delivery = try container.decodeIfPresent(
+                    Components.Schemas.DeliveryMode.self,
+                    forKey: .delivery
+                )
                 self.revokedKeysOutsideBlock = try container.decodeIfPresent(
                     [Components.Schemas.StrayKey].self,
                     forKey: .revokedKeysOutsideBlock
@@ -2771,6 +2798,7 @@ extension Components {
                     "applied_version",
                     "host_keys",
                     "error",
+                    "delivery",
                     "revoked_keys_outside_block"
                 ])
             }

@@ -154,7 +154,9 @@ struct AgentClient: Sendable {
     static let hostDeletedCode = "host-deleted"
 
     /// Tells the server the host keys and what was applied. Failures are the caller's to log.
-    func report(appliedVersion: Int64?, hostKeys: [String], error: String?, strays: [StrayKey] = []) async throws(AgentError) {
+    func report(
+        appliedVersion: Int64?, hostKeys: [String], error: String?, delivery: DeliveryMode? = nil, strays: [StrayKey] = []
+    ) async throws(AgentError) {
         let output: Operations.ReportAgent.Output
         let error = error.map(Self.reportable)
         // The contract's limit; the first ones are enough to act on.
@@ -167,6 +169,7 @@ struct AgentClient: Sendable {
                     body: .json(
                         .init(
                             agentVersion: keyfleetVersion, appliedVersion: appliedVersion, hostKeys: hostKeys, error: error,
+                            delivery: delivery.flatMap { Components.Schemas.DeliveryMode(rawValue: $0.rawValue) },
                             revokedKeysOutsideBlock: found.isEmpty ? nil : Array(found))))
             }
         } catch {

@@ -341,7 +341,8 @@ public struct HostAgent: Service {
 
     private func report(_ client: AgentClient, _ report: Report, logger: Logger) async {
         do {
-            try await client.report(appliedVersion: report.applied, hostKeys: hostKeys(), error: report.error, strays: report.strays)
+            try await client.report(
+                appliedVersion: report.applied, hostKeys: hostKeys(), error: report.error, delivery: configuration.mode, strays: report.strays)
         } catch {
             logger.debug("the report did not reach the server", metadata: ["error": "\(error.description)"])
         }

@@ -35,6 +35,7 @@ extension AgentStatus {
         Components.Schemas.AgentStatus(
             enrolled: enrolled, agentVersion: report?.agentVersion, lastReportAt: reportedAt.map(Timestamps.date),
             appliedVersion: report?.appliedVersion.map { Int64(clamping: $0) }, hostKeys: report?.hostKeys, error: report?.error,
+            delivery: report?.delivery.flatMap(Components.Schemas.DeliveryMode.init(rawValue:)),
             revokedKeysOutsideBlock: report.flatMap { report in
                 report.revokedKeysOutsideBlock.isEmpty
                     ? nil

@@ -79,7 +79,9 @@ extension RegistryAPI {
             if !found.contains(line) { found.append(line) }
         }
         try await store.recordAgentReport(
-            AgentReport(agentVersion: body.agentVersion, appliedVersion: applied, hostKeys: keys, error: error, revokedKeysOutsideBlock: found),
+            AgentReport(
+                agentVersion: body.agentVersion, appliedVersion: applied, hostKeys: keys, error: error, delivery: body.delivery?.rawValue,
+                revokedKeysOutsideBlock: found),
             host: host)
         return .noContent(.init())
     }

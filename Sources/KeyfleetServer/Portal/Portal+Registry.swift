@@ -191,13 +191,23 @@ extension Portal {
             "agent": [
                 "enrolled": agent?.enrolled == true ? "yes" : "no", "lastSeen": PortalFormat.time(agent?.lastReportAt),
                 "version": agent?.agentVersion ?? "unknown",
-                "delivery": agent?.appliedVersion.map { "access version \($0) applied" } ?? "nothing applied yet",
+                "delivery": agent?.delivery.map(Self.deliveryText) ?? "not reported yet",
+                "applied": agent?.appliedVersion.map { "access version \($0)" } ?? "nothing applied yet",
                 "error": agent?.error ?? "",
             ],
             "hostKeys": (agent?.hostKeys ?? []).compactMap(Self.hostKeyRow),
             "mayManage": visit.mayWrite && (visit.isAdmin || projectRole == .owner),
         ]
         return render(PortalPage(title: "Host \(host.name)", template: "host", section: "Hosts", values: values), visit: visit)
+    }
+
+    /// How an agent's delivery mode reads on the host page.
+    static func deliveryText(_ mode: Components.Schemas.DeliveryMode) -> String {
+        switch mode {
+        case .files: "files (sshd's AuthorizedKeysFile)"
+        case .command: "command (sshd's AuthorizedKeysCommand)"
+        case .legacy: "legacy (a block in each user's authorized_keys)"
+        }
     }
 
     /// One login's access: the rule in words and the keys it grants.

@@ -380,6 +380,7 @@ enum PortalTemplates {
         <dt>Last seen</dt><dd>{{agent.lastSeen}}</dd>
         <dt>Version</dt><dd>{{agent.version}}</dd>
         <dt>Delivery</dt><dd>{{agent.delivery}}</dd>
+        <dt>Applied</dt><dd>{{agent.applied}}</dd>
         {{#agent.error}}<dt>Last error</dt><dd>{{agent.error}}</dd>{{/agent.error}}
         </dl>
         <h3>Host keys it reported</h3>

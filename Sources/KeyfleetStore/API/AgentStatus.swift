@@ -8,15 +8,18 @@ public struct AgentReport: Hashable, Sendable {
     public var hostKeys: [String]
     /// The last error the agent met, one line, if any.
     public var error: String?
+    /// How the agent hands keys to sshd (`files`, `command` or `legacy`), if it said.
+    public var delivery: String?
     /// Legacy mode: lines outside the keyfleet block that carry a key revoked for their login.
     public var revokedKeysOutsideBlock: [RevokedKeyLine]
 
     /// A report.
     public init(
-        agentVersion: String, appliedVersion: UInt64? = nil, hostKeys: [String] = [], error: String? = nil,
+        agentVersion: String, appliedVersion: UInt64? = nil, hostKeys: [String] = [], error: String? = nil, delivery: String? = nil,
         revokedKeysOutsideBlock: [RevokedKeyLine] = []
     ) {
         self.agentVersion = agentVersion
+        self.delivery = delivery
         self.appliedVersion = appliedVersion
         self.hostKeys = hostKeys
         self.error = error

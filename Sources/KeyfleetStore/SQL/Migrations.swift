@@ -152,6 +152,10 @@ enum Migrations {
                 "INSERT INTO registry_versions (version, mark) SELECT version, 0 FROM registry_state WHERE id = 1",
             ]
         },
+        // How each agent hands keys to sshd, as it reports it (for the portal's host page).
+        Migration(number: 9, name: "agent-delivery-mode") { _ in
+            ["ALTER TABLE host_agents ADD COLUMN delivery TEXT"]
+        },
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction.

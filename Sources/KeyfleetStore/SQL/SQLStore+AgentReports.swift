@@ -60,10 +60,11 @@ extension SQLStore {
                     return """
                         (\(bind: id), \(bind: report.agentVersion), \(bind: report.appliedVersion.map { Int64(clamping: $0) }), \
                         \(bind: report.hostKeys.joined(separator: "\n")), \(bind: report.error), \(bind: after.isEmpty ? nil : after), \
-                        \(bind: tx.nowValue))
+                        \(bind: tx.nowValue), \(bind: report.delivery))
                         """
                 }
-                try await tx.insert("host_agents (host_id, agent_version, applied_version, host_keys, error, revoked_outside, reported_at)", rows)
+                try await tx.insert(
+                    "host_agents (host_id, agent_version, applied_version, host_keys, error, revoked_outside, reported_at, delivery)", rows)
                 return existing
             }
             return batch.map { existing.contains($0.host.rawValue) ? .success(()) : .failure(StoreError.notFound("host", $0.host.rawValue)) }

@@ -69,6 +69,7 @@ extension SQLStore {
                     appliedVersion: try row.decode(column: "applied_version", as: Int64?.self).map { UInt64(clamping: $0) },
                     hostKeys: keys.isEmpty ? [] : keys.split(separator: "\n").map(String.init),
                     error: try row.decode(column: "error", as: String?.self),
+                    delivery: try row.decode(column: "delivery", as: String?.self),
                     revokedKeysOutsideBlock: (try row.decode(column: "revoked_outside", as: String?.self) ?? "").split(separator: "\n")
                         .compactMap(RevokedKeyLine.init(stored:)))
                 result[host] = AgentStatus(enrolled: result[host]?.enrolled ?? false, report: report, reportedAt: try Coding.time(row, "reported_at"))
