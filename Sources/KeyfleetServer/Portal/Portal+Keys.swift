@@ -162,8 +162,7 @@ extension Portal {
             sessions.leave(notice, for: visit.sessionID)
             return Self.redirect("/keys/\(created.key.id)")
         } catch {
-            let problem = ProblemMapping.problem(for: error)
-            guard problem.status < 500, problem.status != 401, problem.status != 403 || problem.code != "read-only" else { throw error }
+            let problem = try Self.formRefusal(error)
             var detail = problem.detail ?? "the key was refused"
             if let name = problem.existingName { detail += " (the existing key is \(name))" }
             switch problem.field {
@@ -210,8 +209,7 @@ extension Portal {
             return render(
                 PortalPage(title: "Key generated", template: "key-generated", section: "Keys", values: values), status: .created, visit: visit)
         } catch {
-            let problem = ProblemMapping.problem(for: error)
-            guard problem.status < 500, problem.status != 401 else { throw error }
+            let problem = try Self.formRefusal(error)
             var again = again
             let detail = problem.detail ?? "the key was not generated"
             if problem.field == "name" { again["nameError"] = detail } else { again["error"] = detail }

@@ -20,8 +20,7 @@ extension Portal {
                     sessions.leave("Project \(project.name) was created.", for: visit.sessionID)
                     return Self.redirect("/projects/\(project.id)")
                 } catch {
-                    let problem = ProblemMapping.problem(for: error)
-                    guard (400..<500).contains(problem.status), problem.status != 401 else { throw error }
+                    let problem = try Self.formRefusal(error)
                     return try await projectsPage(
                         visit, newName: name, error: problem.detail ?? "the project was not created",
                         status: HTTPResponse.Status(code: problem.status))
@@ -158,8 +157,7 @@ extension Portal {
             ).created.body.json
             return enrollmentPage(visit, hostID: created.host.id, name: created.host.name, enrollment: created.enrollment, userData: created.userData)
         } catch {
-            let problem = ProblemMapping.problem(for: error)
-            guard (400..<500).contains(problem.status), problem.status != 401 else { throw error }
+            let problem = try Self.formRefusal(error)
             return try await hostsPage(
                 visit, form: ["name": name, "logins": form["logins"], "address": address ?? ""], error: problem.detail ?? "refused",
                 status: HTTPResponse.Status(code: problem.status))

@@ -193,14 +193,25 @@ public struct Portal: Sendable {
     /// Headers on every portal answer: nothing but this server's own stylesheet and script runs, the page
     /// is never framed, and no other site learns its address. (`same-origin`, not `no-referrer`: under
     /// `no-referrer` browsers send `Origin: null` with the portal's own form posts.)
-    static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        .xContentTypeOptions: "nosniff",
-        .referrerPolicy: "same-origin",
-        .xFrameOptions: "DENY",
-        .crossOriginOpenerPolicy: "same-origin",
-    ]
+    static let securityHeaders: HTTPFields = {
+        var headers: HTTPFields = [
+            .contentSecurityPolicy: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+                + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            .xContentTypeOptions: "nosniff",
+        ]
+        for (name, value) in [("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"), ("Cross-Origin-Opener-Policy", "same-origin")] {
+            if let name = HTTPField.Name(name) { headers[name] = value }
+        }
+        return headers
+    }()
+
+    /// The API's refusal of what a form said (a 4xx other than a lost sign-in), for the page to show beside
+    /// the form; any other error is thrown on, to the error page or the sign-in page.
+    static func formRefusal(_ error: any Error) throws -> Components.Schemas.Problem {
+        let problem = ProblemMapping.problem(for: error)
+        guard (400..<500).contains(problem.status), problem.status != 401 else { throw error }
+        return problem
+    }
 
     // MARK: Cross-site posts
 
@@ -208,7 +219,7 @@ public struct Portal: Sendable {
     /// `Sec-Fetch-Site` other than `same-origin` or `none`, or an `Origin` whose host and port are not this
     /// server's `Host`.
     static func refuseCrossSite(_ request: Request) throws {
-        if let site = request.headers[.secFetchSite], site != "same-origin", site != "none" {
+        if let name = HTTPField.Name.secFetchSite, let site = request.headers[name], site != "same-origin", site != "none" {
             throw PortalRefusal.crossSite
         }
         if let origin = request.headers[.origin] {
@@ -264,14 +275,6 @@ enum PortalRefusal: Error, CustomStringConvertible {
 }
 
 extension HTTPField.Name {
-    static let secFetchSite = constant("Sec-Fetch-Site")
-    static let crossOriginOpenerPolicy = constant("Cross-Origin-Opener-Policy")
-    static let xFrameOptions = constant("X-Frame-Options")
-    static let referrerPolicy = constant("Referrer-Policy")
-
-    /// A field name written in the code, which is a valid token.
-    private static func constant(_ name: String) -> Self {
-        guard let field = Self(name) else { preconditionFailure("\(name) is not an HTTP field name") }
-        return field
-    }
+    /// `Sec-Fetch-Site`, which HTTPTypes does not name.
+    static let secFetchSite = Self("Sec-Fetch-Site")
 }
