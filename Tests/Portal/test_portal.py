@@ -611,3 +611,38 @@ def test_delete_confirmation_says_when_another_record_keeps_the_key(registry, br
     browser.get(registry.url + "/keys/" + project_key["key"]["id"])
     reached = browser.find_element(By.XPATH, "//h2[.='Hosts it reaches']/following-sibling::ul").text
     assert host_name in reached and "this login keeps it" in reached
+
+
+CONTRAST_SCRIPT = """
+function channels(color) { return color.match(/[\\d.]+/g).map(Number); }
+function luminance(rgb) {
+  const [r, g, b] = rgb.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function background(element) {
+  for (let e = element; e; e = e.parentElement) {
+    const c = channels(getComputedStyle(e).backgroundColor);
+    if (c.length < 4 || c[3] > 0) return c;
+  }
+  return [255, 255, 255];
+}
+const low = [];
+for (const e of document.querySelectorAll('body *')) {
+  if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const box = e.getBoundingClientRect();
+  if (box.width === 0 || box.height === 0 || getComputedStyle(e).visibility === 'hidden') continue;
+  const a = luminance(channels(getComputedStyle(e).color)), b = luminance(background(e));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) low.push(e.tagName + ' ' + e.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2));
+}
+return low;
+"""
+
+
+def test_every_page_has_readable_contrast(registry, browser):
+    """WCAG AA for body text: at least 4.5:1 between each piece of text and what is behind it."""
+    sign_in(browser, registry, registry.admin)
+    for path in ["/keys", "/keys/new", "/projects", "/hosts", "/clusters", "/audit", "/tokens"]:
+        browser.get(registry.url + path)
+        low = browser.execute_script(CONTRAST_SCRIPT)
+        assert low == [], f"{path}: text below 4.5:1: {low[:5]}"
