@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -36,12 +37,20 @@ def sign_in(driver, registry, token):
 
 def submit(driver, element, keys=None):
     """Clicks (or types `keys` into) `element` and waits for the page it sends the browser to."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__before = true")
     if keys is None:
         element.click()
     else:
         element.send_keys(keys)
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+
+    def new_page(d):
+        # The old page's window carries the mark; the new one does not (mid-navigation, ask again).
+        try:
+            return d.execute_script("return document.readyState === 'complete' && window.__before === undefined")
+        except WebDriverException:
+            return False
+
+    WebDriverWait(driver, 20).until(new_page)
 
 
 def shot(driver, artifacts, name):
@@ -646,3 +655,42 @@ def test_every_page_has_readable_contrast(registry, browser):
         browser.get(registry.url + path)
         low = browser.execute_script(CONTRAST_SCRIPT)
         assert low == [], f"{path}: text below 4.5:1: {low[:5]}"
+
+
+def test_with_more_projects_than_a_list_holds_pages_take_a_project_name(tmp_path):
+    """Past 200 projects, filters and forms ask for a project's name instead of listing every project."""
+    crowded = Registry()
+    driver = make_driver()
+    try:
+        names = [unique("p") for _ in range(201)]
+        ids = {}
+        for name in names:
+            ids[name] = crowded.api("POST", "/v1/projects", {"name": name}, expect=201)[1]["id"]
+        target = names[137]
+        path = ssh_keygen(tmp_path, "crowd", "ed25519", "")
+        sign_in(driver, crowded, crowded.admin)
+        driver.get(crowded.url + "/keys/new")
+        field = driver.find_element(By.ID, "import-project")
+        assert field.tag_name == "input"
+        driver.find_element(By.ID, "import-name").send_keys("crowded")
+        driver.execute_script("arguments[0].value = arguments[1];", driver.find_element(By.ID, "public-key"), open(path + ".pub").read())
+        field.send_keys(target)
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]"))
+        assert "Key crowded was imported" in driver.page_source
+        assert [key["owner"]["id"] for key in crowded.keys(name="crowded")] == [ids[target]]
+        # The filter by name finds it; an unknown name says so.
+        driver.get(crowded.url + "/keys?project_name=" + target)
+        assert [a.text for a in driver.find_elements(By.CSS_SELECTOR, "tbody td a")] == ["crowded"]
+        driver.get(crowded.url + "/keys?project_name=" + names[0])
+        assert "No keys match" in driver.page_source
+        driver.get(crowded.url + "/keys?project_name=nothing-" + secrets.token_hex(4))
+        assert "no project named" in page_error(driver)
+        # A host is created in a project named by hand.
+        driver.get(crowded.url + "/hosts")
+        driver.find_element(By.ID, "host-name").send_keys("crowded-host")
+        driver.find_element(By.ID, "host-project").send_keys(target)
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/hosts'] button"))
+        assert "Shown once" in driver.page_source
+    finally:
+        driver.quit()
+        crowded.stop()

@@ -40,13 +40,19 @@ extension Portal {
     private func keysPage(_ visit: Visit) async throws -> Response {
         let search = visit.query("q").trimmingCharacters(in: .whitespaces)
         let owner = visit.query("owner").trimmingCharacters(in: .whitespaces)
-        let project = visit.query("project")
+        let projectName = visit.query("project_name").trimmingCharacters(in: .whitespaces)
         let type = visit.query("type")
         let cursor = visit.query("cursor")
         let isFingerprint = search.hasPrefix("SHA256:")
         // The owner by name as people type it ("me", or a user's name); the API takes an identifier.
         var ownerID: String?
         var error: String?
+        var project = visit.query("project")
+        do {
+            project = try await chosenProject(id: project, name: projectName) ?? ""
+        } catch let refusal as APIProblem {
+            error = refusal.reason
+        }
         if owner == "me" {
             ownerID = "me"
         } else if !owner.isEmpty {
@@ -66,11 +72,14 @@ extension Portal {
             items = listing.items
             nextCursor = listing.nextCursor
         }
-        let projects = try await readableProjects()
-        let filters = [("q", search), ("owner", owner), ("project", project), ("type", type)]
+        let projects = try await projectChoices()
+        let filters = [
+            ("q", search), ("owner", owner), ("project", projectName.isEmpty ? project : ""), ("project_name", projectName), ("type", type),
+        ]
         let values: [String: Any] = [
             "q": search, "owner": owner,
-            "projects": projects.map { ["id": $0.id, "name": $0.name, "selected": $0.id == project] },
+            "projectsListed": projects != nil, "projectName": projectName,
+            "projects": (projects ?? []).map { ["id": $0.id, "name": $0.name, "selected": $0.id == project] },
             "types": Self.keyTypes.map { ["value": $0.value, "label": $0.label, "selected": $0.value == type] },
             "keys": items.map(Self.keyRow),
             "caption": cursor.isEmpty ? "Keys you can see" : "Keys you can see (a later page)",
@@ -107,20 +116,41 @@ extension Portal {
         ]
     }
 
-    /// The projects the user can read, by name (for filters), with whether they manage each.
-    func readableProjects() async throws -> [(id: String, name: String, manages: Bool)] {
+    /// A project a page offers in a list.
+    struct ProjectChoice {
+        let id: String
+        let name: String
+        /// Whether the user manages it (owner, or administrator).
+        let manages: Bool
+    }
+
+    /// The most projects a page lists for choosing; beyond, it asks for a project's name.
+    static let projectListLimit = 200
+
+    /// The projects the user can read, by name, when there are at most ``projectListLimit``; nil when there
+    /// are more (the page then takes a project's name, ``chosenProject(id:name:field:)``).
+    func projectChoices() async throws -> [ProjectChoice]? {
         let (user, _) = try api.currentUser()
-        var found = [(id: String, name: String, manages: Bool)]()
-        var cursor: String?
-        repeat {
-            let page = try await api.listProjects(.init(query: .init(limit: 200, cursor: cursor))).ok.body.json
-            for project in page.items {
-                let role = project.members.first { $0.user == user.id.rawValue }?.role
-                found.append((project.id, project.name, user.role == .admin || role == .owner))
-            }
-            cursor = page.nextCursor
-        } while cursor != nil && found.count < 2000
-        return found.sorted { $0.name < $1.name }
+        let page = try await api.listProjects(.init(query: .init(limit: Int32(Self.projectListLimit)))).ok.body.json
+        guard page.nextCursor == nil else { return nil }
+        return page.items.map { project in
+            let role = project.members.first { $0.user == user.id.rawValue }?.role
+            return ProjectChoice(id: project.id, name: project.name, manages: user.role == .admin || role == .owner)
+        }
+        .sorted { $0.name < $1.name }
+    }
+
+    /// The project a form or filter chose: `id` from a list, or the project the user can read named `name`
+    /// (typed where the page did not list them); nil when neither is given.
+    func chosenProject(id: String, name: String, field: String = "project") async throws -> String? {
+        if !id.isEmpty { return id }
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { return nil }
+        let refusal = APIProblem.invalidReference("you can see no project named \(name.prefix(64))", field: field)
+        guard (try? NamePolicy.validate(name)) != nil else { throw refusal }
+        let found = try await api.listProjects(.init(query: .init(limit: 1, name: name))).ok.body.json.items.first { $0.name == name }
+        guard let found else { throw refusal }
+        return found.id
     }
 
     // MARK: Adding keys
@@ -128,13 +158,14 @@ extension Portal {
     private func newKeyPage(
         _ visit: Visit, importForm: [String: Any], generateForm: [String: Any], status: HTTPResponse.Status, error: String? = nil
     ) async throws -> Response {
-        let projects = try await readableProjects().filter(\.manages)
+        let projects = try await projectChoices()?.filter(\.manages)
         let chosen = importForm["project"] as? String ?? ""
         var page = PortalPage(
             title: "Add a key", template: "key-new", section: "Keys",
             values: [
                 "import": importForm, "generate": generateForm,
-                "projects": projects.map { ["id": $0.id, "name": $0.name, "importSelected": $0.id == chosen] },
+                "projectsListed": projects != nil,
+                "projects": (projects ?? []).map { ["id": $0.id, "name": $0.name, "importSelected": $0.id == chosen] },
             ])
         page.error = error
         return render(page, status: status, visit: visit)
@@ -145,12 +176,12 @@ extension Portal {
         let uploaded = form["key_file"]
         let text = uploaded.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? form["public_key"] : uploaded
         let name = form["name"].trimmingCharacters(in: .whitespaces)
-        let project = form.optional("project")
         // What the form shows again after a refusal; never a private key.
-        var again: [String: Any] = ["name": name, "project": project ?? "", "expires": form["expires"]]
+        var again: [String: Any] = ["name": name, "project": form["project"], "projectName": form["project_name"], "expires": form["expires"]]
         if !PrivateKeyDocument.looksLikePrivateKey(text) { again["publicKey"] = text }
         do {
             let expires = try PortalFormat.day(form.optional("expires"), field: "expires_at")
+            let project = try await chosenProject(id: form["project"], name: form["project_name"])
             let created = try await api.createSSHKey(
                 .init(body: .json(.init(name: name, publicKey: text, project: project, expiresAt: expires)))
             ).created.body.json
@@ -190,16 +221,26 @@ extension Portal {
                     body: .json(
                         .init(
                             name: name, _type: type, bits: bits, comment: form.optional("comment"), passphrase: passphrase,
-                            project: form.optional("project"), expiresAt: expires)))
+                            project: try await chosenProject(id: form["project"], name: form["project_name"]), expiresAt: expires)))
             ).created.body.json
             let key = generated.key
             var fileText = generated.privateKey
             var fileName = Self.fileName(key.name)
             if form["format"] == "ppk" {
-                let document = try PrivateKeyDocument(text: generated.privateKey)
-                let privateKey = try document.decrypt(passphrase: passphrase.map { Array($0.utf8) })
-                var generator = SystemRandomNumberGenerator()
-                fileText = try privateKey.ppkText(passphrase: passphrase.map { Array($0.utf8) }, using: &generator)
+                // Reading back a passphrase-protected key (bcrypt) and protecting the .ppk (Argon2) are slow:
+                // on the generation threads, as the generation itself.
+                let openSSH = generated.privateKey
+                let secret = passphrase.map { Array($0.utf8) }
+                let converted: Result<String, KeyError> = try await KeyGenerator.shared.run(for: visit.user.id) {
+                    do throws(KeyError) {
+                        var generator = SystemRandomNumberGenerator()
+                        let privateKey = try PrivateKeyDocument(text: openSSH).decrypt(passphrase: secret)
+                        return .success(try privateKey.ppkText(passphrase: secret, using: &generator))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                fileText = try converted.get()
                 fileName += ".ppk"
             }
             let values: [String: Any] = [
@@ -271,12 +312,13 @@ extension Portal {
         for projectID in projects {
             guard let project = registry.projects[projectID], visit.isAdmin || project.members[visit.user.id] != nil else { continue }
             for hostID in registry.hosts(in: projectID) {
-                guard let host = registry.hosts[hostID] else { continue }
-                for (login, entries) in EffectiveAccess.computeAll(host: host, registry: registry, now: now) {
-                    guard let entry = entries.first(where: { $0.grantedBy.contains(keyID) }) else { continue }
+                // The view agents are served, computed once per registry version and kept.
+                guard let (view, _) = try await api.access.host(hostID, now: now) else { continue }
+                for login in view.logins {
+                    guard let entry = login.entries.first(where: { $0.grantedBy.contains(keyID) }) else { continue }
                     // Another record of the same key material keeps the line when this one goes.
                     let keeps = entry.grantedBy.count > 1 ? "true" : ""
-                    reached.append(["hostID": host.id.rawValue, "host": host.name, "login": login.rawValue, "keeps": keeps])
+                    reached.append(["hostID": view.host.id.rawValue, "host": view.host.name, "login": login.login.rawValue, "keeps": keeps])
                 }
             }
         }

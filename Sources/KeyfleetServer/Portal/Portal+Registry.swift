@@ -124,7 +124,7 @@ extension Portal {
         let listing = try await api.listHosts(
             .init(query: .init(limit: 50, cursor: cursor.isEmpty ? nil : cursor, project: project.isEmpty ? nil : project))
         ).ok.body.json
-        let owned = try await readableProjects().filter(\.manages)
+        let owned = try await projectChoices()?.filter(\.manages)
         let values: [String: Any] = [
             "caption": project.isEmpty ? "Hosts you can see" : "Hosts of one project",
             "hosts": listing.items.map { host -> [String: Any] in
@@ -135,8 +135,9 @@ extension Portal {
                 ]
             },
             "next": listing.nextCursor.map { "/hosts" + PortalFormat.query([("project", project), ("cursor", $0)]) } ?? "",
-            "mayCreate": visit.mayWrite && !owned.isEmpty,
-            "ownedProjects": owned.map { ["id": $0.id, "name": $0.name] },
+            "mayCreate": visit.mayWrite && owned?.isEmpty != true,
+            "projectsListed": owned != nil,
+            "ownedProjects": (owned ?? []).map { ["id": $0.id, "name": $0.name] },
             "form": form, "formError": error ?? "",
         ]
         var page = PortalPage(title: "Hosts", template: "hosts", section: "Hosts", values: values)
@@ -153,13 +154,16 @@ extension Portal {
             let created = try await api.createHost(
                 .init(
                     body: .json(
-                        .init(name: name, project: form["project"], logins: logins.isEmpty ? nil : logins, address: address)))
+                        .init(
+                            name: name, project: try await chosenProject(id: form["project"], name: form["project_name"]) ?? "",
+                            logins: logins.isEmpty ? nil : logins, address: address)))
             ).created.body.json
             return enrollmentPage(visit, hostID: created.host.id, name: created.host.name, enrollment: created.enrollment, userData: created.userData)
         } catch {
             let problem = try Self.formRefusal(error)
             return try await hostsPage(
-                visit, form: ["name": name, "logins": form["logins"], "address": address ?? ""], error: problem.detail ?? "refused",
+                visit, form: ["name": name, "logins": form["logins"], "address": address ?? "", "projectName": form["project_name"]],
+                error: problem.detail ?? "refused",
                 status: HTTPResponse.Status(code: problem.status))
         }
     }

@@ -78,9 +78,10 @@ enum PortalTemplates {
         <div><label for="q">Name or SHA256 fingerprint</label><input id="q" name="q" value="{{q}}"></div>
         <div><label for="owner">Owner (me, or a user's name)</label><input id="owner" name="owner" value="{{owner}}"></div>
         <div><label for="project">Project</label>
-        <select id="project" name="project"><option value="">Any</option>
+        {{#projectsListed}}<select id="project" name="project"><option value="">Any</option>
         {{#projects}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/projects}}
-        </select></div>
+        </select>{{/projectsListed}}
+        {{^projectsListed}}<input id="project" name="project_name" value="{{projectName}}" placeholder="a project's name">{{/projectsListed}}</div>
         <div><label for="type">Type</label>
         <select id="type" name="type"><option value="">Any</option>
         {{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}
@@ -155,8 +156,9 @@ enum PortalTemplates {
         <label for="key-file">Or a file</label>
         <input id="key-file" name="key_file" type="file" accept=".pub,.ppk,.pem,text/plain">
         <label for="import-project">Project (empty: a personal key)</label>
-        <select id="import-project" name="project"><option value="">Personal</option>
-        {{#projects}}<option value="{{id}}"{{#importSelected}} selected{{/importSelected}}>{{name}}</option>{{/projects}}</select>
+        {{#projectsListed}}<select id="import-project" name="project"><option value="">Personal</option>
+        {{#projects}}<option value="{{id}}"{{#importSelected}} selected{{/importSelected}}>{{name}}</option>{{/projects}}</select>{{/projectsListed}}
+        {{^projectsListed}}<input id="import-project" name="project_name" value="{{import.projectName}}">{{/projectsListed}}
         {{#import.projectError}}<p class="field-error">{{import.projectError}}</p>{{/import.projectError}}
         <label for="import-expires">Expires on (UTC; empty: never)</label>
         <input id="import-expires" name="expires" type="date" value="{{import.expires}}">
@@ -180,8 +182,9 @@ enum PortalTemplates {
         <label for="generate-comment">Comment</label>
         <input id="generate-comment" name="comment" value="{{generate.comment}}" maxlength="255">
         <label for="generate-project">Project (empty: a personal key)</label>
-        <select id="generate-project" name="project"><option value="">Personal</option>
-        {{#projects}}<option value="{{id}}">{{name}}</option>{{/projects}}</select>
+        {{#projectsListed}}<select id="generate-project" name="project"><option value="">Personal</option>
+        {{#projects}}<option value="{{id}}">{{name}}</option>{{/projects}}</select>{{/projectsListed}}
+        {{^projectsListed}}<input id="generate-project" name="project_name">{{/projectsListed}}
         <label for="generate-expires">Expires on (UTC; empty: never)</label>
         <input id="generate-expires" name="expires" type="date">
         <fieldset><legend>Private key file format</legend>
@@ -343,7 +346,9 @@ enum PortalTemplates {
         <label for="host-name">Name</label>
         <input id="host-name" name="name" required maxlength="64" value="{{form.name}}">
         <label for="host-project">Project</label>
-        <select id="host-project" name="project">{{#ownedProjects}}<option value="{{id}}">{{name}}</option>{{/ownedProjects}}</select>
+        {{#projectsListed}}<select id="host-project" name="project">{{#ownedProjects}}<option value="{{id}}">{{name}}</option>{{/ownedProjects}}
+        </select>{{/projectsListed}}
+        {{^projectsListed}}<input id="host-project" name="project_name" required value="{{form.projectName}}">{{/projectsListed}}
         <label for="host-logins">Logins (separated by spaces)</label>
         <input id="host-logins" name="logins" value="{{form.logins}}" placeholder="ubuntu">
         <label for="host-address">Address (optional)</label>
