@@ -83,6 +83,16 @@ def import_by_paste(driver, registry, name, text, project=None, sent=True):
         button.click()
 
 
+def project_with_key(registry, tmp_path, prefix):
+    """A new project and a project key made by ssh-keygen: (project, key's identifier, key's name)."""
+    _, project = registry.api("POST", "/v1/projects", {"name": unique(prefix)}, expect=201)
+    path = ssh_keygen(tmp_path, prefix, "ed25519", "")
+    name = unique(prefix)
+    _, created = registry.api("POST", "/v1/ssh-keys", {"name": name, "public_key": open(path + ".pub").read(), "project": project["id"]},
+                              expect=201)
+    return project, created["key"]["id"], name
+
+
 # MARK: Signing in and out
 
 
@@ -273,15 +283,11 @@ def test_generate_offers_the_private_key_once(registry, browser, artifacts, tmp_
 
 
 def test_delete_says_which_hosts_lose_access(registry, browser, artifacts, tmp_path):
-    _, project = registry.api("POST", "/v1/projects", {"name": unique("proj")}, expect=201)
-    path = ssh_keygen(tmp_path, "deploy", "ed25519", "")
-    name = unique("deploy")
-    _, created = registry.api("POST", "/v1/ssh-keys", {"name": name, "public_key": open(path + ".pub").read(), "project": project["id"]},
-                              expect=201)
+    project, key_id, name = project_with_key(registry, tmp_path, "deploy")
     host_name = unique("web")
     registry.api("POST", "/v1/hosts", {"name": host_name, "project": project["id"], "logins": ["ubuntu"]}, expect=201)
     sign_in(browser, registry, registry.admin)
-    browser.get(registry.url + "/keys/" + created["key"]["id"])
+    browser.get(registry.url + "/keys/" + key_id)
     shot(browser, artifacts, "key")
     reached = browser.find_element(By.XPATH, "//h2[.='Hosts it reaches']/following-sibling::ul").text
     assert host_name in reached and "ubuntu" in reached
@@ -493,12 +499,8 @@ def test_a_new_host_gets_user_data_that_cloud_init_accepts(registry, browser, ar
 
 
 def test_cluster_page_shows_hosts_and_who_can_log_in(registry, browser, artifacts, tmp_path):
-    _, project = registry.api("POST", "/v1/projects", {"name": unique("pool")}, expect=201)
-    path = ssh_keygen(tmp_path, "ops", "ed25519", "")
-    key_name = unique("ops")
-    _, key = registry.api("POST", "/v1/ssh-keys", {"name": key_name, "public_key": open(path + ".pub").read(), "project": project["id"]},
-                          expect=201)
-    _, cluster = registry.api("POST", "/v1/clusters", {"name": unique("workers"), "project": project["id"], "keys": [key["key"]["id"]]},
+    project, key_id, key_name = project_with_key(registry, tmp_path, "ops")
+    _, cluster = registry.api("POST", "/v1/clusters", {"name": unique("workers"), "project": project["id"], "keys": [key_id]},
                               expect=201)
     host_name = unique("worker")
     _, host = registry.api("POST", "/v1/hosts", {"name": host_name, "project": project["id"], "logins": ["root"], "cluster": cluster["id"]},

@@ -7,30 +7,20 @@ internal import SSHKeys
 /// SSH keys: the list with its filters, import, generation, one key, and deletion.
 extension Portal {
     func registerKeys(on router: Router<BasicRequestContext>) {
-        router.get("/keys") { request, _ in
-            await visit(request, operation: "listSSHKeys") { try await keysPage($0) }
+        page("/keys", on: router, operation: "listSSHKeys") { try await keysPage($0) }
+        page("/keys/new", on: router, operation: "createSSHKey") { try await newKeyPage($0, importForm: [:], generateForm: [:], status: .ok) }
+        page("/keys/import", on: router, operation: "createSSHKey", write: true) { try await importKey($0) }
+        page("/keys/generate", on: router, operation: "generateSSHKey", write: true) { try await generateKey($0) }
+        page("/keys/:id", on: router, operation: "getSSHKey") { visit, path in
+            let id = path["id"]
+            return try await keyPage(visit, id: id)
         }
-        router.get("/keys/new") { request, _ in
-            await visit(request, operation: "createSSHKey") { try await newKeyPage($0, importForm: [:], generateForm: [:], status: .ok) }
-        }
-        router.post("/keys/import") { request, _ in
-            await visit(request, operation: "createSSHKey", write: true) { try await importKey($0) }
-        }
-        router.post("/keys/generate") { request, _ in
-            await visit(request, operation: "generateSSHKey", write: true) { try await generateKey($0) }
-        }
-        router.get("/keys/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "getSSHKey") { try await keyPage($0, id: id) }
-        }
-        router.post("/keys/:id/delete") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "deleteSSHKey", write: true) { visit in
-                let key = try await api.getSSHKey(.init(path: .init(keyId: id))).ok.body.json
-                _ = try await api.deleteSSHKey(.init(path: .init(keyId: id))).noContent
-                sessions.leave("Key \(key.name) was deleted.", for: visit.sessionID)
-                return Self.redirect("/keys")
-            }
+        page("/keys/:id/delete", on: router, operation: "deleteSSHKey", write: true) { visit, path in
+            let id = path["id"]
+            let key = try await api.getSSHKey(.init(path: .init(keyId: id))).ok.body.json
+            _ = try await api.deleteSSHKey(.init(path: .init(keyId: id))).noContent
+            sessions.leave("Key \(key.name) was deleted.", for: visit.sessionID)
+            return Self.redirect("/keys")
         }
     }
 

@@ -9,54 +9,46 @@ extension Portal {
     // MARK: Projects
 
     func registerProjects(on router: Router<BasicRequestContext>) {
-        router.get("/projects") { request, _ in
-            await visit(request, operation: "listProjects") { try await projectsPage($0) }
-        }
-        router.post("/projects") { request, _ in
-            await visit(request, operation: "createProject", write: true) { visit in
-                let name = visit.form["name"].trimmingCharacters(in: .whitespaces)
-                do {
-                    let project = try await api.createProject(.init(body: .json(.init(name: name)))).created.body.json
-                    sessions.leave("Project \(project.name) was created.", for: visit.sessionID)
-                    return Self.redirect("/projects/\(project.id)")
-                } catch {
-                    let problem = try Self.formRefusal(error)
-                    return try await projectsPage(
-                        visit, newName: name, error: problem.detail ?? "the project was not created",
-                        status: HTTPResponse.Status(code: problem.status))
-                }
+        page("/projects", on: router, operation: "listProjects") { try await projectsPage($0) }
+        page("/projects", on: router, operation: "createProject", write: true) { visit in
+            let name = visit.form["name"].trimmingCharacters(in: .whitespaces)
+            do {
+                let project = try await api.createProject(.init(body: .json(.init(name: name)))).created.body.json
+                sessions.leave("Project \(project.name) was created.", for: visit.sessionID)
+                return Self.redirect("/projects/\(project.id)")
+            } catch {
+                let problem = try Self.formRefusal(error)
+                return try await projectsPage(
+                    visit, newName: name, error: problem.detail ?? "the project was not created",
+                    status: HTTPResponse.Status(code: problem.status))
             }
         }
-        router.get("/projects/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "getProject") { try await projectPage($0, id: id) }
+        page("/projects/:id", on: router, operation: "getProject") { visit, path in
+            let id = path["id"]
+            return try await projectPage(visit, id: id)
         }
-        router.post("/projects/:id/members") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "setProjectMember", write: true) { visit in
-                let name = visit.form["user"].trimmingCharacters(in: .whitespaces)
-                let users = try await api.listUsers(.init(query: .init(limit: 1, name: name.isEmpty ? nil : name))).ok.body.json.items
-                guard !name.isEmpty, let user = users.first, user.name == name else {
-                    throw APIProblem.invalidReference("no user is named \(name.prefix(64))", field: "user")
-                }
-                guard let role = Components.Schemas.ProjectRole(rawValue: visit.form["role"]) else {
-                    throw APIProblem.badRequest("the role must be owner, member or viewer", field: "role")
-                }
-                let answer = try await api.setProjectMember(.init(path: .init(projectId: id, userId: user.id), body: .json(.init(role: role))))
-                let invited = (try? answer.accepted) != nil
-                sessions.leave(
-                    invited ? "\(user.name) was invited as \(role.rawValue)." : "\(user.name) is now \(role.rawValue).", for: visit.sessionID)
-                return Self.redirect("/projects/\(id)")
+        page("/projects/:id/members", on: router, operation: "setProjectMember", write: true) { visit, path in
+            let id = path["id"]
+            let name = visit.form["user"].trimmingCharacters(in: .whitespaces)
+            let users = try await api.listUsers(.init(query: .init(limit: 1, name: name.isEmpty ? nil : name))).ok.body.json.items
+            guard !name.isEmpty, let user = users.first, user.name == name else {
+                throw APIProblem.invalidReference("no user is named \(name.prefix(64))", field: "user")
             }
+            guard let role = Components.Schemas.ProjectRole(rawValue: visit.form["role"]) else {
+                throw APIProblem.badRequest("the role must be owner, member or viewer", field: "role")
+            }
+            let answer = try await api.setProjectMember(.init(path: .init(projectId: id, userId: user.id), body: .json(.init(role: role))))
+            let invited = (try? answer.accepted) != nil
+            sessions.leave(
+                invited ? "\(user.name) was invited as \(role.rawValue)." : "\(user.name) is now \(role.rawValue).", for: visit.sessionID)
+            return Self.redirect("/projects/\(id)")
         }
-        router.post("/projects/:id/members/:user/remove") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            let user = context.parameters.get("user") ?? ""
-            return await visit(request, operation: "removeProjectMember", write: true) { visit in
-                _ = try await api.removeProjectMember(.init(path: .init(projectId: id, userId: user)))
-                sessions.leave("The member was removed.", for: visit.sessionID)
-                return Self.redirect("/projects/\(id)")
-            }
+        page("/projects/:id/members/:user/remove", on: router, operation: "removeProjectMember", write: true) { visit, path in
+            let id = path["id"]
+            let user = path["user"]
+            _ = try await api.removeProjectMember(.init(path: .init(projectId: id, userId: user)))
+            sessions.leave("The member was removed.", for: visit.sessionID)
+            return Self.redirect("/projects/\(id)")
         }
     }
 
@@ -96,23 +88,17 @@ extension Portal {
     // MARK: Hosts
 
     func registerHosts(on router: Router<BasicRequestContext>) {
-        router.get("/hosts") { request, _ in
-            await visit(request, operation: "listHosts") { try await hostsPage($0) }
+        page("/hosts", on: router, operation: "listHosts") { try await hostsPage($0) }
+        page("/hosts", on: router, operation: "createHost", write: true) { try await createHost($0) }
+        page("/hosts/:id", on: router, operation: "getHost") { visit, path in
+            let id = path["id"]
+            return try await hostPage(visit, id: id)
         }
-        router.post("/hosts") { request, _ in
-            await visit(request, operation: "createHost", write: true) { try await createHost($0) }
-        }
-        router.get("/hosts/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "getHost") { try await hostPage($0, id: id) }
-        }
-        router.post("/hosts/:id/enroll") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "createHostEnrollmentToken", write: true) { visit in
-                let host = try await api.getHost(.init(path: .init(hostId: id))).ok.body.json
-                let grant = try await api.createHostEnrollmentToken(.init(path: .init(hostId: id), body: .json(.init()))).created.body.json
-                return enrollmentPage(visit, hostID: host.id, name: host.name, enrollment: grant.enrollment, userData: grant.userData)
-            }
+        page("/hosts/:id/enroll", on: router, operation: "createHostEnrollmentToken", write: true) { visit, path in
+            let id = path["id"]
+            let host = try await api.getHost(.init(path: .init(hostId: id))).ok.body.json
+            let grant = try await api.createHostEnrollmentToken(.init(path: .init(hostId: id), body: .json(.init()))).created.body.json
+            return enrollmentPage(visit, hostID: host.id, name: host.name, enrollment: grant.enrollment, userData: grant.userData)
         }
     }
 
@@ -239,39 +225,35 @@ extension Portal {
     // MARK: Clusters
 
     func registerClusters(on router: Router<BasicRequestContext>) {
-        router.get("/clusters") { request, _ in
-            await visit(request, operation: "listClusters") { visit in
-                let cursor = visit.query("cursor")
-                let listing = try await api.listClusters(.init(query: .init(limit: 50, cursor: cursor.isEmpty ? nil : cursor))).ok.body.json
-                let values: [String: Any] = [
-                    "clusters": listing.items.map { cluster -> [String: Any] in
-                        [
-                            "id": cluster.id, "name": cluster.name, "project": cluster.projectName ?? cluster.project,
-                            "keys": cluster.keys.map { cluster.keyNames?.additionalProperties[$0] ?? $0 }.joined(separator: ", "),
-                        ]
-                    },
-                    "next": listing.nextCursor.map { "/clusters" + PortalFormat.query([("cursor", $0)]) } ?? "",
-                ]
-                return render(PortalPage(title: "Clusters", template: "clusters", section: "Clusters", values: values), visit: visit)
-            }
+        page("/clusters", on: router, operation: "listClusters") { visit in
+            let cursor = visit.query("cursor")
+            let listing = try await api.listClusters(.init(query: .init(limit: 50, cursor: cursor.isEmpty ? nil : cursor))).ok.body.json
+            let values: [String: Any] = [
+                "clusters": listing.items.map { cluster -> [String: Any] in
+                    [
+                        "id": cluster.id, "name": cluster.name, "project": cluster.projectName ?? cluster.project,
+                        "keys": cluster.keys.map { cluster.keyNames?.additionalProperties[$0] ?? $0 }.joined(separator: ", "),
+                    ]
+                },
+                "next": listing.nextCursor.map { "/clusters" + PortalFormat.query([("cursor", $0)]) } ?? "",
+            ]
+            return render(PortalPage(title: "Clusters", template: "clusters", section: "Clusters", values: values), visit: visit)
         }
-        router.get("/clusters/:id") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "getCluster") { visit in
-                let cluster = try await api.getCluster(.init(path: .init(clusterId: id))).ok.body.json
-                let hosts = try await api.listHosts(.init(query: .init(limit: 200, cluster: id))).ok.body.json.items
-                var rows = [[String: Any]]()
-                for host in hosts {
-                    let access = try await api.getHostAccess(.init(path: .init(hostId: host.id))).ok.body.json
-                    rows.append(["id": host.id, "name": host.name, "logins": access.logins.map(Self.loginRow)])
-                }
-                let values: [String: Any] = [
-                    "name": cluster.name, "projectID": cluster.project, "project": cluster.projectName ?? cluster.project,
-                    "keys": cluster.keys.map { ["id": $0, "name": cluster.keyNames?.additionalProperties[$0] ?? $0] },
-                    "hosts": rows,
-                ]
-                return render(PortalPage(title: "Cluster \(cluster.name)", template: "cluster", section: "Clusters", values: values), visit: visit)
+        page("/clusters/:id", on: router, operation: "getCluster") { visit, path in
+            let id = path["id"]
+            let cluster = try await api.getCluster(.init(path: .init(clusterId: id))).ok.body.json
+            let hosts = try await api.listHosts(.init(query: .init(limit: 200, cluster: id))).ok.body.json.items
+            var rows = [[String: Any]]()
+            for host in hosts {
+                let access = try await api.getHostAccess(.init(path: .init(hostId: host.id))).ok.body.json
+                rows.append(["id": host.id, "name": host.name, "logins": access.logins.map(Self.loginRow)])
             }
+            let values: [String: Any] = [
+                "name": cluster.name, "projectID": cluster.project, "project": cluster.projectName ?? cluster.project,
+                "keys": cluster.keys.map { ["id": $0, "name": cluster.keyNames?.additionalProperties[$0] ?? $0] },
+                "hosts": rows,
+            ]
+            return render(PortalPage(title: "Cluster \(cluster.name)", template: "cluster", section: "Clusters", values: values), visit: visit)
         }
     }
 }

@@ -7,31 +7,25 @@ internal import OpenAPIRuntime
 /// API tokens and the audit log.
 extension Portal {
     func registerTokens(on router: Router<BasicRequestContext>) {
-        router.get("/tokens") { request, _ in
-            await visit(request, operation: "listTokens") { try await tokensPage($0) }
+        page("/tokens", on: router, operation: "listTokens") { try await tokensPage($0) }
+        page("/tokens", on: router, operation: "createToken", write: true) { visit in
+            let scope = Components.Schemas.TokenScope(rawValue: visit.form["scope"]) ?? .readOnly
+            let created = try await api.createToken(.init(body: .json(.init(scope: scope)))).created.body.json
+            let values: [String: Any] = ["id": created.token.id, "scope": created.token.scope.rawValue, "secret": created.secret]
+            return render(
+                PortalPage(title: "Token created", template: "token-created", section: "Tokens", values: values), status: .created,
+                visit: visit)
         }
-        router.post("/tokens") { request, _ in
-            await visit(request, operation: "createToken", write: true) { visit in
-                let scope = Components.Schemas.TokenScope(rawValue: visit.form["scope"]) ?? .readOnly
-                let created = try await api.createToken(.init(body: .json(.init(scope: scope)))).created.body.json
-                let values: [String: Any] = ["id": created.token.id, "scope": created.token.scope.rawValue, "secret": created.secret]
-                return render(
-                    PortalPage(title: "Token created", template: "token-created", section: "Tokens", values: values), status: .created,
-                    visit: visit)
+        page("/tokens/:id/revoke", on: router, operation: "revokeToken", write: true) { visit, path in
+            let id = path["id"]
+            _ = try await api.revokeToken(.init(path: .init(tokenId: id))).ok
+            if id == visit.token.id.rawValue {
+                // The session's own token: the session ends with it.
+                sessions.end(visit.sessionID)
+                return signInPage(status: .ok, error: nil, notice: "Token \(id) was revoked; this session has ended.")
             }
-        }
-        router.post("/tokens/:id/revoke") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return await visit(request, operation: "revokeToken", write: true) { visit in
-                _ = try await api.revokeToken(.init(path: .init(tokenId: id))).ok
-                if id == visit.token.id.rawValue {
-                    // The session's own token: the session ends with it.
-                    sessions.end(visit.sessionID)
-                    return signInPage(status: .ok, error: nil, notice: "Token \(id) was revoked; this session has ended.")
-                }
-                sessions.leave("Token \(id) was revoked.", for: visit.sessionID)
-                return Self.redirect("/tokens")
-            }
+            sessions.leave("Token \(id) was revoked.", for: visit.sessionID)
+            return Self.redirect("/tokens")
         }
     }
 
@@ -49,9 +43,7 @@ extension Portal {
     }
 
     func registerAudit(on router: Router<BasicRequestContext>) {
-        router.get("/audit") { request, _ in
-            await visit(request, operation: "listAuditEntries") { try await auditPage($0) }
-        }
+        page("/audit", on: router, operation: "listAuditEntries") { try await auditPage($0) }
     }
 
     private func auditPage(_ visit: Visit) async throws -> Response {

@@ -115,6 +115,38 @@ public struct Portal: Sendable {
 
     // MARK: Signed-in pages
 
+    /// The values a route's path names (`:id`, `:user`), empty when absent.
+    struct PathValues: Sendable {
+        let parameters: Parameters
+
+        subscript(_ name: String) -> String { parameters.get(name) ?? "" }
+    }
+
+    /// Adds the signed-in page at `path`: GET, or POST when `write`, run as `operation` of the API (see
+    /// ``visit(_:operation:write:_:)``).
+    func page(
+        _ path: String, on router: Router<BasicRequestContext>, operation: String, write: Bool = false,
+        _ handle: @escaping @Sendable (Visit, PathValues) async throws -> Response
+    ) {
+        let responder: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
+            let values = PathValues(parameters: context.parameters)
+            return await visit(request, operation: operation, write: write) { try await handle($0, values) }
+        }
+        if write {
+            router.post(RouterPath(path), use: responder)
+        } else {
+            router.get(RouterPath(path), use: responder)
+        }
+    }
+
+    /// ``page(_:on:operation:write:_:)`` for a path that names nothing.
+    func page(
+        _ path: String, on router: Router<BasicRequestContext>, operation: String, write: Bool = false,
+        _ handle: @escaping @Sendable (Visit) async throws -> Response
+    ) {
+        page(path, on: router, operation: operation, write: write) { visit, _ in try await handle(visit) }
+    }
+
     /// Runs `handle` for the signed-in user of `request`, as `operation` of the API; a post is first checked
     /// for being same-site and carrying the session's form token, and its form is read.
     ///
