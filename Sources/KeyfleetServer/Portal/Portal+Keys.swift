@@ -120,14 +120,18 @@ extension Portal {
     /// The projects the user can read, by name, when there are at most ``projectListLimit``; nil when there
     /// are more (the page then takes a project's name, ``chosenProject(id:name:field:)``).
     func projectChoices() async throws -> [ProjectChoice]? {
-        let (user, _) = try api.currentUser()
         let page = try await api.listProjects(.init(query: .init(limit: Int32(Self.projectListLimit)))).ok.body.json
         guard page.nextCursor == nil else { return nil }
-        return page.items.map { project in
-            let role = project.members.first { $0.user == user.id.rawValue }?.role
-            return ProjectChoice(id: project.id, name: project.name, manages: user.role == .admin || role == .owner)
-        }
-        .sorted { $0.name < $1.name }
+        let registry = try await api.access.registry().snapshot
+        return try page.items.map { ProjectChoice(id: $0.id, name: $0.name, manages: try manages($0.id, in: registry)) }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// Whether the session's user manages project `id` (its members, hosts, clusters and project keys), by the
+    /// API's own rule (``RegistryAPI/role(in:)``) over the registry in memory; false for a project it lacks.
+    func manages(_ id: String, in registry: RegistrySnapshot) throws -> Bool {
+        guard let projectID = ProjectID(rawValue: id), let project = registry.projects[projectID] else { return false }
+        return try api.role(in: project) == .owner
     }
 
     /// The project a form or filter chose: `id` from a list, or the project the user can read named `name`
@@ -300,7 +304,7 @@ extension Portal {
         let now = api.clock()
         var reached = [[String: String]]()
         for projectID in projects {
-            guard let project = registry.projects[projectID], visit.isAdmin || project.members[visit.user.id] != nil else { continue }
+            guard let project = registry.projects[projectID], try api.role(in: project) != nil else { continue }
             for hostID in registry.hosts(in: projectID) {
                 // The view agents are served, computed once per registry version and kept.
                 guard let (view, _) = try await api.access.host(hostID, now: now) else { continue }

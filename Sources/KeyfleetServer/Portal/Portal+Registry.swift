@@ -72,8 +72,8 @@ extension Portal {
 
     private func projectPage(_ visit: Visit, id: String) async throws -> Response {
         let project = try await api.getProject(.init(path: .init(projectId: id))).ok.body.json
-        let role = project.members.first { $0.user == visit.user.id.rawValue }?.role
-        let mayManage = visit.mayWrite && (visit.isAdmin || role == .owner)
+        let registry = try await api.access.registry().snapshot
+        let mayManage = try visit.mayWrite && manages(project.id, in: registry)
         let keys = try await api.listSSHKeys(.init(query: .init(limit: 200, project: id))).ok.body.json.items
         let values: [String: Any] = [
             "id": project.id, "name": project.name, "mayManage": mayManage,
@@ -169,9 +169,8 @@ extension Portal {
         let host = try await api.getHost(.init(path: .init(hostId: id))).ok.body.json
         let access = try await api.getHostAccess(.init(path: .init(hostId: id))).ok.body.json
         let agent = host.agent
-        let projectRole = try await api.getProject(.init(path: .init(projectId: host.project))).ok.body.json.members.first {
-            $0.user == visit.user.id.rawValue
-        }?.role
+        let registry = try await api.access.registry().snapshot
+        let mayManage = try visit.mayWrite && manages(host.project, in: registry)
         let values: [String: Any] = [
             "id": host.id, "name": host.name, "projectID": host.project, "project": host.projectName ?? host.project,
             "clusterID": host.cluster ?? "", "cluster": host.clusterName ?? host.cluster ?? "", "address": host.address ?? "none",
@@ -184,7 +183,7 @@ extension Portal {
                 "error": agent?.error ?? "",
             ],
             "hostKeys": (agent?.hostKeys ?? []).compactMap(Self.hostKeyRow),
-            "mayManage": visit.mayWrite && (visit.isAdmin || projectRole == .owner),
+            "mayManage": mayManage,
         ]
         return render(PortalPage(title: "Host \(host.name)", template: "host", section: "Hosts", values: values), visit: visit)
     }
